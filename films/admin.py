@@ -1,0 +1,119 @@
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+
+
+class CreditInline(admin.TabularInline):
+    model = Credit
+    extra = 1
+    autocomplete_fields = ["person", "character"]
+    fields = ["role", "person", "character", "billing"]
+
+
+class RoutineInline(admin.StackedInline):
+    model = Routine
+    extra = 0
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["choreographers", "crews"]
+    fields = ["name", "slug", "order", "description", "crews", "choreographers"]
+
+
+class TriviaInline(admin.TabularInline):
+    model = Trivia
+    extra = 1
+    fields = ["text", "order", "source"]
+
+
+class CrewMembershipInline(admin.TabularInline):
+    model = CrewMembership
+    extra = 1
+    autocomplete_fields = ["title", "person", "character"]
+    fields = ["title", "person", "character"]
+
+
+class PosterPreviewMixin:
+    @admin.display(description=_("poster"))
+    def poster_preview(self, title):
+        return format_html(
+            '<img src="{}" alt="{}" width="80" height="120">',
+            title.poster_thumbnail_url,
+            _("Poster of %(name)s") % {"name": title.name},
+        )
+
+
+@admin.register(Title)
+class TitleAdmin(PosterPreviewMixin, admin.ModelAdmin):
+    list_display = ["name", "poster_preview", "kind", "release_year", "franchise_position"]
+    list_display_links = ["name", "poster_preview"]
+    list_filter = ["kind", "release_year"]
+    search_fields = ["name", "search_name", "tagline"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["poster_preview"]
+    inlines = [CreditInline, RoutineInline, TriviaInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "kind", "franchise_position", "tagline", "synopsis"]}),
+        (_("Release"), {"fields": ["release_year", "release_date", "runtime_minutes", "seasons"]}),
+        (_("Box office"), {"fields": ["box_office_domestic_usd", "box_office_international_usd"]}),
+        (
+            _("Poster"),
+            {
+                "fields": ["poster", "poster_preview"],
+                "description": _("JPEG, PNG or WebP. Until one is uploaded the site draws a poster."),
+            },
+        ),
+    ]
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "search_name"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_filter = ["credits__role", "credits__title"]
+
+
+@admin.register(Character)
+class CharacterAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "search_name"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_filter = ["credits__title"]
+
+
+@admin.register(Credit)
+class CreditAdmin(admin.ModelAdmin):
+    list_display = ["person", "role", "character", "title", "billing"]
+    list_select_related = ["person", "character", "title"]
+    list_filter = ["role", "title"]
+    search_fields = ["person__name", "character__name", "title__name"]
+    autocomplete_fields = ["title", "person", "character"]
+
+
+@admin.register(Crew)
+class CrewAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "search_name"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_filter = ["memberships__title"]
+    inlines = [CrewMembershipInline]
+
+
+@admin.register(Routine)
+class RoutineAdmin(admin.ModelAdmin):
+    list_display = ["name", "title", "order"]
+    list_select_related = ["title"]
+    list_filter = ["title", "crews"]
+    search_fields = ["name", "description", "title__name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["title", "choreographers", "crews"]
+
+
+@admin.register(Trivia)
+class TriviaAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "title", "order"]
+    list_select_related = ["title"]
+    list_filter = ["title"]
+    search_fields = ["text", "source"]
+    autocomplete_fields = ["title"]

@@ -1,0 +1,51 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Title
+
+
+class TitleFilterForm(forms.Form):
+    """The title list's filters: read from the query string, so every view is linkable."""
+
+    SORT_FRANCHISE = "franchise"
+    SORT_YEAR = "year"
+    SORT_YEAR_DESC = "-year"
+    SORT_CHOICES = [
+        (SORT_FRANCHISE, _("Franchise order")),
+        (SORT_YEAR, _("Year, oldest first")),
+        (SORT_YEAR_DESC, _("Year, newest first")),
+    ]
+    ORDERINGS = {
+        SORT_FRANCHISE: ["franchise_position"],
+        SORT_YEAR: ["release_year", "release_date", "franchise_position"],
+        SORT_YEAR_DESC: ["-release_year", "-release_date", "-franchise_position"],
+    }
+
+    kind = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[("", _("Films and series")), *Title.Kind.choices],
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+
+    def filter(self, titles):
+        """Apply the valid choices; an unknown value falls back to the default view."""
+        data = self.cleaned_data if self.is_valid() else {}
+        kind = data.get("kind") or ""
+        if kind:
+            titles = titles.filter(kind=kind)
+        return titles.order_by(*self.ORDERINGS[data.get("sort") or self.SORT_FRANCHISE])
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        min_length=2,
+        max_length=100,
+        strip=True,
+        error_messages={
+            "min_length": _("Type at least %(limit_value)d characters to search."),
+            "max_length": _("Searches can be at most %(limit_value)d characters long."),
+            "required": _("Type a name to search for."),
+        },
+    )

@@ -1,0 +1,461 @@
+"""The franchise catalog: titles, people, characters, credits, crews, routines, trivia."""
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from imagekit.models import ImageSpecField
+from imagekit.processors import ResizeToFill
+
+from .search import normalize_for_search
+from .validators import validate_poster
+
+
+class SearchableName(models.Model):
+    """A model found by name in the site search, whatever the case or accents typed."""
+
+    # Kept in step with `name` on save: LIKE on SQLite folds ASCII case only and
+    # neither database ignores accents, so search compares one folded form.
+    search_name = models.CharField(max_length=200, editable=False, db_index=True, default="")
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.search_name = normalize_for_search(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+
+class NamedQuerySet(models.QuerySet):
+    def matching(self, query: str):
+        """Names containing the query, ignoring case and accents."""
+        return self.filter(search_name__contains=normalize_for_search(query))
+
+
+class TitleQuerySet(NamedQuerySet):
+    def in_franchise_order(self):
+        return self.order_by("franchise_position")
+
+    def films(self):
+        return self.filter(kind=Title.Kind.FILM)
+
+    def series(self):
+        return self.filter(kind=Title.Kind.SERIES)
+
+    def with_details(self):
+        """Everything a title page shows, in a fixed number of queries whatever its size."""
+        return self.prefetch_related(
+            models.Prefetch("credits", Credit.objects.select_related("person", "character")),
+            models.Prefetch(
+                "crew_memberships",
+                CrewMembership.objects.select_related("crew", "person", "character").order_by(
+                    "crew__name", "person__name"
+                ),
+            ),
+            models.Prefetch(
+                "routines", Routine.objects.prefetch_related("choreographers", "crews")
+            ),
+            "trivia",
+        )
+
+
+class Title(SearchableName):
+    """A film or a series of the franchise."""
+
+    class Kind(models.TextChoices):
+        FILM = "film", _("Film")
+        SERIES = "series", _("Series")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.FILM)
+    name = models.CharField(_("title"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    franchise_position = models.PositiveSmallIntegerField(
+        _("position in the franchise"),
+        unique=True,
+        help_text=_("1 for the first title; series are placed by their premiere."),
+    )
+    release_year = models.PositiveSmallIntegerField(
+        _("year"), help_text=_("Year of release, or of the premiere for a series.")
+    )
+    release_date = models.DateField(
+        _("release date"),
+        null=True,
+        blank=True,
+        help_text=_("First release in the United States, where known."),
+    )
+    runtime_minutes = models.PositiveSmallIntegerField(_("runtime (minutes)"), null=True, blank=True)
+    seasons = models.PositiveSmallIntegerField(
+        _("seasons"), null=True, blank=True, help_text=_("Series only.")
+    )
+    tagline = models.CharField(_("tagline"), max_length=300, blank=True)
+    synopsis = models.TextField(_("synopsis"), blank=True)
+    box_office_domestic_usd = models.PositiveBigIntegerField(
+        _("domestic box office (US$)"), null=True, blank=True
+    )
+    box_office_international_usd = models.PositiveBigIntegerField(
+        _("international box office (US$)"), null=True, blank=True
+    )
+    poster = models.ImageField(
+        _("poster"), upload_to="posters/", blank=True, validators=[validate_poster]
+    )
+    # The resized copy lists show; generated on save, so a list never sends a full-size poster.
+    poster_thumbnail = ImageSpecField(
+        source="poster",
+        processors=[ResizeToFill(240, 360)],
+        format="JPEG",
+        options={"quality": 82},
+    )
+
+    objects = TitleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["franchise_position"]
+        verbose_name = _("title")
+        verbose_name_plural = _("titles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(franchise_position__gte=1), name="title_position_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(release_year__gte=1900) & Q(release_year__lte=2100),
+                name="title_release_year_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(runtime_minutes__isnull=True) | Q(runtime_minutes__gte=1),
+                name="title_runtime_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="series") | Q(seasons__isnull=True),
+                name="title_only_series_have_seasons",
+            ),
+            models.CheckConstraint(
+                condition=Q(seasons__isnull=True) | Q(seasons__gte=1),
+                name="title_seasons_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["film", "series"]), name="title_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("films:title_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_series(self):
+        return self.kind == self.Kind.SERIES
+
+    @property
+    def box_office_worldwide_usd(self):
+        if self.box_office_domestic_usd is None or self.box_office_international_usd is None:
+            return None
+        return self.box_office_domestic_usd + self.box_office_international_usd
+
+    @property
+    def poster_url(self):
+        """The full-size poster, or the generated one until staff upload an image."""
+        if self.poster:
+            return self.poster.url
+        return reverse("films:generated_poster", kwargs={"slug": self.slug})
+
+    @property
+    def poster_thumbnail_url(self):
+        if self.poster:
+            return self.poster_thumbnail.url
+        return reverse("films:generated_poster", kwargs={"slug": self.slug})
+
+
+class PersonQuerySet(NamedQuerySet):
+    def with_career(self):
+        return self.prefetch_related(
+            models.Prefetch("credits", Credit.objects.select_related("title", "character")),
+            models.Prefetch(
+                "crew_memberships", CrewMembership.objects.select_related("crew", "title", "character")
+            ),
+            models.Prefetch("choreographed_routines", Routine.objects.select_related("title")),
+        )
+
+
+class Person(SearchableName):
+    """Someone who worked on the franchise: actor, dancer, director, choreographer, writer."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    bio = models.TextField(_("short bio"), blank=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("films:person_detail", kwargs={"slug": self.slug})
+
+
+class CharacterQuerySet(NamedQuerySet):
+    def with_appearances(self):
+        return self.prefetch_related(
+            models.Prefetch("credits", Credit.objects.select_related("title", "person")),
+            models.Prefetch(
+                "crew_memberships", CrewMembership.objects.select_related("crew", "title")
+            ),
+        )
+
+
+class Character(SearchableName):
+    """A character of the story, who may appear in several titles."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    objects = CharacterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("character")
+        verbose_name_plural = _("characters")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("films:character_detail", kwargs={"slug": self.slug})
+
+
+class CreditQuerySet(models.QuerySet):
+    def cast(self):
+        return self.filter(role=Credit.Role.CAST)
+
+    def crew(self):
+        return self.exclude(role=Credit.Role.CAST)
+
+
+class Credit(models.Model):
+    """A person's part in a title: a crew job, or a character played."""
+
+    class Role(models.TextChoices):
+        DIRECTOR = "director", _("Director")
+        WRITER = "writer", _("Writer")
+        CHOREOGRAPHER = "choreographer", _("Choreographer")
+        PRODUCER = "producer", _("Producer")
+        CREATOR = "creator", pgettext_lazy("credit role of a series", "Creator")
+        CAST = "cast", _("Cast")
+
+    title = models.ForeignKey(
+        Title, on_delete=models.CASCADE, related_name="credits", verbose_name=_("title")
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="credits", verbose_name=_("person")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    character = models.ForeignKey(
+        Character,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credits",
+        verbose_name=_("character"),
+        help_text=_("Cast only: the character played."),
+    )
+    billing = models.PositiveSmallIntegerField(
+        _("billing order"), default=100, help_text=_("Lower numbers are listed first.")
+    )
+
+    objects = CreditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title__franchise_position", "billing", "id"]
+        verbose_name = _("credit")
+        verbose_name_plural = _("credits")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="cast", character__isnull=False)
+                | (~Q(role="cast") & Q(character__isnull=True)),
+                name="credit_character_iff_cast",
+            ),
+            models.UniqueConstraint(
+                fields=["title", "person", "character"],
+                condition=Q(role="cast"),
+                name="credit_unique_cast_role",
+                violation_error_message=_("This person already plays this character in this title."),
+            ),
+            models.UniqueConstraint(
+                fields=["title", "person", "role"],
+                condition=~Q(role="cast"),
+                name="credit_unique_crew_job",
+                violation_error_message=_("This person already has this job on this title."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.character_id:
+            return _("%(person)s as %(character)s in %(title)s") % {
+                "person": self.person,
+                "character": self.character,
+                "title": self.title,
+            }
+        return _("%(person)s, %(role)s of %(title)s") % {
+            "person": self.person,
+            "role": self.get_role_display().lower(),
+            "title": self.title,
+        }
+
+    def get_absolute_url(self):
+        return self.title.get_absolute_url()
+
+
+class CrewQuerySet(NamedQuerySet):
+    def with_line_ups(self):
+        return self.prefetch_related(
+            models.Prefetch(
+                "memberships",
+                CrewMembership.objects.select_related("title", "person", "character").order_by(
+                    "title__franchise_position", "person__name"
+                ),
+            ),
+            models.Prefetch("routines", Routine.objects.select_related("title")),
+        )
+
+
+class Crew(SearchableName):
+    """A dance crew of the films: LMNTRIX, The Mob, the House of Pirates, ..."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    objects = CrewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("dance crew")
+        verbose_name_plural = _("dance crews")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("films:crew_detail", kwargs={"slug": self.slug})
+
+
+class CrewMembership(models.Model):
+    """Who danced in a crew in a given title (a crew's line-up changes from film to film)."""
+
+    crew = models.ForeignKey(
+        Crew, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("crew")
+    )
+    title = models.ForeignKey(
+        Title, on_delete=models.CASCADE, related_name="crew_memberships", verbose_name=_("title")
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        related_name="crew_memberships",
+        verbose_name=_("person"),
+    )
+    character = models.ForeignKey(
+        Character,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="crew_memberships",
+        verbose_name=_("as character"),
+    )
+
+    class Meta:
+        ordering = ["title__franchise_position", "crew__name", "person__name"]
+        verbose_name = _("crew member")
+        verbose_name_plural = _("crew members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["crew", "title", "person"],
+                name="crew_membership_unique",
+                violation_error_message=_("This person is already in this crew for this title."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(person)s in %(crew)s (%(title)s)") % {
+            "person": self.person,
+            "crew": self.crew,
+            "title": self.title,
+        }
+
+    def get_absolute_url(self):
+        return self.crew.get_absolute_url()
+
+
+class Routine(models.Model):
+    """A dance number of a title. A later issue lets users rate each one."""
+
+    title = models.ForeignKey(
+        Title, on_delete=models.CASCADE, related_name="routines", verbose_name=_("title")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200)
+    order = models.PositiveSmallIntegerField(
+        _("order"), default=0, help_text=_("Its place in the title's running order.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    choreographers = models.ManyToManyField(
+        Person, blank=True, related_name="choreographed_routines", verbose_name=_("choreographers")
+    )
+    crews = models.ManyToManyField(
+        Crew, blank=True, related_name="routines", verbose_name=_("crews dancing")
+    )
+
+    class Meta:
+        ordering = ["title__franchise_position", "order", "id"]
+        verbose_name = _("dance routine")
+        verbose_name_plural = _("dance routines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["title", "slug"],
+                name="routine_unique_slug_per_title",
+                violation_error_message=_("This title already has a routine with this slug."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(routine)s (%(title)s)") % {"routine": self.name, "title": self.title}
+
+    def get_absolute_url(self):
+        return f"{self.title.get_absolute_url()}#routine-{self.slug}"
+
+
+class Trivia(models.Model):
+    title = models.ForeignKey(
+        Title, on_delete=models.CASCADE, related_name="trivia", verbose_name=_("title")
+    )
+    text = models.TextField(_("text"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    source = models.CharField(
+        _("source"), max_length=300, blank=True, help_text=_("Where the fact comes from.")
+    )
+
+    class Meta:
+        ordering = ["title__franchise_position", "order", "id"]
+        verbose_name = _("trivia item")
+        verbose_name_plural = _("trivia")
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="trivia_text_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.text if len(self.text) <= 60 else f"{self.text[:59]}…"
+
+    def get_absolute_url(self):
+        return f"{self.title.get_absolute_url()}#trivia"
+

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "films"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("titles/", views.title_list, name="title_list"),
+    path("titles/<slug:slug>/", views.title_detail, name="title_detail"),
+    path("titles/<slug:slug>/poster.png", views.generated_poster, name="generated_poster"),
+    path("people/", views.person_list, name="person_list"),
+    path("people/<slug:slug>/", views.person_detail, name="person_detail"),
+    path("characters/", views.character_list, name="character_list"),
+    path("characters/<slug:slug>/", views.character_detail, name="character_detail"),
+    path("crews/", views.crew_list, name="crew_list"),
+    path("crews/<slug:slug>/", views.crew_detail, name="crew_detail"),
+    path("search/", views.search, name="search"),
+]

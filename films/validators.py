@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from PIL import Image
+
+ACCEPTED_POSTER_FORMATS = {"JPEG", "PNG", "WEBP"}
+
+
+def validate_poster(file):
+    """Refuse what is not a JPEG, PNG or WebP image of a sensible size.
+
+    Django's ImageField has already checked that Pillow can read the file; this adds
+    the limits: bytes on disk, pixels once decoded (a small file can decompress into
+    an enormous bitmap) and the formats the site serves.
+    """
+    max_bytes = settings.POSTER_MAX_UPLOAD_BYTES
+    if file.size > max_bytes:
+        raise ValidationError(
+            _("This image is %(size)s; posters may be at most %(limit)s.")
+            % {"size": filesizeformat(file.size), "limit": filesizeformat(max_bytes)},
+            code="poster_too_large",
+        )
+    file.seek(0)
+    try:
+        with Image.open(file) as image:
+            width, height = image.size
+            image_format = image.format
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ValidationError(
+            _("This file is not an image the site can read."), code="poster_unreadable"
+        ) from error
+    finally:
+        file.seek(0)
+    if width * height > settings.POSTER_MAX_PIXELS:
+        raise ValidationError(
+            _("This image is %(width)s×%(height)s pixels; posters may have at most %(limit)s pixels.")
+            % {"width": width, "height": height, "limit": f"{settings.POSTER_MAX_PIXELS:,}"},
+            code="poster_too_many_pixels",
+        )
+    if image_format not in ACCEPTED_POSTER_FORMATS:
+        raise ValidationError(
+            _("Posters must be JPEG, PNG or WebP images, not %(format)s.") % {"format": image_format},
+            code="poster_format",
+        )

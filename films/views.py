@@ -1,0 +1,125 @@
+import hashlib
+
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
+
+from .forms import SearchForm, TitleFilterForm
+from .models import Character, Credit, Crew, Person, Title, Trivia
+from .posters import render_generated_poster
+
+SEARCH_RESULTS_PER_KIND = 20
+
+
+@require_safe
+def home(request):
+    titles = Title.objects.in_franchise_order()
+    did_you_know = Trivia.objects.select_related("title")[:4]
+    crews = Crew.objects.all()
+    return render(
+        request,
+        "films/home.html",
+        {"titles": titles, "did_you_know": did_you_know, "crews": crews},
+    )
+
+
+@require_safe
+def title_list(request):
+    form = TitleFilterForm(request.GET or None)
+    titles = form.filter(Title.objects.all())
+    return render(request, "films/title_list.html", {"form": form, "titles": titles})
+
+
+@require_safe
+def title_detail(request, slug):
+    title = get_object_or_404(Title.objects.with_details(), slug=slug)
+    credits = list(title.credits.all())
+    jobs = [
+        (role.label, [credit.person for credit in credits if credit.role == role])
+        for role in Credit.Role
+        if role != Credit.Role.CAST
+    ]
+    return render(
+        request,
+        "films/title_detail.html",
+        {
+            "title": title,
+            "jobs": [(label, people) for label, people in jobs if people],
+            "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
+        },
+    )
+
+
+@require_safe
+def generated_poster(request, slug):
+    """The Pillow-drawn poster a title shows until staff upload a real one."""
+    title = get_object_or_404(Title.objects.only("name", "slug", "release_year"), slug=slug)
+    # The key hashes what is drawn, so renaming a title draws a new poster.
+    drawn = hashlib.sha256(f"{title.name}\n{title.release_year}".encode()).hexdigest()
+    cache_key = f"generated-poster:v1:{title.slug}:{drawn}"
+    png = cache.get(cache_key)
+    if png is None:
+        png = render_generated_poster(name=title.name, year=title.release_year, seed=title.slug)
+        cache.set(cache_key, png, timeout=None)
+    response = HttpResponse(png, content_type="image/png")
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
+
+
+@require_safe
+def person_list(request):
+    return render(request, "films/person_list.html", {"people": Person.objects.all()})
+
+
+@require_safe
+def person_detail(request, slug):
+    person = get_object_or_404(Person.objects.with_career(), slug=slug)
+    return render(request, "films/person_detail.html", {"person": person})
+
+
+@require_safe
+def character_list(request):
+    return render(request, "films/character_list.html", {"characters": Character.objects.all()})
+
+
+@require_safe
+def character_detail(request, slug):
+    character = get_object_or_404(Character.objects.with_appearances(), slug=slug)
+    return render(request, "films/character_detail.html", {"character": character})
+
+
+@require_safe
+def crew_list(request):
+    return render(request, "films/crew_list.html", {"crews": Crew.objects.all()})
+
+
+@require_safe
+def crew_detail(request, slug):
+    crew = get_object_or_404(Crew.objects.with_line_ups(), slug=slug)
+    return render(request, "films/crew_detail.html", {"crew": crew})
+
+
+@require_safe
+def search(request):
+    form = SearchForm(request.GET or None)
+    results = None
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        results = {
+            "titles": list(Title.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
+            "people": list(Person.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
+            "characters": list(Character.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
+            "crews": list(Crew.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
+        }
+    return render(
+        request,
+        "films/search.html",
+        {
+            "form": form,
+            "search_query": request.GET.get("q", "")[:100],
+            "results": results,
+            "result_count": sum(map(len, results.values())) if results else 0,
+        },
+    )
