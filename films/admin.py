@@ -36,6 +36,8 @@ class CrewMembershipInline(admin.TabularInline):
 class PosterPreviewMixin:
     @admin.display(description=_("poster"))
     def poster_preview(self, title):
+        if not title.pk:
+            return _("Shown once the title is saved.")
         return format_html(
             '<img src="{}" alt="{}" width="80" height="120">',
             title.poster_thumbnail_url,
@@ -60,7 +62,9 @@ class TitleAdmin(PosterPreviewMixin, admin.ModelAdmin):
             _("Poster"),
             {
                 "fields": ["poster", "poster_preview"],
-                "description": _("JPEG, PNG or WebP. Until one is uploaded the site draws a poster."),
+                "description": _(
+                    "JPEG, PNG or WebP. Until one is uploaded the site draws a poster."
+                ),
             },
         ),
     ]

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class FilmsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'films'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "films"

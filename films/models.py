@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFill
 
@@ -76,7 +76,7 @@ class Title(SearchableName):
     franchise_position = models.PositiveSmallIntegerField(
         _("position in the franchise"),
         unique=True,
-        help_text=_("1 for the first title; series are placed by their premiere."),
+        help_text=_("1 for the first film; the films come in release order, then the series."),
     )
     release_year = models.PositiveSmallIntegerField(
         _("year"), help_text=_("Year of release, or of the premiere for a series.")
@@ -87,7 +87,9 @@ class Title(SearchableName):
         blank=True,
         help_text=_("First release in the United States, where known."),
     )
-    runtime_minutes = models.PositiveSmallIntegerField(_("runtime (minutes)"), null=True, blank=True)
+    runtime_minutes = models.PositiveSmallIntegerField(
+        _("runtime (minutes)"), null=True, blank=True
+    )
     seasons = models.PositiveSmallIntegerField(
         _("seasons"), null=True, blank=True, help_text=_("Series only.")
     )
@@ -176,7 +178,8 @@ class PersonQuerySet(NamedQuerySet):
         return self.prefetch_related(
             models.Prefetch("credits", Credit.objects.select_related("title", "character")),
             models.Prefetch(
-                "crew_memberships", CrewMembership.objects.select_related("crew", "title", "character")
+                "crew_memberships",
+                CrewMembership.objects.select_related("crew", "title", "character"),
             ),
             models.Prefetch("choreographed_routines", Routine.objects.select_related("title")),
         )
@@ -289,7 +292,9 @@ class Credit(models.Model):
                 fields=["title", "person", "character"],
                 condition=Q(role="cast"),
                 name="credit_unique_cast_role",
-                violation_error_message=_("This person already plays this character in this title."),
+                violation_error_message=_(
+                    "This person already plays this character in this title."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["title", "person", "role"],
@@ -314,6 +319,18 @@ class Credit(models.Model):
 
     def get_absolute_url(self):
         return self.title.get_absolute_url()
+
+    @classmethod
+    def job_heading(cls, role, count):
+        """ "Director" or "Directors", as the title page lists the people holding a job."""
+        headings = {
+            cls.Role.DIRECTOR: lambda: ngettext("Director", "Directors", count),
+            cls.Role.WRITER: lambda: ngettext("Writer", "Writers", count),
+            cls.Role.CHOREOGRAPHER: lambda: ngettext("Choreographer", "Choreographers", count),
+            cls.Role.PRODUCER: lambda: ngettext("Producer", "Producers", count),
+            cls.Role.CREATOR: lambda: ngettext("Creator", "Creators", count),
+        }
+        return headings[role]()
 
 
 class CrewQuerySet(NamedQuerySet):
@@ -458,4 +475,3 @@ class Trivia(models.Model):
 
     def get_absolute_url(self):
         return f"{self.title.get_absolute_url()}#trivia"
-

@@ -36,7 +36,9 @@ def render_generated_poster(*, name: str, year: int | None, seed: str) -> bytes:
     # Every title starts "Step Up": it becomes the small label and the rest stands large.
     label, _, rest = name.partition(":") if ":" in name else ("Step Up", "", name[len("Step Up") :])
     headline = rest.strip() or name
-    draw.text((width / 2, 70), label.strip().upper(), font=label_font, fill=(255, 255, 255), anchor="mm")
+    draw.text(
+        (width / 2, 70), label.strip().upper(), font=label_font, fill=(255, 255, 255), anchor="mm"
+    )
     lines = textwrap.wrap(headline.upper(), width=12) or [""]
     line_height = 56
     top = height * 0.42 - (len(lines) - 1) * line_height / 2
@@ -49,7 +51,9 @@ def render_generated_poster(*, name: str, year: int | None, seed: str) -> bytes:
             anchor="mm",
         )
     if year:
-        draw.text((width / 2, height * 0.89), str(year), font=year_font, fill=(20, 20, 20), anchor="mm")
+        draw.text(
+            (width / 2, height * 0.89), str(year), font=year_font, fill=(20, 20, 20), anchor="mm"
+        )
 
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)

@@ -1,8 +1,8 @@
 """Writes to the catalog that touch several rows at once."""
 
 import json
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from django.db import transaction
@@ -129,7 +129,11 @@ def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> Catal
                 _upsert(
                     CrewMembership,
                     report,
-                    lookup={"crew": crews[crew_slug], "title": title, "person": people[member["person"]]},
+                    lookup={
+                        "crew": crews[crew_slug],
+                        "title": title,
+                        "person": people[member["person"]],
+                    },
                     defaults={"character": characters.get(member.get("character"))},
                     overwrite=overwrite,
                 )

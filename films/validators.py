@@ -34,12 +34,16 @@ def validate_poster(file):
         file.seek(0)
     if width * height > settings.POSTER_MAX_PIXELS:
         raise ValidationError(
-            _("This image is %(width)s×%(height)s pixels; posters may have at most %(limit)s pixels.")
+            _(
+                "This image is %(width)s×%(height)s pixels; "
+                "posters may have at most %(limit)s pixels."
+            )
             % {"width": width, "height": height, "limit": f"{settings.POSTER_MAX_PIXELS:,}"},
             code="poster_too_many_pixels",
         )
     if image_format not in ACCEPTED_POSTER_FORMATS:
         raise ValidationError(
-            _("Posters must be JPEG, PNG or WebP images, not %(format)s.") % {"format": image_format},
+            _("Posters must be JPEG, PNG or WebP images, not %(format)s.")
+            % {"format": image_format},
             code="poster_format",
         )

@@ -36,17 +36,21 @@ def title_list(request):
 def title_detail(request, slug):
     title = get_object_or_404(Title.objects.with_details(), slug=slug)
     credits = list(title.credits.all())
-    jobs = [
-        (role.label, [credit.person for credit in credits if credit.role == role])
+    people_by_job = {
+        role: [credit.person for credit in credits if credit.role == role]
         for role in Credit.Role
         if role != Credit.Role.CAST
-    ]
+    }
     return render(
         request,
         "films/title_detail.html",
         {
             "title": title,
-            "jobs": [(label, people) for label, people in jobs if people],
+            "jobs": [
+                (Credit.job_heading(role, len(people)), people)
+                for role, people in people_by_job.items()
+                if people
+            ],
             "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
         },
     )

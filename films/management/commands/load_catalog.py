@@ -15,11 +15,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--overwrite",
             action="store_true",
-            help="Also reset rows that exist to the file's values (undoes edits made in the admin).",
+            help="Also reset existing rows to the file's values (undoes edits made in the admin).",
         )
 
-    def handle(self, *args, file, overwrite, **options):
+    def handle(self, *args, file, overwrite, verbosity, **options):
         report = catalog_load(path=file, overwrite=overwrite)
+        if verbosity < 1:
+            return
         for label, number in sorted(report.created.items()):
             self.stdout.write(f"created {number} {label}")
         for label, number in sorted(report.updated.items()):

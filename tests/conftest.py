@@ -1,0 +1,94 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.core.management import call_command
+
+from tools.browser import CHROMIUM
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def skip_or_fail(reason: str):
+    """Skip loudly on a developer's machine; under CI=true a test that cannot run is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    message = f"SKIPPED LOUDLY: {reason}"
+    print(f"\n!!! {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static_files():
+    """Tests run with DEBUG off, so pages need the hashed static files production serves."""
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def live_server(request, django_db_blocker, collected_static_files):
+    """pytest-django's live server, with static files served by WhiteNoise from the
+    collected, hashed files, exactly as production serves them (the default handler
+    looks files up unhashed through the finders, which DEBUG-off pages never ask for)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    with django_db_blocker.unblock():
+        server = LiveServer("localhost", start=False)
+        server.thread.static_handler = lambda handler: handler
+        server.start()
+    request.addfinalizer(server.stop)
+    return server
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def catalog(db):
+    """The real franchise catalog, loaded the way `make run` loads it."""
+    call_command("load_catalog", verbosity=0)
+
+
+def service_reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    if not service_reachable(url, 6379):
+        skip_or_fail(f"Redis is not reachable at {url}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def playwright_browser():
+    if not CHROMIUM.exists():
+        skip_or_fail(f"Chromium is missing at {CHROMIUM} (`make test` installs it as root)")
+    # Playwright's sync API runs an event loop in this thread; the Django calls the
+    # tests make around it are ordinary synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    from tools.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(playwright_browser):
+    context = playwright_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

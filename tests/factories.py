@@ -1,0 +1,111 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+
+
+class TitleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Title
+
+    name = factory.Sequence(lambda n: f"Test Title {n}")
+    slug = factory.Sequence(lambda n: f"test-title-{n}")
+    franchise_position = factory.Sequence(lambda n: 100 + n)
+    release_year = 2014
+    kind = Title.Kind.FILM
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    name = factory.Sequence(lambda n: f"Dancer {n}")
+    slug = factory.Sequence(lambda n: f"dancer-{n}")
+
+
+class CharacterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Character
+
+    name = factory.Sequence(lambda n: f"Character {n}")
+    slug = factory.Sequence(lambda n: f"character-{n}")
+
+
+class CastCreditFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Credit
+
+    title = factory.SubFactory(TitleFactory)
+    person = factory.SubFactory(PersonFactory)
+    character = factory.SubFactory(CharacterFactory)
+    role = Credit.Role.CAST
+
+
+class CrewCreditFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Credit
+
+    title = factory.SubFactory(TitleFactory)
+    person = factory.SubFactory(PersonFactory)
+    role = Credit.Role.DIRECTOR
+    character = None
+
+
+class CrewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Crew
+
+    name = factory.Sequence(lambda n: f"Crew {n}")
+    slug = factory.Sequence(lambda n: f"crew-{n}")
+
+
+class CrewMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CrewMembership
+
+    crew = factory.SubFactory(CrewFactory)
+    title = factory.SubFactory(TitleFactory)
+    person = factory.SubFactory(PersonFactory)
+
+
+class RoutineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Routine
+        skip_postgeneration_save = True
+
+    title = factory.SubFactory(TitleFactory)
+    name = factory.Sequence(lambda n: f"Routine {n}")
+    slug = factory.Sequence(lambda n: f"routine-{n}")
+
+    @factory.post_generation
+    def crews(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.crews.set(extracted)
+
+    @factory.post_generation
+    def choreographers(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.choreographers.set(extracted)
+
+
+class TriviaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Trivia
+
+    title = factory.SubFactory(TitleFactory)
+    text = factory.Sequence(lambda n: f"A fact worth knowing, number {n}.")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"fan{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("a-long-enough-password")
+
+
+class StaffUserFactory(UserFactory):
+    is_staff = True
+    is_superuser = True

@@ -1,0 +1,155 @@
+import io
+
+import pytest
+from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from tests.factories import StaffUserFactory, TitleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CATALOG_MODELS = [Title, Person, Character, Credit, Crew, Routine, Trivia]
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:films_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(StaffUserFactory())
+    return client
+
+
+def test_every_catalog_model_is_in_the_admin():
+    registered = set(admin.site._registry)
+    assert set(CATALOG_MODELS) <= registered
+    assert CrewMembership not in registered  # edited as an inline under its crew
+
+
+@pytest.mark.parametrize("model", CATALOG_MODELS)
+def test_staff_open_list_add_and_change_pages(staff_client, catalog, model):
+    assert staff_client.get(admin_url(model, "changelist")).status_code == 200
+    assert staff_client.get(admin_url(model, "changelist"), {"q": "moose"}).status_code == 200
+    assert staff_client.get(admin_url(model, "add")).status_code == 200
+    obj = model.objects.first()
+    assert staff_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.parametrize("model", CATALOG_MODELS)
+def test_anonymous_visitors_and_ordinary_users_are_sent_to_the_login(client, catalog, model):
+    response = client.get(admin_url(model, "changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(UserFactory())
+    response = client.get(admin_url(model, "changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_title_page_has_credit_routine_and_trivia_inlines_and_a_poster_preview(
+    staff_client, catalog
+):
+    title = Title.objects.get(slug="step-up-all-in")
+    html = staff_client.get(admin_url(Title, "change", title.pk)).content.decode()
+    for prefix in ("credits", "routines", "trivia"):
+        assert f'name="{prefix}-TOTAL_FORMS"' in html
+    assert 'src="/titles/step-up-all-in/poster.png"' in html
+    # The slug fills itself from the name, for the title and for each routine inline.
+    assert "&quot;id&quot;: &quot;#id_slug&quot;" in html
+    assert "&quot;dependency_list&quot;: [&quot;name&quot;]" in html
+
+
+def test_crew_page_has_a_members_inline(staff_client, catalog):
+    crew = Crew.objects.get(slug="lmntrix")
+    html = staff_client.get(admin_url(Crew, "change", crew.pk)).content.decode()
+    assert 'name="memberships-TOTAL_FORMS"' in html
+    assert "Mari Koda" in html
+
+
+def test_admin_search_folds_accents(staff_client, db):
+    Person.objects.create(name="Zoë Saldaña", slug="zoe-saldana")
+    response = staff_client.get(admin_url(Person, "changelist"), {"q": "zoe"})
+    assert list(response.context["cl"].result_list) == list(
+        Person.objects.filter(slug="zoe-saldana")
+    )
+
+
+def test_changelists_keep_their_query_count_as_rows_grow(
+    staff_client, catalog, django_assert_max_num_queries
+):
+    # Catalog lists must not run a query per row (credits show person, character and title).
+    with django_assert_max_num_queries(12):
+        assert staff_client.get(admin_url(Credit, "changelist")).status_code == 200
+
+
+# --- Posters -----------------------------------------------------------------------
+
+
+def image_file(name="poster.png", size=(600, 900), image_format="PNG"):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 90)).save(buffer, format=image_format)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=f"image/{image_format.lower()}")
+
+
+def post_poster(staff_client, title, upload):
+    data = {
+        "name": title.name,
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+        "poster": upload,
+    }
+    for prefix in ("credits", "routines", "trivia"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    return staff_client.post(admin_url(Title, "change", title.pk), data)
+
+
+def test_a_real_image_becomes_the_poster_with_a_resized_copy_for_lists(staff_client, client):
+    title = TitleFactory()
+    response = post_poster(staff_client, title, image_file())
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    title.refresh_from_db()
+    assert title.poster.name.startswith("posters/")
+    assert title.poster_url == title.poster.url
+    thumbnail = Image.open(title.poster_thumbnail.path)
+    assert thumbnail.size == (240, 360)
+    assert thumbnail.format == "JPEG"
+    html = client.get(reverse("films:title_list")).content.decode()
+    assert title.poster_thumbnail.url in html
+
+
+def form_errors(response):
+    assert response.status_code == 200
+    return " ".join(str(error) for error in response.context["adminform"].form.errors["poster"])
+
+
+def test_a_file_that_is_not_an_image_is_refused(staff_client):
+    title = TitleFactory()
+    fake = SimpleUploadedFile("poster.png", b"<html>not a poster</html>", content_type="image/png")
+    assert "Upload a valid image" in form_errors(post_poster(staff_client, title, fake))
+    title.refresh_from_db()
+    assert not title.poster
+
+
+def test_an_oversized_file_is_refused_with_its_size(staff_client, settings):
+    settings.POSTER_MAX_UPLOAD_BYTES = 2000
+    message = form_errors(
+        post_poster(staff_client, TitleFactory(), image_file(size=(900, 1350), image_format="BMP"))
+    )
+    assert "posters may be at most 2.0\xa0KB" in message
+
+
+def test_an_image_with_too_many_pixels_is_refused(staff_client, settings):
+    settings.POSTER_MAX_PIXELS = 100_000
+    message = form_errors(post_poster(staff_client, TitleFactory(), image_file(size=(600, 900))))
+    assert "600×900 pixels" in message
+
+
+def test_only_jpeg_png_and_webp_are_accepted(staff_client):
+    message = form_errors(
+        post_poster(staff_client, TitleFactory(), image_file("poster.gif", image_format="GIF"))
+    )
+    assert "JPEG, PNG or WebP" in message

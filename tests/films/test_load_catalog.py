@@ -1,0 +1,132 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from films.services import CATALOG_FILE
+
+pytestmark = pytest.mark.django_db
+
+ALL_MODELS = (Title, Person, Character, Credit, Crew, CrewMembership, Routine, Trivia)
+
+
+def row_counts():
+    return {model.__name__: model.objects.count() for model in ALL_MODELS}
+
+
+def test_loads_the_whole_franchise(catalog):
+    assert row_counts() == {
+        "Title": 7,
+        "Person": 38,
+        "Character": 28,
+        "Credit": 51,
+        "Crew": 6,
+        "CrewMembership": 21,
+        "Routine": 7,
+        "Trivia": 8,
+    }
+    assert list(Title.objects.values_list("name", flat=True)) == [
+        "Step Up",
+        "Step Up 2: The Streets",
+        "Step Up 3D",
+        "Step Up Revolution",
+        "Step Up: All In",
+        "Step Up: Year of the Dance",
+        "Step Up: High Water",
+    ]
+    assert Title.objects.films().count() == 6
+    assert list(Title.objects.series().values_list("slug", flat=True)) == ["step-up-high-water"]
+
+
+def test_all_in_carries_the_facts_of_the_source_article(catalog):
+    all_in = Title.objects.get(slug="step-up-all-in")
+    assert all_in.box_office_domestic_usd == 14_900_000
+    assert all_in.box_office_international_usd == 71_000_000
+    directors = Credit.objects.filter(title=all_in, role=Credit.Role.DIRECTOR)
+    assert [credit.person.name for credit in directors] == ["Trish Sie"]
+    cast = {(c.person.name, c.character.name) for c in Credit.objects.cast().filter(title=all_in)}
+    assert {
+        ("Ryan Guzman", "Sean Asa"),
+        ("Adam Sevani", "Moose"),
+        ("Briana Evigan", "Andie West"),
+        ("Mari Koda", "Jenny Kido"),
+        ("Chadd Smith", "Vladd"),
+        ("Izabella Miko", "Alexxa Brava"),
+        ("Alyson Stoner", "Camille"),
+        ('Stephen "tWitch" Boss', "Jason"),
+        ("Parris Goebel", "Violet"),
+    } <= cast
+    lmntrix = CrewMembership.objects.filter(crew__slug="lmntrix", title=all_in)
+    assert {member.person.name for member in lmntrix} >= {
+        "Ryan Guzman",
+        "Adam Sevani",
+        "Briana Evigan",
+        "Mari Koda",
+        "Facundo Lombard",
+        "Martin Lombard",
+        "Chadd Smith",
+    }
+    routines = list(all_in.routines.values_list("slug", flat=True))
+    assert routines == ["frankenstein-lab-audition", "las-vegas-finale"]
+    assert all_in.trivia.filter(text__contains="first feature film").exists()
+
+
+def test_characters_return_across_titles_in_franchise_order(catalog):
+    moose_titles = Credit.objects.filter(character__slug="moose").values_list(
+        "title__name", flat=True
+    )
+    assert list(moose_titles) == ["Step Up 2: The Streets", "Step Up 3D", "Step Up: All In"]
+    andie_titles = Credit.objects.filter(character__slug="andie-west").values_list(
+        "title__slug", flat=True
+    )
+    assert list(andie_titles) == ["step-up-2-the-streets", "step-up-all-in"]
+    camille_titles = Credit.objects.filter(character__slug="camille").values_list(
+        "title__slug", flat=True
+    )
+    assert list(camille_titles) == ["step-up", "step-up-3d", "step-up-all-in"]
+
+
+def test_unknown_facts_stay_blank():
+    """Year of the Dance has no fact we are sure of beyond its year: nothing is guessed."""
+    call_command("load_catalog", verbosity=0)
+    year_of_the_dance = Title.objects.get(slug="step-up-year-of-the-dance")
+    assert year_of_the_dance.release_date is None
+    assert year_of_the_dance.runtime_minutes is None
+    assert year_of_the_dance.synopsis == ""
+    assert year_of_the_dance.box_office_domestic_usd is None
+    assert not year_of_the_dance.credits.exists()
+
+
+def test_loading_twice_adds_nothing(catalog, capsys):
+    before = row_counts()
+    call_command("load_catalog")
+    assert row_counts() == before
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_loading_again_keeps_what_staff_edited(catalog):
+    Title.objects.filter(slug="step-up").update(tagline="An edit made in the admin")
+    call_command("load_catalog", verbosity=0)
+    assert Title.objects.get(slug="step-up").tagline == "An edit made in the admin"
+
+
+def test_overwrite_resets_rows_to_the_file(catalog):
+    Title.objects.filter(slug="step-up").update(synopsis="An edit made in the admin")
+    call_command("load_catalog", "--overwrite", verbosity=0)
+    expected = next(
+        t for t in json.loads(CATALOG_FILE.read_text())["titles"] if t["slug"] == "step-up"
+    )
+    assert Title.objects.get(slug="step-up").synopsis == expected["synopsis"]
+
+
+def test_a_row_deleted_by_staff_comes_back_on_the_next_load(catalog):
+    Routine.objects.filter(slug="las-vegas-finale").delete()
+    call_command("load_catalog", verbosity=0)
+    finale = Routine.objects.get(slug="las-vegas-finale")
+    assert [crew.slug for crew in finale.crews.all()] == ["lmntrix"]
+
+
+def test_the_search_names_are_filled_for_everything_loaded(catalog):
+    for model in (Title, Person, Character, Crew):
+        assert not model.objects.filter(search_name="").exists()

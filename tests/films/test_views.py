@@ -1,0 +1,275 @@
+import io
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from films.models import Title
+from tests.factories import (
+    CastCreditFactory,
+    CrewCreditFactory,
+    CrewMembershipFactory,
+    PersonFactory,
+    RoutineFactory,
+    TitleFactory,
+    TriviaFactory,
+)
+from tests.html import assert_valid_accessible_page
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_PAGES = [
+    ("films:home", {}, "Step Up, from the first battle to the last"),
+    ("films:title_list", {}, "Step Up: High Water"),
+    ("films:title_detail", {"slug": "step-up-all-in"}, "Trish Sie"),
+    ("films:person_list", {}, "Parris Goebel"),
+    ("films:person_detail", {"slug": "adam-sevani"}, "Step Up 3D"),
+    ("films:character_list", {}, "Andie West"),
+    ("films:character_detail", {"slug": "moose"}, "Adam Sevani"),
+    ("films:crew_list", {}, "LMNTRIX"),
+    ("films:crew_detail", {"slug": "lmntrix"}, "Mari Koda"),
+    ("films:search", {}, "Search"),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "expected"), PUBLIC_PAGES)
+def test_every_public_page_opens_for_an_anonymous_reader(client, catalog, name, kwargs, expected):
+    response = client.get(reverse(name, kwargs=kwargs))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert expected in html
+    assert_valid_accessible_page(html)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["films:title_detail", "films:person_detail", "films:character_detail", "films:crew_detail"],
+)
+def test_an_unknown_slug_is_a_404(client, db, name):
+    assert client.get(reverse(name, kwargs={"slug": "no-such-thing"})).status_code == 404
+
+
+def test_home_lists_the_franchise_in_order_with_something_to_read(client, catalog):
+    html = client.get(reverse("films:home")).content.decode()
+    positions = [
+        html.index(name) for name in ("Step Up 2: The Streets", "Step Up 3D", "Step Up: All In")
+    ]
+    assert positions == sorted(positions)
+    assert "Did you know?" in html
+    assert "Tyler Gage, a Baltimore street dancer" in html
+
+
+def test_title_page_shows_facts_cast_crews_routines_trivia_and_a_reviews_section(client, catalog):
+    html = client.get(
+        reverse("films:title_detail", kwargs={"slug": "step-up-all-in"})
+    ).content.decode()
+    assert "Directors" not in html and "Director" in html
+    assert "Choreographers" in html  # two choreographers: the heading is plural
+    assert "US$14.9 million" in html
+    assert "US$71.0 million" in html
+    assert 'href="/characters/moose/">Moose</a>' in html
+    assert "LMNTRIX" in html and "The Mob" in html
+    assert 'id="routine-frankenstein-lab-audition"' in html
+    assert "first feature film" in html
+    assert 'id="reviews"' in html
+    assert "No one has reviewed Step Up: All In yet." in html
+
+
+def test_character_page_lists_appearances_in_franchise_order(client, catalog):
+    html = client.get(reverse("films:character_detail", kwargs={"slug": "moose"})).content.decode()
+    order = [
+        html.index(name) for name in ("Step Up 2: The Streets", "Step Up 3D", "Step Up: All In")
+    ]
+    assert order == sorted(order)
+
+
+def test_crew_page_lists_members_per_title(client, catalog):
+    page = client.get(reverse("films:crew_detail", kwargs={"slug": "the-mob"})).content.decode()
+    html = page[page.index('id="members-heading"') :]
+    revolution, all_in = html.index("Step Up Revolution"), html.index("Step Up: All In")
+    assert revolution < html.index("Misha Gabriel") < all_in
+
+
+def test_person_page_lists_roles_across_titles(client, catalog):
+    html = client.get(
+        reverse("films:person_detail", kwargs={"slug": "alyson-stoner"})
+    ).content.decode()
+    assert html.count('href="/characters/camille/"') == 3
+
+
+class TestTitleList:
+    def names(self, client, **params):
+        response = client.get(reverse("films:title_list"), params)
+        assert response.status_code == 200
+        return [title.name for title in response.context["titles"]]
+
+    def test_default_is_the_whole_franchise_in_order(self, client, catalog):
+        assert self.names(client) == list(Title.objects.values_list("name", flat=True))
+
+    def test_filter_series(self, client, catalog):
+        assert self.names(client, kind="series") == ["Step Up: High Water"]
+
+    def test_filter_films(self, client, catalog):
+        assert "Step Up: High Water" not in self.names(client, kind="film")
+        assert len(self.names(client, kind="film")) == 6
+
+    def test_sort_by_year_puts_the_2018_series_before_the_2019_film(self, client, catalog):
+        names = self.names(client, sort="year")
+        assert names[-2:] == ["Step Up: High Water", "Step Up: Year of the Dance"]
+        assert self.names(client, sort="-year")[0] == "Step Up: Year of the Dance"
+
+    def test_an_unknown_filter_value_shows_the_default_list_with_a_message(self, client, catalog):
+        response = client.get(reverse("films:title_list"), {"kind": "musical", "sort": "<b>"})
+        assert response.status_code == 200
+        assert len(response.context["titles"]) == 7
+        assert "Select a valid choice" in response.content.decode()
+
+
+class TestSearch:
+    def results(self, client, query):
+        response = client.get(reverse("films:search"), {"q": query})
+        assert response.status_code == 200
+        return response
+
+    def test_finds_titles_people_characters_and_crews(self, client, catalog):
+        results = self.results(client, "moose").context["results"]
+        assert [c.name for c in results["characters"]] == ["Moose"]
+        assert [c.name for c in self.results(client, "lmntrix").context["results"]["crews"]] == [
+            "LMNTRIX"
+        ]
+        assert [t.name for t in self.results(client, "all in").context["results"]["titles"]] == [
+            "Step Up: All In"
+        ]
+        assert [p.name for p in self.results(client, "sevani").context["results"]["people"]] == [
+            "Adam Sevani"
+        ]
+
+    def test_ignores_case_and_accents_both_ways(self, client, db):
+        PersonFactory(name="Zoë Saldaña")
+        for query in ("zoe saldana", "ZOË SALDAÑA", "Saldana", "ZOE"):
+            people = self.results(client, query).context["results"]["people"]
+            assert [p.name for p in people] == ["Zoë Saldaña"], query
+
+    def test_says_when_nothing_matches(self, client, catalog):
+        response = self.results(client, "zzzz")
+        assert response.context["result_count"] == 0
+        assert "0 results for “zzzz”" in response.content.decode()
+
+    def test_too_short_or_too_long_gets_a_clear_message(self, client, db):
+        assert "at least 2 characters" in self.results(client, "a").content.decode()
+        assert "at most 100 characters" in self.results(client, "a" * 101).content.decode()
+
+    def test_user_text_is_escaped(self, client, db):
+        html = self.results(client, "<script>alert(1)</script>").content.decode()
+        assert "<script>alert(1)" not in html
+        assert "&lt;script&gt;" in html
+
+    def test_every_page_has_the_search_box(self, client, catalog):
+        html = client.get(reverse("films:crew_list")).content.decode()
+        assert 'role="search"' in html and 'name="q"' in html
+
+
+def test_generated_poster_is_a_png_of_the_title(client, catalog):
+    response = client.get(reverse("films:generated_poster", kwargs={"slug": "step-up-all-in"}))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "max-age=86400" in response["Cache-Control"]
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == (480, 720)
+
+
+def test_generated_poster_colour_is_the_titles_own(client, catalog):
+    def corner_colour(slug):
+        content = client.get(reverse("films:generated_poster", kwargs={"slug": slug})).content
+        return Image.open(io.BytesIO(content)).getpixel((5, 5))
+
+    assert corner_colour("step-up") != corner_colour("step-up-all-in")
+    assert corner_colour("step-up") == corner_colour("step-up")
+
+
+def test_healthz_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def test_pages_refuse_writes(client, catalog):
+    assert client.post(reverse("films:title_list")).status_code == 405
+
+
+# --- Query counts -------------------------------------------------------------------
+# Pinned so that no page grows a query per row it lists: each test renders the page,
+# adds many more related rows, and renders it again within the same budget.
+
+
+def grow_title(title, n=15):
+    for _ in range(n):
+        credit = CastCreditFactory(title=title)
+        CrewCreditFactory(title=title, person=credit.person)
+        CrewMembershipFactory(title=title, person=credit.person, character=credit.character)
+        RoutineFactory(
+            title=title,
+            crews=[CrewMembershipFactory(title=title).crew],
+            choreographers=[credit.person],
+        )
+        TriviaFactory(title=title)
+
+
+@pytest.mark.parametrize(
+    ("name", "slug_of", "queries"),
+    [
+        # titles, a few trivia, the crews
+        ("films:home", None, 3),
+        # titles
+        ("films:title_list", None, 1),
+        # title + credits + crew line-ups + routines + their choreographers + their crews + trivia
+        ("films:title_detail", "title", 7),
+        # the name list
+        ("films:person_list", None, 1),
+        ("films:character_list", None, 1),
+        ("films:crew_list", None, 1),
+        # person + credits + crew memberships + routines choreographed
+        ("films:person_detail", "person", 4),
+        # character + credits + crew memberships
+        ("films:character_detail", "character", 3),
+        # crew + line-ups + routines
+        ("films:crew_detail", "crew", 3),
+    ],
+)
+def test_page_query_count_does_not_grow_with_rows(
+    client, django_assert_num_queries, name, slug_of, queries
+):
+    title = TitleFactory()
+    credit = CastCreditFactory(title=title)
+    membership = CrewMembershipFactory(
+        title=title, person=credit.person, character=credit.character
+    )
+    RoutineFactory(title=title, crews=[membership.crew], choreographers=[credit.person])
+    slugs = {
+        "title": title.slug,
+        "person": credit.person.slug,
+        "character": credit.character.slug,
+        "crew": membership.crew.slug,
+    }
+    url = reverse(name, kwargs={"slug": slugs[slug_of]} if slug_of else {})
+
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
+
+    grow_title(title)
+    for other in TitleFactory.create_batch(5):
+        grow_title(other, n=2)
+        CastCreditFactory(title=other, person=credit.person, character=credit.character)
+        CrewMembershipFactory(title=other, person=credit.person, crew=membership.crew)
+
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
+
+
+def test_search_query_count_is_one_per_kind(client, django_assert_num_queries, db):
+    PersonFactory.create_batch(30, name="Moose fan")
+    # titles, people, characters, crews: one query each however many match
+    with django_assert_num_queries(4):
+        response = client.get(reverse("films:search"), {"q": "moose"})
+    assert len(response.context["results"]["people"]) == 20

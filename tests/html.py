@@ -1,0 +1,58 @@
+"""Checks every public page must pass: well-formed HTML and the basics of accessibility."""
+
+from html.parser import HTMLParser
+
+import html5lib
+
+
+class _PageOutline(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.labels_for: set[str] = set()
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "label" and attributes.get("for"):
+            self.labels_for.add(attributes["for"])
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+    def find(self, tag):
+        return [attributes for name, attributes in self.tags if name == tag]
+
+
+def assert_valid_accessible_page(html: str) -> _PageOutline:
+    # html5lib's strict mode raises on any HTML parse error (unclosed or stray tags, bad nesting).
+    html5lib.HTMLParser(strict=True).parse(html)
+    outline = _PageOutline()
+    outline.feed(html)
+
+    assert outline.title.strip(), "page has no <title>"
+    assert len(outline.find("h1")) == 1, "page must have exactly one <h1>"
+    descriptions = [meta for meta in outline.find("meta") if meta.get("name") == "description"]
+    assert len(descriptions) == 1 and descriptions[0].get("content", "").strip()
+    assert outline.find("html")[0].get("lang")
+    for landmark in ("header", "nav", "main", "footer"):
+        assert outline.find(landmark), f"page has no <{landmark}> landmark"
+    for image in outline.find("img"):
+        assert image.get("alt", "").strip(), f"image without alt text: {image.get('src')}"
+    for field in outline.find("input") + outline.find("select") + outline.find("textarea"):
+        if field.get("type") in {"hidden", "submit"}:
+            continue
+        assert field.get("id") in outline.labels_for or field.get("aria-label"), (
+            f"form field without a label: {field}"
+        )
+    ids = [attributes["id"] for _, attributes in outline.tags if attributes.get("id")]
+    assert len(ids) == len(set(ids)), "duplicate id attributes"
+    return outline

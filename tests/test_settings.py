@@ -1,0 +1,143 @@
+"""The settings module reads the environment and refuses an unsafe production start."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+PROJECT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "a-real-production-secret-key-with-plenty-of-entropy-0123456789"
+
+PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "debug": s.DEBUG,
+    "database": {k: s.DATABASES["default"][k] for k in ("ENGINE", "NAME", "OPTIONS")},
+    "cache": s.CACHES["default"]["BACKEND"],
+    "cache_location": s.CACHES["default"].get("LOCATION"),
+    "email_backend": s.EMAIL_BACKEND,
+    "email_host": s.EMAIL_HOST,
+    "media_root": str(s.MEDIA_ROOT),
+    "static_storage": s.STORAGES["staticfiles"]["BACKEND"],
+}, default=str))
+"""
+
+
+def run_settings(**environment):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"}
+    }
+    env |= {"DJANGO_SETTINGS_MODULE": "stepup_site.settings", **environment}
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+
+
+def loaded_settings(**environment):
+    result = run_settings(**environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_settings(DEBUG="0", ALLOWED_HOSTS="example.org")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_a_weak_or_insecure_secret_key():
+    for weak in ("short", "django-insecure-" + "x" * 60):
+        result = run_settings(DEBUG="0", SECRET_KEY=weak, ALLOWED_HOSTS="example.org")
+        assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_settings(DEBUG="0", SECRET_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_production_starts_with_real_secrets_and_serves_hashed_static_files():
+    loaded = loaded_settings(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="example.org")
+    assert loaded["debug"] is False
+    assert loaded["static_storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_development_defaults_to_sqlite_with_wal_immediate_transactions_and_a_busy_timeout():
+    loaded = loaded_settings(DEBUG="1")
+    database = loaded["database"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(PROJECT / "db.sqlite3")
+    assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert database["OPTIONS"]["timeout"] >= 5
+    assert loaded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert loaded["email_backend"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_database_url_selects_postgresql_with_djangos_pool():
+    loaded = loaded_settings(DEBUG="1", DATABASE_URL="postgres://postgres@db.example:5432/stepup")
+    database = loaded["database"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["NAME"] == "stepup"
+    assert database["OPTIONS"]["pool"]["max_size"] >= 1
+
+
+def test_redis_url_selects_djangos_redis_cache():
+    loaded = loaded_settings(DEBUG="1", REDIS_URL="redis://cache.example:6379/2")
+    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache_location"] == "redis://cache.example:6379/2"
+
+
+def test_email_and_media_come_from_the_environment():
+    loaded = loaded_settings(
+        DEBUG="1", EMAIL_URL="smtp+tls://user:pw@mail.example:587", MEDIA_ROOT="/srv/media"
+    )
+    assert loaded["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert loaded["email_host"] == "mail.example"
+    assert loaded["media_root"] == "/srv/media"
+
+
+def test_the_sqlite_file_really_runs_in_wal_mode(tmp_path):
+    """Open a file database with the same init command and check what SQLite reports."""
+    options = loaded_settings(DEBUG="1")["database"]["OPTIONS"]
+    database = sqlite3.connect(tmp_path / "check.sqlite3")
+    database.executescript(options["init_command"])
+    assert database.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    database.close()
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_the_database_named_by_database_url():
+    """Guards .ci/run's second pass: DATABASE_URL=postgres://... really tests PostgreSQL, pooled."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        assert connection.vendor == "postgresql"
+        assert settings.DATABASES["default"]["OPTIONS"]["pool"]
+        assert connection.pool is not None
+    else:
+        assert connection.vendor == "sqlite"
+
+
+@pytest.mark.django_db
+def test_redis_cache_round_trip(redis_url):
+    """The production cache backend against the machine's real Redis."""
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = RedisCache(redis_url, {"KEY_PREFIX": "stepup-test"})
+    cache.set("probe", {"titles": 7}, timeout=30)
+    assert cache.get("probe") == {"titles": 7}
+    cache.delete("probe")
+    assert cache.get("probe") is None

@@ -1,0 +1,62 @@
+"""Screenshots of the site's main pages at desktop and phone width, for docs/ and for review.
+
+Usage (the Makefile's `make screenshots` does this): python -m tools.screenshots [OUTPUT_DIR]
+Serves the current database (migrated, catalog loaded) on a free local port for the run.
+"""
+
+import os
+import sys
+import threading
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+PAGES = {
+    "home": "/",
+    "titles": "/titles/",
+    "title": "/titles/step-up-all-in/",
+    "person": "/people/adam-sevani/",
+    "character": "/characters/moose/",
+    "crew": "/crews/lmntrix/",
+    "search": "/search/?q=moose",
+}
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def main(output_dir: Path) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
+    os.environ.setdefault("DEBUG", "1")
+    import django
+
+    django.setup()
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
+    from playwright.sync_api import sync_playwright
+
+    from tools.browser import DESKTOP, PHONE, launch_chromium
+
+    server = make_server(
+        "127.0.0.1", 0, StaticFilesHandler(get_wsgi_application()), handler_class=QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            page = browser.new_page(viewport=viewport)
+            for name, path in PAGES.items():
+                page.goto(base + path)
+                target = output_dir / f"{name}-{device}.png"
+                page.screenshot(path=str(target), full_page=True)
+                print(target)
+            page.close()
+        browser.close()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots"))
