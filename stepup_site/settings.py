@@ -177,6 +177,10 @@ STORAGES = {
     },
 }
 
+# Resized poster copies are made when a poster is saved, so showing a list never checks
+# or generates files (and never trusts a cached "exists" for a file that was removed).
+IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic"
+
 # Posters: the largest upload accepted and the largest image Pillow may decode
 # (a small file can still decompress into a huge bitmap).
 POSTER_MAX_UPLOAD_BYTES = env.int("POSTER_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
