@@ -2,7 +2,32 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from .models import (
+    CatalogSeedRecord,
+    Character,
+    Credit,
+    Crew,
+    CrewMembership,
+    Person,
+    Routine,
+    Title,
+    Trivia,
+)
+
+
+class NamedModelAdmin(admin.ModelAdmin):
+    """Titles, people, characters and crews: found by name whatever the case or accents
+    typed, with the slug filled in from the name."""
+
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            results |= queryset.matching(search_term)
+        return results, may_have_duplicates
 
 
 class CreditInline(admin.TabularInline):
@@ -46,12 +71,11 @@ class PosterPreviewMixin:
 
 
 @admin.register(Title)
-class TitleAdmin(PosterPreviewMixin, admin.ModelAdmin):
+class TitleAdmin(PosterPreviewMixin, NamedModelAdmin):
     list_display = ["name", "poster_preview", "kind", "release_year", "franchise_position"]
     list_display_links = ["name", "poster_preview"]
     list_filter = ["kind", "release_year"]
-    search_fields = ["name", "search_name", "tagline"]
-    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "tagline"]
     readonly_fields = ["poster_preview"]
     inlines = [CreditInline, RoutineInline, TriviaInline]
     fieldsets = [
@@ -71,18 +95,12 @@ class TitleAdmin(PosterPreviewMixin, admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "search_name"]
-    prepopulated_fields = {"slug": ["name"]}
+class PersonAdmin(NamedModelAdmin):
     list_filter = ["credits__role", "credits__title"]
 
 
 @admin.register(Character)
-class CharacterAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "search_name"]
-    prepopulated_fields = {"slug": ["name"]}
+class CharacterAdmin(NamedModelAdmin):
     list_filter = ["credits__title"]
 
 
@@ -96,10 +114,7 @@ class CreditAdmin(admin.ModelAdmin):
 
 
 @admin.register(Crew)
-class CrewAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "search_name"]
-    prepopulated_fields = {"slug": ["name"]}
+class CrewAdmin(NamedModelAdmin):
     list_filter = ["memberships__title"]
     inlines = [CrewMembershipInline]
 
@@ -121,3 +136,19 @@ class TriviaAdmin(admin.ModelAdmin):
     list_filter = ["title"]
     search_fields = ["text", "source"]
     autocomplete_fields = ["title"]
+
+
+@admin.register(CatalogSeedRecord)
+class CatalogSeedRecordAdmin(admin.ModelAdmin):
+    """What `load_catalog` has added once and will not add again. Deleting a record lets
+    the next load add that entry afresh."""
+
+    list_display = ["key", "loaded_at"]
+    search_fields = ["key"]
+    readonly_fields = ["key", "loaded_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Title
+from .search import normalize_for_search
 
 
 class TitleFilterForm(forms.Form):
@@ -49,3 +50,12 @@ class SearchForm(forms.Form):
             "required": _("Type a name to search for."),
         },
     )
+
+    def clean_q(self):
+        query = self.cleaned_data["q"]
+        # "é" typed as a bare accent folds to nothing, and would match every name.
+        if len(normalize_for_search(query)) < 2:
+            raise forms.ValidationError(
+                _("Type at least 2 letters or digits to search."), code="too_short"
+            )
+        return query

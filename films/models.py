@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from imagekit.models import ImageSpecField
-from imagekit.processors import ResizeToFill
+from imagekit.processors import ResizeToFill, Transpose
 
 from .search import normalize_for_search
 from .validators import validate_poster
@@ -16,8 +16,9 @@ class SearchableName(models.Model):
     """A model found by name in the site search, whatever the case or accents typed."""
 
     # Kept in step with `name` on save: LIKE on SQLite folds ASCII case only and
-    # neither database ignores accents, so search compares one folded form.
-    search_name = models.CharField(max_length=200, editable=False, db_index=True, default="")
+    # neither database ignores accents, so search compares one folded form. A text
+    # field because folding can lengthen a name (NFKD splits some characters in several).
+    search_name = models.TextField(editable=False, default="")
 
     class Meta:
         abstract = True
@@ -107,7 +108,8 @@ class Title(SearchableName):
     # The resized copy lists show; generated on save, so a list never sends a full-size poster.
     poster_thumbnail = ImageSpecField(
         source="poster",
-        processors=[ResizeToFill(240, 360)],
+        # Transpose first: phone photos are often stored sideways with an EXIF rotation.
+        processors=[Transpose(), ResizeToFill(240, 360)],
         format="JPEG",
         options={"quality": 82},
     )
@@ -120,26 +122,36 @@ class Title(SearchableName):
         verbose_name_plural = _("titles")
         constraints = [
             models.CheckConstraint(
-                condition=Q(franchise_position__gte=1), name="title_position_positive"
+                condition=Q(franchise_position__gte=1),
+                name="title_position_positive",
+                violation_error_message=_("The position in the franchise starts at 1."),
             ),
             models.CheckConstraint(
                 condition=Q(release_year__gte=1900) & Q(release_year__lte=2100),
                 name="title_release_year_plausible",
+                violation_error_message=_("The year must be between 1900 and 2100."),
             ),
             models.CheckConstraint(
                 condition=Q(runtime_minutes__isnull=True) | Q(runtime_minutes__gte=1),
                 name="title_runtime_positive",
+                violation_error_message=_("The runtime must be at least one minute."),
             ),
             models.CheckConstraint(
                 condition=Q(kind="series") | Q(seasons__isnull=True),
                 name="title_only_series_have_seasons",
+                violation_error_message=_(
+                    "Only a series has seasons; leave seasons blank for a film."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(seasons__isnull=True) | Q(seasons__gte=1),
                 name="title_seasons_positive",
+                violation_error_message=_("A series has at least one season."),
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["film", "series"]), name="title_kind_valid"
+                condition=Q(kind__in=["film", "series"]),
+                name="title_kind_valid",
+                violation_error_message=_("A title is a film or a series."),
             ),
         ]
 
@@ -154,23 +166,18 @@ class Title(SearchableName):
         return self.kind == self.Kind.SERIES
 
     @property
-    def box_office_worldwide_usd(self):
-        if self.box_office_domestic_usd is None or self.box_office_international_usd is None:
-            return None
-        return self.box_office_domestic_usd + self.box_office_international_usd
+    def generated_poster_url(self):
+        return reverse("films:generated_poster", kwargs={"slug": self.slug})
 
     @property
     def poster_url(self):
         """The full-size poster, or the generated one until staff upload an image."""
-        if self.poster:
-            return self.poster.url
-        return reverse("films:generated_poster", kwargs={"slug": self.slug})
+        return self.poster.url if self.poster else self.generated_poster_url
 
     @property
     def poster_thumbnail_url(self):
-        if self.poster:
-            return self.poster_thumbnail.url
-        return reverse("films:generated_poster", kwargs={"slug": self.slug})
+        """The resized copy lists show, or the generated poster."""
+        return self.poster_thumbnail.url if self.poster else self.generated_poster_url
 
 
 class PersonQuerySet(NamedQuerySet):
@@ -287,6 +294,9 @@ class Credit(models.Model):
                 condition=Q(role="cast", character__isnull=False)
                 | (~Q(role="cast") & Q(character__isnull=True)),
                 name="credit_character_iff_cast",
+                violation_error_message=_(
+                    "A cast credit names the character played; other jobs name no character."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["title", "person", "character"],
@@ -311,9 +321,9 @@ class Credit(models.Model):
                 "character": self.character,
                 "title": self.title,
             }
-        return _("%(person)s, %(role)s of %(title)s") % {
+        return _("%(person)s (%(role)s, %(title)s)") % {
             "person": self.person,
-            "role": self.get_role_display().lower(),
+            "role": self.get_role_display(),
             "title": self.title,
         }
 
@@ -414,7 +424,7 @@ class CrewMembership(models.Model):
         return self.crew.get_absolute_url()
 
 
-class Routine(models.Model):
+class Routine(SearchableName):
     """A dance number of a title. A later issue lets users rate each one."""
 
     title = models.ForeignKey(
@@ -432,6 +442,8 @@ class Routine(models.Model):
     crews = models.ManyToManyField(
         Crew, blank=True, related_name="routines", verbose_name=_("crews dancing")
     )
+
+    objects = NamedQuerySet.as_manager()
 
     class Meta:
         ordering = ["title__franchise_position", "order", "id"]
@@ -467,7 +479,11 @@ class Trivia(models.Model):
         verbose_name = _("trivia item")
         verbose_name_plural = _("trivia")
         constraints = [
-            models.CheckConstraint(condition=~Q(text=""), name="trivia_text_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="trivia_text_not_empty",
+                violation_error_message=_("A trivia item needs its text."),
+            ),
         ]
 
     def __str__(self):
@@ -475,3 +491,25 @@ class Trivia(models.Model):
 
     def get_absolute_url(self):
         return f"{self.title.get_absolute_url()}#trivia"
+
+
+class CatalogSeedRecord(models.Model):
+    """A catalog entry the loader has created once, so it never creates it again.
+
+    Loading the catalog only adds entries it has never added: a row staff deleted or
+    reworded in the admin is their curation, and stays as they left it.
+    """
+
+    key = models.CharField(max_length=300, unique=True)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("catalog seed record")
+        verbose_name_plural = _("catalog seed records")
+
+    def __str__(self):
+        return self.key
+
+    def get_absolute_url(self):
+        return reverse("admin:films_catalogseedrecord_changelist")

@@ -1,7 +1,6 @@
 """Posters drawn with Pillow for titles that have no uploaded poster yet."""
 
 import colorsys
-import hashlib
 import io
 import textwrap
 
@@ -10,18 +9,37 @@ from PIL import Image, ImageDraw, ImageFont
 POSTER_SIZE = (480, 720)
 
 
-def poster_colour(seed: str) -> tuple[int, int, int]:
-    """A deep, saturated colour that is always the same for the same title."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    hue = digest[0] / 255
+# Consecutive titles step round the colour wheel by the golden angle, so neighbours in
+# the franchise never get two near-identical colours.
+GOLDEN_FRACTION = 0.381966
+
+
+def poster_colour(index: int) -> tuple[int, int, int]:
+    """A deep, saturated colour, always the same for the same franchise position."""
+    hue = (0.9 + index * GOLDEN_FRACTION) % 1
     red, green, blue = colorsys.hls_to_rgb(hue, 0.28, 0.65)
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
-def render_generated_poster(*, name: str, year: int | None, seed: str) -> bytes:
+def poster_lines(name: str) -> tuple[str, str]:
+    """The small label and the large headline a poster shows for a title's name."""
+    franchise = "Step Up"
+    rest = name[len(franchise) :] if name.startswith(franchise) else ""
+    if not rest.strip(" :") or rest[0] not in " :":
+        return "", name.upper()
+    if rest.startswith(":"):
+        return franchise.upper(), rest.strip(" :").upper()
+    # "Step Up 2: The Streets" keeps its number in the label.
+    before, _, after = rest.partition(":")
+    if after:
+        return f"{franchise} {before.strip()}".upper(), after.strip().upper()
+    return franchise.upper(), rest.strip().upper()
+
+
+def render_generated_poster(*, name: str, year: int | None, colour_index: int) -> bytes:
     """A PNG of the title and year on the title's own colour."""
     width, height = POSTER_SIZE
-    background = poster_colour(seed)
+    background = poster_colour(colour_index)
     image = Image.new("RGB", POSTER_SIZE, background)
     draw = ImageDraw.Draw(image)
 
@@ -31,15 +49,14 @@ def render_generated_poster(*, name: str, year: int | None, seed: str) -> bytes:
 
     title_font = ImageFont.load_default(size=46)
     year_font = ImageFont.load_default(size=34)
-    label_font = ImageFont.load_default(size=22)
+    label_font = ImageFont.load_default(size=30)
 
-    # Every title starts "Step Up": it becomes the small label and the rest stands large.
-    label, _, rest = name.partition(":") if ":" in name else ("Step Up", "", name[len("Step Up") :])
-    headline = rest.strip() or name
-    draw.text(
-        (width / 2, 70), label.strip().upper(), font=label_font, fill=(255, 255, 255), anchor="mm"
-    )
-    lines = textwrap.wrap(headline.upper(), width=12) or [""]
+    # "Step Up: All In" draws as a small "STEP UP" over a large "ALL IN"; a name that
+    # does not start with the franchise's name is drawn whole, with no label.
+    label, headline = poster_lines(name)
+    if label:
+        draw.text((width / 2, 70), label, font=label_font, fill=(255, 255, 255), anchor="mm")
+    lines = textwrap.wrap(headline, width=12) or [""]
     line_height = 56
     top = height * 0.42 - (len(lines) - 1) * line_height / 2
     for index, line in enumerate(lines):

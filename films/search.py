@@ -2,7 +2,10 @@ import unicodedata
 
 
 def normalize_for_search(text: str) -> str:
-    """Fold case and strip accents, so "beyonce" finds "Beyoncé" and "ÉMILY" finds "Emily"."""
+    """The form names are compared in: no case, accents, punctuation or spaces.
+
+    So "beyonce" finds "Beyoncé", "de’shawn" (a phone's curly apostrophe) finds
+    "De'Shawn", "neyo" finds "Ne-Yo" and "stepup" finds "Step Up".
+    """
     decomposed = unicodedata.normalize("NFKD", text)
-    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(without_marks.casefold().split())
+    return "".join(char for char in decomposed.casefold() if char.isalnum())

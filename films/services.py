@@ -1,5 +1,6 @@
 """Writes to the catalog that touch several rows at once."""
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -7,7 +8,17 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from .models import (
+    CatalogSeedRecord,
+    Character,
+    Credit,
+    Crew,
+    CrewMembership,
+    Person,
+    Routine,
+    Title,
+    Trivia,
+)
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "catalog.json"
 
@@ -27,76 +38,123 @@ TITLE_FIELDS = [
 BLANK_TEXT_FIELDS = {"tagline", "synopsis"}
 
 
+class CatalogError(Exception):
+    """The catalog file cannot be loaded; the message says where and why."""
+
+
 @dataclass
 class CatalogLoadReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
 
-    def count(self, model, *, created: bool, updated: bool = False):
-        label = model._meta.verbose_name_plural
-        if created:
-            self.created[label] = self.created.get(label, 0) + 1
-        elif updated:
-            self.updated[label] = self.updated.get(label, 0) + 1
+    def count(self, model, outcome):
+        tally = self.created if outcome == "created" else self.updated
+        label = str(model._meta.verbose_name_plural)
+        tally[label] = tally.get(label, 0) + 1
 
 
-def _upsert(model, report, *, lookup, defaults, overwrite):
-    """Create the row if missing; change an existing one only when asked to.
+class _Loader:
+    """One load of the catalog file into the database, inside one transaction."""
 
-    By default a row staff may have edited in the admin is left exactly as it is,
-    so loading the catalog again never undoes their curation.
-    """
-    instance = model.objects.filter(**lookup).first()
-    if instance is None:
-        instance = model(**lookup, **defaults)
-        instance.save()
-        report.count(model, created=True)
-        return instance, True
-    changed = [name for name, value in defaults.items() if getattr(instance, name) != value]
-    if overwrite and changed:
-        for name in changed:
-            setattr(instance, name, defaults[name])
-        instance.save()
-        report.count(model, created=False, updated=True)
-    return instance, False
+    def __init__(self, *, overwrite):
+        self.overwrite = overwrite
+        self.report = CatalogLoadReport()
+        self.seeded = set(CatalogSeedRecord.objects.values_list("key", flat=True))
+
+    def upsert(self, model, *, key, lookup, defaults):
+        """The row for a catalog entry: created the first time the entry is loaded.
+
+        Afterwards it is left as staff keep it (edited, or deleted: then None), unless
+        `overwrite` asks to put the file's values back.
+        """
+        instance = model.objects.filter(**lookup).first()
+        if key in self.seeded and not self.overwrite:
+            return instance, False
+        if instance is None:
+            instance = model(**lookup, **defaults)
+            instance.save()
+            self.report.count(model, "created")
+            created = True
+        else:
+            created = False
+            changed = [name for name, value in defaults.items() if getattr(instance, name) != value]
+            if self.overwrite and changed:
+                for name in changed:
+                    setattr(instance, name, defaults[name])
+                instance.save()
+                self.report.count(model, "updated")
+        if key not in self.seeded:
+            CatalogSeedRecord.objects.create(key=key)
+            self.seeded.add(key)
+        return instance, created
+
+    def named_entries(self, model, entries, text_field):
+        return {
+            entry["slug"]: self.upsert(
+                model,
+                key=f"{model._meta.model_name}:{entry['slug']}",
+                lookup={"slug": entry["slug"]},
+                defaults={"name": entry["name"], text_field: entry.get(text_field, "")},
+            )[0]
+            for entry in entries
+        }
+
+
+def _read_catalog(path):
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CatalogError(f"cannot read {path}: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise CatalogError(f"{path} is not valid JSON: {error}") from error
+    known = {
+        kind: {entry["slug"] for entry in data.get(kind, [])}
+        for kind in ("people", "characters", "crews")
+    }
+    problems = []
+    for title in data.get("titles", []):
+        where = f"title {title.get('slug')!r}"
+        for credit in title.get("credits", []):
+            if credit.get("person") not in known["people"]:
+                problems.append(f"{where}: credit names unknown person {credit.get('person')!r}")
+            if "character" in credit and credit["character"] not in known["characters"]:
+                problems.append(f"{where}: credit names unknown character {credit['character']!r}")
+        for crew, members in title.get("crews", {}).items():
+            if crew not in known["crews"]:
+                problems.append(f"{where}: unknown crew {crew!r}")
+            problems += [
+                f"{where}: {crew} member is unknown person {member.get('person')!r}"
+                for member in members
+                if member.get("person") not in known["people"]
+            ]
+        for routine in title.get("routines", []):
+            problems += [
+                f"{where}: routine {routine['slug']!r} names unknown crew {slug!r}"
+                for slug in routine.get("crews", [])
+                if slug not in known["crews"]
+            ]
+            problems += [
+                f"{where}: routine {routine['slug']!r} names unknown choreographer {slug!r}"
+                for slug in routine.get("choreographers", [])
+                if slug not in known["people"]
+            ]
+    if problems:
+        raise CatalogError("; ".join(problems))
+    return data
 
 
 @transaction.atomic
 def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> CatalogLoadReport:
-    """Load the franchise catalog from its JSON file; safe to run any number of times."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    report = CatalogLoadReport()
+    """Load the franchise catalog from its JSON file; safe to run any number of times.
 
-    people = {
-        entry["slug"]: _upsert(
-            Person,
-            report,
-            lookup={"slug": entry["slug"]},
-            defaults={"name": entry["name"], "bio": entry.get("bio", "")},
-            overwrite=overwrite,
-        )[0]
-        for entry in data["people"]
-    }
-    characters = {
-        entry["slug"]: _upsert(
-            Character,
-            report,
-            lookup={"slug": entry["slug"]},
-            defaults={"name": entry["name"], "description": entry.get("description", "")},
-            overwrite=overwrite,
-        )[0]
-        for entry in data["characters"]
-    }
-    crews = {
-        entry["slug"]: _upsert(
-            Crew,
-            report,
-            lookup={"slug": entry["slug"]},
-            defaults={"name": entry["name"], "description": entry.get("description", "")},
-            overwrite=overwrite,
-        )[0]
-        for entry in data["crews"]
-    }
+    The first load creates everything. Later loads add only entries the file has gained
+    since; `overwrite` resets every entry to the file (undoing admin edits).
+    """
+    data = _read_catalog(path)
+    loader = _Loader(overwrite=overwrite)
+    people = loader.named_entries(Person, data["people"], "bio")
+    characters = loader.named_entries(Character, data["characters"], "description")
+    crews = loader.named_entries(Crew, data["crews"], "description")
     sources = data.get("sources", {})
 
     for entry in data["titles"]:
@@ -106,65 +164,70 @@ def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> Catal
         }
         if defaults["release_date"]:
             defaults["release_date"] = date.fromisoformat(defaults["release_date"])
-        title, _ = _upsert(
-            Title, report, lookup={"slug": entry["slug"]}, defaults=defaults, overwrite=overwrite
+        title, _ = loader.upsert(
+            Title, key=f"title:{entry['slug']}", lookup={"slug": entry["slug"]}, defaults=defaults
         )
+        if title is None:
+            continue  # staff deleted the title: its credits and the rest go with it
 
         for billing, credit in enumerate(entry.get("credits", []), start=1):
-            _upsert(
+            person = people[credit["person"]]
+            character = characters.get(credit.get("character"))
+            if person is None or ("character" in credit and character is None):
+                continue
+            loader.upsert(
                 Credit,
-                report,
+                key=":".join(
+                    ["credit", title.slug, person.slug, credit["role"], credit.get("character", "")]
+                ),
                 lookup={
                     "title": title,
-                    "person": people[credit["person"]],
+                    "person": person,
                     "role": credit["role"],
-                    "character": characters.get(credit.get("character")),
+                    "character": character,
                 },
                 defaults={"billing": billing * 10},
-                overwrite=overwrite,
             )
 
         for crew_slug, members in entry.get("crews", {}).items():
+            crew = crews[crew_slug]
             for member in members:
-                _upsert(
+                person = people[member["person"]]
+                if crew is None or person is None:
+                    continue
+                loader.upsert(
                     CrewMembership,
-                    report,
-                    lookup={
-                        "crew": crews[crew_slug],
-                        "title": title,
-                        "person": people[member["person"]],
-                    },
+                    key=f"crewmembership:{crew.slug}:{title.slug}:{person.slug}",
+                    lookup={"crew": crew, "title": title, "person": person},
                     defaults={"character": characters.get(member.get("character"))},
-                    overwrite=overwrite,
                 )
 
         for order, routine_data in enumerate(entry.get("routines", []), start=1):
-            routine, created = _upsert(
+            routine, created = loader.upsert(
                 Routine,
-                report,
+                key=f"routine:{title.slug}:{routine_data['slug']}",
                 lookup={"title": title, "slug": routine_data["slug"]},
                 defaults={
                     "name": routine_data["name"],
                     "order": order * 10,
                     "description": routine_data.get("description", ""),
                 },
-                overwrite=overwrite,
             )
-            if created or overwrite:
-                routine.crews.set([crews[slug] for slug in routine_data.get("crews", [])])
+            if routine is not None and (created or overwrite):
+                routine.crews.set(filter(None, (crews[s] for s in routine_data.get("crews", []))))
                 routine.choreographers.set(
-                    [people[slug] for slug in routine_data.get("choreographers", [])]
+                    filter(None, (people[s] for s in routine_data.get("choreographers", [])))
                 )
 
         for order, trivia in enumerate(entry.get("trivia", []), start=1):
-            _upsert(
+            text_hash = hashlib.sha256(trivia["text"].encode()).hexdigest()[:16]
+            loader.upsert(
                 Trivia,
-                report,
+                key=f"trivia:{title.slug}:{text_hash}",
                 lookup={"title": title, "text": trivia["text"]},
                 defaults={
                     "order": order * 10,
                     "source": sources.get(trivia.get("source"), trivia.get("source", "")),
                 },
-                overwrite=overwrite,
             )
-    return report
+    return loader.report

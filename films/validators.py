@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from PIL import Image
 
-ACCEPTED_POSTER_FORMATS = {"JPEG", "PNG", "WEBP"}
+# MPO is how Pillow reads many JPEGs from phones and cameras (a JPEG with extra frames).
+ACCEPTED_POSTER_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 
 
 def validate_poster(file):
@@ -14,6 +16,10 @@ def validate_poster(file):
     the limits: bytes on disk, pixels once decoded (a small file can decompress into
     an enormous bitmap) and the formats the site serves.
     """
+    if getattr(file, "_committed", False):
+        # Already stored: only new uploads are checked, so saving a title never
+        # re-reads (or trips over) the poster it already has.
+        return
     max_bytes = settings.POSTER_MAX_UPLOAD_BYTES
     if file.size > max_bytes:
         raise ValidationError(
@@ -38,7 +44,11 @@ def validate_poster(file):
                 "This image is %(width)s×%(height)s pixels; "
                 "posters may have at most %(limit)s pixels."
             )
-            % {"width": width, "height": height, "limit": f"{settings.POSTER_MAX_PIXELS:,}"},
+            % {
+                "width": width,
+                "height": height,
+                "limit": number_format(settings.POSTER_MAX_PIXELS, force_grouping=True),
+            },
             code="poster_too_many_pixels",
         )
     if image_format not in ACCEPTED_POSTER_FORMATS:

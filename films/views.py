@@ -7,10 +7,11 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from .forms import SearchForm, TitleFilterForm
-from .models import Character, Credit, Crew, Person, Title, Trivia
+from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
 
 SEARCH_RESULTS_PER_KIND = 20
+GENERATED_POSTER_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 
 @require_safe
@@ -28,6 +29,9 @@ def home(request):
 @require_safe
 def title_list(request):
     form = TitleFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # An unknown filter (an old or hand-edited link) quietly shows the default list.
+        form = TitleFilterForm()
     titles = form.filter(Title.objects.all())
     return render(request, "films/title_list.html", {"form": form, "titles": titles})
 
@@ -52,21 +56,35 @@ def title_detail(request, slug):
                 if people
             ],
             "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
+            "crews_without_line_up": crews_without_line_up(title),
         },
+    )
+
+
+def crews_without_line_up(title):
+    """Crews that dance a routine in the title but whose members there are not recorded."""
+    with_line_up = {membership.crew_id for membership in title.crew_memberships.all()}
+    crews = {crew.pk: crew for routine in title.routines.all() for crew in routine.crews.all()}
+    return sorted(
+        (crew for pk, crew in crews.items() if pk not in with_line_up), key=lambda c: c.name
     )
 
 
 @require_safe
 def generated_poster(request, slug):
     """The Pillow-drawn poster a title shows until staff upload a real one."""
-    title = get_object_or_404(Title.objects.only("name", "slug", "release_year"), slug=slug)
-    # The key hashes what is drawn, so renaming a title draws a new poster.
-    drawn = hashlib.sha256(f"{title.name}\n{title.release_year}".encode()).hexdigest()
-    cache_key = f"generated-poster:v1:{title.slug}:{drawn}"
+    title = get_object_or_404(
+        Title.objects.only("name", "slug", "release_year", "franchise_position"), slug=slug
+    )
+    # The key hashes everything drawn, so a renamed title gets a new poster at once.
+    drawn = f"{title.franchise_position}\n{title.name}\n{title.release_year}"
+    cache_key = f"generated-poster:v1:{hashlib.sha256(drawn.encode()).hexdigest()}"
     png = cache.get(cache_key)
     if png is None:
-        png = render_generated_poster(name=title.name, year=title.release_year, seed=title.slug)
-        cache.set(cache_key, png, timeout=None)
+        png = render_generated_poster(
+            name=title.name, year=title.release_year, colour_index=title.franchise_position
+        )
+        cache.set(cache_key, png, timeout=GENERATED_POSTER_CACHE_SECONDS)
     response = HttpResponse(png, content_type="image/png")
     patch_cache_control(response, public=True, max_age=24 * 60 * 60)
     return response
@@ -111,19 +129,21 @@ def search(request):
     results = None
     if form.is_valid():
         query = form.cleaned_data["q"]
-        results = {
-            "titles": list(Title.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
-            "people": list(Person.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
-            "characters": list(Character.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
-            "crews": list(Crew.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
-        }
+        results = [
+            (
+                model._meta.verbose_name_plural,
+                list(model.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
+            )
+            for model in (Title, Person, Character, Crew, Routine)
+        ]
     return render(
         request,
         "films/search.html",
         {
             "form": form,
-            "search_query": request.GET.get("q", "")[:100],
+            # Echoed into the page title and the search box: NUL characters dropped.
+            "search_query": request.GET.get("q", "").replace("\x00", "")[:100],
             "results": results,
-            "result_count": sum(map(len, results.values())) if results else 0,
+            "result_count": sum(len(items) for _, items in results) if results else 0,
         },
     )

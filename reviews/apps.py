@@ -1,6 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReviewsConfig(AppConfig):
+    """Ratings, reviews, comments and votes: installed now, filled by the reviews issue."""
+
     default_auto_field = "django.db.models.BigAutoField"
     name = "reviews"
+    verbose_name = _("Reviews")

@@ -1,5 +1,6 @@
 """Checks every public page must pass: well-formed HTML and the basics of accessibility."""
 
+import itertools
 from html.parser import HTMLParser
 
 import html5lib
@@ -46,7 +47,11 @@ def assert_valid_accessible_page(html: str) -> _PageOutline:
     for landmark in ("header", "nav", "main", "footer"):
         assert outline.find(landmark), f"page has no <{landmark}> landmark"
     for image in outline.find("img"):
-        assert image.get("alt", "").strip(), f"image without alt text: {image.get('src')}"
+        # alt="" is right for a decorative image; a missing alt attribute never is.
+        assert "alt" in image, f"image without an alt attribute: {image.get('src')}"
+    levels = [int(tag[1]) for tag, _ in outline.tags if tag in {"h1", "h2", "h3", "h4", "h5", "h6"}]
+    for previous, level in itertools.pairwise(levels):
+        assert level <= previous + 1, f"heading levels skip from h{previous} to h{level}"
     for field in outline.find("input") + outline.find("select") + outline.find("textarea"):
         if field.get("type") in {"hidden", "submit"}:
             continue

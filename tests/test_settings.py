@@ -2,7 +2,6 @@
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -31,17 +30,20 @@ print(json.dumps({
 """
 
 
-def run_settings(**environment):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"}
-    }
+# The test run's own settings environment, which each probe replaces with its own.
+STRIPPED = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"}
+
+
+def run_python(script, **environment):
+    env = {key: value for key, value in os.environ.items() if key not in STRIPPED}
     env |= {"DJANGO_SETTINGS_MODULE": "stepup_site.settings", **environment}
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS], cwd=PROJECT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True
     )
+
+
+def run_settings(**environment):
+    return run_python(PRINT_SETTINGS, **environment)
 
 
 def loaded_settings(**environment):
@@ -59,6 +61,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_production_refuses_a_weak_or_insecure_secret_key():
     for weak in ("short", "django-insecure-" + "x" * 60):
         result = run_settings(DEBUG="0", SECRET_KEY=weak, ALLOWED_HOSTS="example.org")
+        assert result.returncode != 0
         assert "SECRET_KEY must be set" in result.stderr
 
 
@@ -109,14 +112,53 @@ def test_email_and_media_come_from_the_environment():
     assert loaded["media_root"] == "/srv/media"
 
 
-def test_the_sqlite_file_really_runs_in_wal_mode(tmp_path):
-    """Open a file database with the same init command and check what SQLite reports."""
-    options = loaded_settings(DEBUG="1")["database"]["OPTIONS"]
-    database = sqlite3.connect(tmp_path / "check.sqlite3")
-    database.executescript(options["init_command"])
-    assert database.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert database.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    database.close()
+PROBE_SQLITE = """
+import django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA journal_mode")
+    journal = cursor.fetchone()[0]
+    cursor.execute("PRAGMA synchronous")
+    synchronous = cursor.fetchone()[0]
+    cursor.execute("PRAGMA busy_timeout")
+    busy = cursor.fetchone()[0]
+print(journal, synchronous, busy)
+"""
+
+
+def run_script(script, **environment):
+    result = run_python(script, **environment)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_django_opens_the_sqlite_file_in_wal_mode_with_a_busy_timeout(tmp_path):
+    """Through Django's own connection, with the settings module's options."""
+    journal, synchronous, busy = run_script(
+        PROBE_SQLITE, DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}"
+    )
+    assert journal == "wal"
+    assert synchronous == "1"  # NORMAL
+    assert int(busy) >= 5000
+
+
+PROBE_CACHE = """
+import django
+django.setup()
+from django.core.cache import caches
+cache = caches["default"]
+cache.set("settings-probe", {"titles": 7}, timeout=30)
+print(type(cache).__name__, cache.get("settings-probe")["titles"])
+cache.delete("settings-probe")
+"""
+
+
+def test_the_configured_cache_round_trips_through_the_machines_redis(redis_url):
+    """REDIS_URL makes the site's cache Redis, and it really stores and returns values."""
+    backend, titles = run_script(PROBE_CACHE, DEBUG="1", REDIS_URL=redis_url)
+    assert backend == "RedisCache"
+    assert titles == "7"
 
 
 @pytest.mark.django_db
@@ -129,15 +171,3 @@ def test_the_suite_runs_on_the_database_named_by_database_url():
         assert connection.pool is not None
     else:
         assert connection.vendor == "sqlite"
-
-
-@pytest.mark.django_db
-def test_redis_cache_round_trip(redis_url):
-    """The production cache backend against the machine's real Redis."""
-    from django.core.cache.backends.redis import RedisCache
-
-    cache = RedisCache(redis_url, {"KEY_PREFIX": "stepup-test"})
-    cache.set("probe", {"titles": 7}, timeout=30)
-    assert cache.get("probe") == {"titles": 7}
-    cache.delete("probe")
-    assert cache.get("probe") is None

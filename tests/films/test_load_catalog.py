@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
 from films.services import CATALOG_FILE
@@ -20,11 +20,11 @@ def test_loads_the_whole_franchise(catalog):
         "Title": 7,
         "Person": 38,
         "Character": 28,
-        "Credit": 51,
+        "Credit": 49,
         "Crew": 6,
         "CrewMembership": 21,
         "Routine": 7,
-        "Trivia": 8,
+        "Trivia": 7,
     }
     assert list(Title.objects.values_list("name", flat=True)) == [
         "Step Up",
@@ -120,11 +120,66 @@ def test_overwrite_resets_rows_to_the_file(catalog):
     assert Title.objects.get(slug="step-up").synopsis == expected["synopsis"]
 
 
-def test_a_row_deleted_by_staff_comes_back_on_the_next_load(catalog):
+def test_a_row_deleted_by_staff_stays_deleted(catalog):
     Routine.objects.filter(slug="las-vegas-finale").delete()
+    Title.objects.filter(slug="step-up-revolution").delete()
     call_command("load_catalog", verbosity=0)
+    assert not Routine.objects.filter(slug="las-vegas-finale").exists()
+    assert not Title.objects.filter(slug="step-up-revolution").exists()
+
+
+def test_reworded_trivia_is_not_added_again_in_its_old_words(catalog):
+    trivia = Trivia.objects.get(text__contains="tWitch")
+    trivia.text = 'Stephen "tWitch" Boss (1982–2022) plays Jason.'
+    trivia.save()
+    call_command("load_catalog", verbosity=0)
+    assert list(Trivia.objects.filter(text__contains="tWitch").values_list("text", flat=True)) == [
+        trivia.text
+    ]
+
+
+def test_overwrite_recreates_what_staff_deleted(catalog):
+    Routine.objects.filter(slug="las-vegas-finale").delete()
+    call_command("load_catalog", "--overwrite", verbosity=0)
     finale = Routine.objects.get(slug="las-vegas-finale")
     assert [crew.slug for crew in finale.crews.all()] == ["lmntrix"]
+
+
+def test_entries_new_to_the_file_are_added_on_the_next_load(catalog, tmp_path):
+    data = json.loads(CATALOG_FILE.read_text())
+    data["people"].append({"slug": "new-dancer", "name": "New Dancer"})
+    all_in = next(t for t in data["titles"] if t["slug"] == "step-up-all-in")
+    all_in["trivia"].append({"text": "A fact added to the file later."})
+    changed = tmp_path / "catalog.json"
+    changed.write_text(json.dumps(data))
+    call_command("load_catalog", "--file", str(changed), verbosity=0)
+    assert Person.objects.filter(slug="new-dancer").exists()
+    assert Trivia.objects.filter(
+        title__slug="step-up-all-in", text__startswith="A fact added"
+    ).exists()
+
+
+def test_a_missing_or_broken_file_is_a_clear_error_and_loads_nothing(db, tmp_path):
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("load_catalog", "--file", str(tmp_path / "missing.json"))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    with pytest.raises(CommandError, match="not valid JSON"):
+        call_command("load_catalog", "--file", str(broken))
+    assert row_counts() == dict.fromkeys(row_counts(), 0)
+
+
+def test_a_file_naming_an_unknown_person_is_refused_before_anything_is_written(db, tmp_path):
+    data = json.loads(CATALOG_FILE.read_text())
+    data["titles"][0]["credits"].append({"person": "nobody", "role": "cast", "character": "moose"})
+    data["titles"][0]["routines"][0]["crews"] = ["no-such-crew"]
+    bad = tmp_path / "catalog.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(CommandError) as error:
+        call_command("load_catalog", "--file", str(bad))
+    assert "unknown person 'nobody'" in str(error.value)
+    assert "unknown crew 'no-such-crew'" in str(error.value)
+    assert Title.objects.count() == 0
 
 
 def test_the_search_names_are_filled_for_everything_loaded(catalog):

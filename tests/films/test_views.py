@@ -28,7 +28,7 @@ PUBLIC_PAGES = [
     ("films:character_detail", {"slug": "moose"}, "Adam Sevani"),
     ("films:crew_list", {}, "LMNTRIX"),
     ("films:crew_detail", {"slug": "lmntrix"}, "Mari Koda"),
-    ("films:search", {}, "Search"),
+    ("films:search", {}, 'aria-label="Search the catalog"'),
 ]
 
 
@@ -63,20 +63,73 @@ def test_title_page_shows_facts_cast_crews_routines_trivia_and_a_reviews_section
     html = client.get(
         reverse("films:title_detail", kwargs={"slug": "step-up-all-in"})
     ).content.decode()
-    assert "Directors" not in html and "Director" in html
-    assert "Choreographers" in html  # two choreographers: the heading is plural
-    assert "US$14.9 million" in html
-    assert "US$71.0 million" in html
+    assert '<dt class="col-sm-4">Director</dt>' in html
+    assert "about US$14.9 million" in html
+    assert "about US$71.0 million" in html
     assert 'href="/characters/moose/">Moose</a>' in html
     assert "LMNTRIX" in html and "The Mob" in html
     assert 'id="routine-frankenstein-lab-audition"' in html
     assert "first feature film" in html
     assert 'id="reviews"' in html
-    assert "No one has reviewed Step Up: All In yet." in html
+    assert "Fan ratings and reviews of Step Up: All In will appear here" in html
+
+
+def test_job_headings_are_plural_when_several_people_hold_the_job(client, catalog):
+    html = client.get(reverse("films:title_detail", kwargs={"slug": "step-up"})).content.decode()
+    assert '<dt class="col-sm-4">Writers</dt>' in html
+    assert '<dt class="col-sm-4">Director</dt>' in html
+
+
+def test_unknown_pages_get_the_sites_own_404(client, db):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Page not found" in html
+    assert 'href="/titles/"' in html
+    assert_valid_accessible_page(html)
+
+
+def test_a_crew_dancing_a_routine_shows_on_the_title_page_without_a_line_up(client, catalog):
+    url = reverse("films:title_detail", kwargs={"slug": "step-up-2-the-streets"})
+    html = client.get(url).content.decode()
+    crews = html[html.index('id="crews-heading"') : html.index('id="routines-heading"')]
+    assert 'href="/crews/410/">410</a>' in crews
+    assert "Its line-up in this title has not been added yet." in crews
+    assert 'href="/crews/msa-crew/">MSA Crew</a>' in crews
+
+
+def test_twins_sharing_a_character_list_each_crew_once(client, catalog):
+    html = client.get(reverse("films:character_detail", kwargs={"slug": "santiago-twins"}))
+    text = html.content.decode()
+    assert text.count('href="/crews/lmntrix/"') == 1
+    assert text.count('href="/crews/house-of-pirates/"') == 1
+
+
+def test_the_menu_marks_the_section_of_a_detail_page(client, catalog):
+    html = client.get(reverse("films:title_detail", kwargs={"slug": "step-up"})).content.decode()
+    assert '<a class="nav-link active" href="/titles/">Titles</a>' in html
+    html = client.get(reverse("films:title_list")).content.decode()
+    assert '<a class="nav-link active" aria-current="page" href="/titles/">Titles</a>' in html
+
+
+def test_sitemap_lists_every_catalog_page_and_robots_points_to_it(client, catalog):
+    sitemap = client.get("/sitemap.xml").content.decode()
+    for path in (
+        "/titles/step-up-all-in/",
+        "/people/trish-sie/",
+        "/characters/moose/",
+        "/crews/lmntrix/",
+    ):
+        assert f"http://testserver{path}</loc>" in sitemap
+    robots = client.get("/robots.txt")
+    assert robots["Content-Type"].startswith("text/plain")
+    assert "Sitemap: http://testserver/sitemap.xml" in robots.content.decode()
+    assert "Disallow: /admin/" in robots.content.decode()
 
 
 def test_character_page_lists_appearances_in_franchise_order(client, catalog):
-    html = client.get(reverse("films:character_detail", kwargs={"slug": "moose"})).content.decode()
+    page = client.get(reverse("films:character_detail", kwargs={"slug": "moose"})).content.decode()
+    html = page[page.index('id="appearances-heading"') :]
     order = [
         html.index(name) for name in ("Step Up 2: The Streets", "Step Up 3D", "Step Up: All In")
     ]
@@ -118,11 +171,12 @@ class TestTitleList:
         assert names[-2:] == ["Step Up: High Water", "Step Up: Year of the Dance"]
         assert self.names(client, sort="-year")[0] == "Step Up: Year of the Dance"
 
-    def test_an_unknown_filter_value_shows_the_default_list_with_a_message(self, client, catalog):
+    def test_an_unknown_filter_value_quietly_shows_the_default_list(self, client, catalog):
         response = client.get(reverse("films:title_list"), {"kind": "musical", "sort": "<b>"})
         assert response.status_code == 200
-        assert len(response.context["titles"]) == 7
-        assert "Select a valid choice" in response.content.decode()
+        assert [t.name for t in response.context["titles"]] == self.names(client)
+        html = response.content.decode()
+        assert "Select a valid choice" not in html and "&lt;b&gt;" not in html
 
 
 class TestSearch:
@@ -131,24 +185,21 @@ class TestSearch:
         assert response.status_code == 200
         return response
 
+    def found(self, client, query, kind):
+        """Names found of one kind: "titles", "people", "characters" or "dance crews"."""
+        results = dict(self.results(client, query).context["results"])
+        return [item.name for item in results[kind]]
+
     def test_finds_titles_people_characters_and_crews(self, client, catalog):
-        results = self.results(client, "moose").context["results"]
-        assert [c.name for c in results["characters"]] == ["Moose"]
-        assert [c.name for c in self.results(client, "lmntrix").context["results"]["crews"]] == [
-            "LMNTRIX"
-        ]
-        assert [t.name for t in self.results(client, "all in").context["results"]["titles"]] == [
-            "Step Up: All In"
-        ]
-        assert [p.name for p in self.results(client, "sevani").context["results"]["people"]] == [
-            "Adam Sevani"
-        ]
+        assert self.found(client, "moose", "characters") == ["Moose"]
+        assert self.found(client, "lmntrix", "dance crews") == ["LMNTRIX"]
+        assert self.found(client, "all in", "titles") == ["Step Up: All In"]
+        assert self.found(client, "sevani", "people") == ["Adam Sevani"]
 
     def test_ignores_case_and_accents_both_ways(self, client, db):
         PersonFactory(name="Zoë Saldaña")
         for query in ("zoe saldana", "ZOË SALDAÑA", "Saldana", "ZOE"):
-            people = self.results(client, query).context["results"]["people"]
-            assert [p.name for p in people] == ["Zoë Saldaña"], query
+            assert self.found(client, query, "people") == ["Zoë Saldaña"], query
 
     def test_says_when_nothing_matches(self, client, catalog):
         response = self.results(client, "zzzz")
@@ -158,6 +209,28 @@ class TestSearch:
     def test_too_short_or_too_long_gets_a_clear_message(self, client, db):
         assert "at least 2 characters" in self.results(client, "a").content.decode()
         assert "at most 100 characters" in self.results(client, "a" * 101).content.decode()
+
+    def test_forgives_punctuation_spaces_and_phone_apostrophes(self, client, catalog):
+        assert self.found(client, "de’shawn", "people") == ["De'Shawn Washington"]
+        assert self.found(client, "deshawn", "people") == ["De'Shawn Washington"]
+        assert self.found(client, "neyo", "people") == ["Ne-Yo"]
+        assert self.found(client, '"moose"', "characters") == ["Moose"]
+        assert "Step Up: All In" in self.found(client, "stepup", "titles")
+
+    def test_finds_routines_and_names_their_title(self, client, catalog):
+        response = self.results(client, "frankenstein")
+        html = response.content.decode()
+        assert "The Frankenstein lab audition video (Step Up: All In)" in html
+        assert 'href="/titles/step-up-all-in/#routine-frankenstein-lab-audition"' in html
+
+    def test_a_nul_character_is_never_echoed_back(self, client, db):
+        html = self.results(client, "ab\x00cd").content.decode()
+        assert "\x00" not in html
+
+    def test_a_query_of_bare_accents_matches_nothing_and_says_why(self, client, catalog):
+        response = self.results(client, "\u0301\u0301\u0301")
+        assert response.context["results"] is None
+        assert "at least 2 letters or digits" in response.content.decode()
 
     def test_user_text_is_escaped(self, client, db):
         html = self.results(client, "<script>alert(1)</script>").content.decode()
@@ -176,6 +249,16 @@ def test_generated_poster_is_a_png_of_the_title(client, catalog):
     assert "max-age=86400" in response["Cache-Control"]
     image = Image.open(io.BytesIO(response.content))
     assert image.size == (480, 720)
+
+
+def test_renaming_a_title_draws_a_new_poster_at_once(client, db):
+    title = TitleFactory(name="Step Up: Old Name")
+    url = reverse("films:generated_poster", kwargs={"slug": title.slug})
+    first = client.get(url).content
+    assert client.get(url).content == first  # served from the cache
+    title.name = "Step Up: New Name"
+    title.save()
+    assert client.get(url).content != first
 
 
 def test_generated_poster_colour_is_the_titles_own(client, catalog):
@@ -269,7 +352,7 @@ def test_page_query_count_does_not_grow_with_rows(
 
 def test_search_query_count_is_one_per_kind(client, django_assert_num_queries, db):
     PersonFactory.create_batch(30, name="Moose fan")
-    # titles, people, characters, crews: one query each however many match
-    with django_assert_num_queries(4):
+    # titles, people, characters, crews, routines: one query each however many match
+    with django_assert_num_queries(5):
         response = client.get(reverse("films:search"), {"q": "moose"})
-    assert len(response.context["results"]["people"]) == 20
+    assert len(dict(response.context["results"])["people"]) == 20

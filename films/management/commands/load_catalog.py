@@ -1,13 +1,14 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from films.models import Character, Crew, Person, Routine, Title
-from films.services import CATALOG_FILE, catalog_load
+from films.services import CATALOG_FILE, CatalogError, catalog_load
 
 
 class Command(BaseCommand):
     help = (
         "Load the Step Up franchise catalog (titles, people, characters, credits, crews, "
-        "routines, trivia). Safe to run again: rows that exist are left as they are."
+        "routines, trivia). Safe to run again: it adds only entries it has never added, "
+        "so edits and deletions made in the admin stay."
     )
 
     def add_arguments(self, parser):
@@ -15,11 +16,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--overwrite",
             action="store_true",
-            help="Also reset existing rows to the file's values (undoes edits made in the admin).",
+            help="Reset every entry to the file, recreating deleted ones (undoes admin edits).",
         )
 
     def handle(self, *args, file, overwrite, verbosity, **options):
-        report = catalog_load(path=file, overwrite=overwrite)
+        try:
+            report = catalog_load(path=file, overwrite=overwrite)
+        except CatalogError as error:
+            raise CommandError(f"catalog not loaded: {error}") from error
         if verbosity < 1:
             return
         for label, number in sorted(report.created.items()):
