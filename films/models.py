@@ -1,5 +1,6 @@
 """The franchise catalog: titles, people, characters, credits, crews, routines, trivia."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -160,6 +161,14 @@ class Title(SearchableName):
 
     def get_absolute_url(self):
         return reverse("films:title_detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        # Not a database constraint: extracting a year from a date in a CHECK needs a
+        # function SQLite only has inside Django's own connections.
+        if self.release_date and self.release_year and self.release_date.year != self.release_year:
+            raise ValidationError(
+                {"release_date": _("The release date must fall in the year given above.")}
+            )
 
     @property
     def is_series(self):

@@ -1,3 +1,5 @@
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,6 +39,14 @@ def test_a_broken_rule_reads_as_a_sentence_for_staff():
     with pytest.raises(ValidationError) as error:
         title.full_clean()
     assert "Only a series has seasons" in str(error.value)
+
+
+def test_a_release_date_outside_the_year_is_refused_with_a_message():
+    title = TitleFactory.build(release_year=2014, release_date=date(2015, 1, 1))
+    with pytest.raises(ValidationError) as error:
+        title.full_clean()
+    assert "must fall in the year" in str(error.value)
+    TitleFactory.build(release_year=2014, release_date=date(2014, 8, 8)).full_clean()
 
 
 def test_runtime_must_be_positive():

@@ -127,6 +127,14 @@ def test_sitemap_lists_every_catalog_page_and_robots_points_to_it(client, catalo
     assert "Disallow: /admin/" in robots.content.decode()
 
 
+def test_server_errors_get_the_sites_own_page(rf, db):
+    from django.views.defaults import server_error
+
+    html = server_error(rf.get("/")).content.decode()
+    assert "Something went wrong" in html
+    assert 'href="/"' in html
+
+
 def test_character_page_lists_appearances_in_franchise_order(client, catalog):
     page = client.get(reverse("films:character_detail", kwargs={"slug": "moose"})).content.decode()
     html = page[page.index('id="appearances-heading"') :]
