@@ -115,6 +115,25 @@ class Title(SearchableName):
         options={"quality": 82},
     )
 
+    # Review aggregates, stored: changed in the same transaction as the review that
+    # changes them (reviews.services), so showing a page never counts or averages
+    # over the reviews table. ratings_N counts ratings of N half-stars.
+    rating_count = models.PositiveIntegerField(_("ratings"), default=0, editable=False)
+    rating_sum = models.PositiveBigIntegerField(default=0, editable=False)
+    text_review_count = models.PositiveIntegerField(
+        _("reviews with text"), default=0, editable=False
+    )
+    ratings_1 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_2 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_3 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_4 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_5 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_6 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_7 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_8 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_9 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_10 = models.PositiveIntegerField(default=0, editable=False)
+
     objects = TitleQuerySet.as_manager()
 
     class Meta:
@@ -173,6 +192,35 @@ class Title(SearchableName):
     @property
     def is_series(self):
         return self.kind == self.Kind.SERIES
+
+    @property
+    def rating_average(self):
+        """Average rating in stars (0.5 to 5), or None before the first rating."""
+        if not self.rating_count:
+            return None
+        return self.rating_sum / self.rating_count / 2
+
+    @property
+    def rating_average_half_stars(self):
+        """The average rounded to the nearest half star, as 1 to 10, for drawing stars."""
+        if not self.rating_count:
+            return None
+        return max(1, round(self.rating_sum / self.rating_count))
+
+    @property
+    def rating_histogram(self):
+        """The ten half-star buckets, lowest first, each with its count and share."""
+        counts = [getattr(self, f"ratings_{value}") for value in range(1, 11)]
+        largest = max(counts) or 1
+        return [
+            {
+                "value": value,
+                "stars": value / 2,
+                "count": count,
+                "percent_of_largest": round(100 * count / largest),
+            }
+            for value, count in zip(range(1, 11), counts, strict=True)
+        ]
 
     @property
     def generated_poster_url(self):

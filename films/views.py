@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
+from reviews.views import title_reviews
+
 from .forms import SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
@@ -57,6 +59,7 @@ def title_detail(request, slug):
             ],
             "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
             "crews_without_line_up": crews_without_line_up(title),
+            **title_reviews(request, title),
         },
     )
 

@@ -71,7 +71,7 @@ def test_title_page_shows_facts_cast_crews_routines_trivia_and_a_reviews_section
     assert 'id="routine-frankenstein-lab-audition"' in html
     assert "first feature film" in html
     assert 'id="reviews"' in html
-    assert "Fan ratings and reviews of Step Up: All In will appear here" in html
+    assert "No one has rated Step Up: All In yet." in html
 
 
 def test_job_headings_are_plural_when_several_people_hold_the_job(client, catalog):

@@ -1,0 +1,38 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A member of the community. A custom model from the start, so it can grow."""
+
+    email = models.EmailField(_("email address"))
+    is_sample = models.BooleanField(
+        _("sample account"),
+        default=False,
+        help_text=_("Made by load_sample_content to show a newcomer a living site; not a person."),
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="user_email_unique_ignoring_case",
+                violation_error_message=_("An account with this email address already exists."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.username
+
+    def get_absolute_url(self):
+        return reverse("accounts:profile", kwargs={"username": self.username})

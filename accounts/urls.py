@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/delete/", views.delete_account, name="delete"),
+    path("accounts/export.csv", views.export_reviews, {"export_format": "csv"}, name="export_csv"),
+    path(
+        "accounts/export.json", views.export_reviews, {"export_format": "json"}, name="export_json"
+    ),
+    path("members/<str:username>/", views.profile, name="profile"),
+]

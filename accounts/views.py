@@ -1,0 +1,151 @@
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from reviews.forms import rating_label
+from reviews.models import Review
+from reviews.services import account_delete
+
+from .forms import AccountDeleteForm, SignUpForm
+from .models import User
+
+PROFILE_REVIEWS_PER_PAGE = 20
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    if request.user.is_authenticated:
+        return redirect(next_url or "films:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user})
+        return redirect(next_url or "films:home")
+    return render(
+        request,
+        "registration/signup.html",
+        {"form": form, "next": next_url},
+        status=400 if form.errors else 200,
+    )
+
+
+def rating_distribution(reviews):
+    """One query: how many of these reviews give each half-star rating, and the average."""
+    counted = reviews.aggregate(
+        total=Count("id"),
+        average=Avg("rating"),
+        **{f"r{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
+    )
+    largest = max([counted[f"r{value}"] for value in range(1, 11)] + [1])
+    return {
+        "total": counted["total"],
+        "average_stars": counted["average"] / 2 if counted["average"] is not None else None,
+        "buckets": [
+            {
+                "value": value,
+                "stars": value / 2,
+                "count": counted[f"r{value}"],
+                "percent_of_largest": round(100 * counted[f"r{value}"] / largest),
+            }
+            for value in range(1, 11)
+        ],
+    }
+
+
+@require_safe
+def profile(request, username):
+    member = get_object_or_404(User, username=username)
+    reviews = Review.objects.filter(author=member).for_listing().order_by("-created_at", "-id")
+    stats = rating_distribution(Review.objects.filter(author=member))
+    paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
+    paginator.count = stats["total"]
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "member": member,
+            "stats": stats,
+            "reviews_page": paginator.get_page(request.GET.get("page")),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request):
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        account_delete(user=user)
+        messages.success(request, _("Your account and everything you posted are deleted."))
+        return redirect("films:home")
+    return render(
+        request,
+        "accounts/delete.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _export_rows(user):
+    for review in Review.objects.filter(author=user).select_related("title").order_by("created_at"):
+        yield {
+            "title": review.title.name,
+            "year": review.title.release_year,
+            "rating_stars": review.rating / 2,
+            "rating": str(rating_label(review.rating)),
+            "headline": review.headline,
+            "review": review.body,
+            "contains_spoilers": review.contains_spoilers,
+            "posted": review.created_at.isoformat(),
+            "edited": review.updated_at.isoformat(),
+            "url": review.get_absolute_url(),
+        }
+
+
+EXPORT_FIELDS = [
+    "title",
+    "year",
+    "rating_stars",
+    "rating",
+    "headline",
+    "review",
+    "contains_spoilers",
+    "posted",
+    "edited",
+    "url",
+]
+
+
+@login_required
+@require_safe
+def export_reviews(request, export_format):
+    filename = f"stepup-reviews-{request.user.username}.{export_format}"
+    rows = list(_export_rows(request.user))
+    if export_format == "json":
+        response = HttpResponse(
+            json.dumps({"username": request.user.username, "reviews": rows}, indent=2),
+            content_type="application/json",
+        )
+    else:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        writer = csv.DictWriter(response, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,81 @@
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext_lazy as _
+
+from films.models import Title
+
+from .forms import rating_label
+from .models import Review
+
+FEED_LENGTH = 30
+
+
+class LatestReviewsFeed(Feed):
+    title = _("Step Up Community: latest reviews")
+    description = _("The newest fan reviews of the Step Up films and series.")
+
+    def link(self):
+        return reverse("films:home")
+
+    def items(self):
+        return Review.objects.select_related("author", "title").order_by("-created_at", "-id")[
+            :FEED_LENGTH
+        ]
+
+    def item_title(self, review):
+        return _("%(title)s: %(rating)s by %(author)s") % {
+            "title": review.title.name,
+            "rating": rating_label(review.rating),
+            "author": review.author.username,
+        }
+
+    def item_description(self, review):
+        # Plain text: the feed generator escapes it, so nothing a member typed becomes markup.
+        parts = [review.headline, review.body]
+        if review.contains_spoilers:
+            parts = [str(_("Contains spoilers: open the review to read it."))]
+        return "\n\n".join(part for part in parts if part) or rating_label(review.rating)
+
+    def item_author_name(self, review):
+        return review.author.username
+
+    def item_pubdate(self, review):
+        return review.created_at
+
+    def item_updateddate(self, review):
+        return review.updated_at
+
+
+class LatestReviewsAtomFeed(LatestReviewsFeed):
+    feed_type = Atom1Feed
+    subtitle = LatestReviewsFeed.description
+
+
+class TitleReviewsFeed(LatestReviewsFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Title, slug=slug)
+
+    def title(self, title):
+        return _("Step Up Community: reviews of %(title)s") % {"title": title.name}
+
+    def description(self, title):
+        return _("The newest fan reviews of %(title)s.") % {"title": title.name}
+
+    def link(self, title):
+        return title.get_absolute_url()
+
+    def items(self, title):
+        return (
+            Review.objects.filter(title=title)
+            .select_related("author", "title")
+            .order_by("-created_at", "-id")[:FEED_LENGTH]
+        )
+
+
+class TitleReviewsAtomFeed(TitleReviewsFeed):
+    feed_type = Atom1Feed
+
+    def subtitle(self, title):
+        return self.description(title)

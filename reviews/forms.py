@@ -1,0 +1,112 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from .models import (
+    COMMENT_MAX_LENGTH,
+    REPORT_NOTE_MAX_LENGTH,
+    REVIEW_BODY_MAX_LENGTH,
+    Comment,
+    Report,
+    Review,
+)
+
+
+def rating_label(value):
+    """ "3½ stars" for 7: how a rating reads aloud and on screen."""
+    whole, half = divmod(value, 2)
+    if not whole:
+        return _("½ star")
+    stars = f"{whole}½" if half else f"{whole}"
+    return ngettext_lazy("%(stars)s star", "%(stars)s stars", whole + half) % {"stars": stars}
+
+
+RATING_CHOICES = [(value, rating_label(value)) for value in range(1, 11)]
+
+
+class ReviewForm(forms.ModelForm):
+    rating = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect(attrs={"class": "star-radio"}),
+        error_messages={
+            "required": _("Choose a rating from half a star to five stars."),
+            "invalid_choice": _("Choose a rating from half a star to five stars."),
+        },
+    )
+
+    class Meta:
+        model = Review
+        fields = ["rating", "headline", "body", "contains_spoilers"]
+        labels = {
+            "headline": _("Headline (optional)"),
+            "body": _("Your review (optional: a rating alone is fine)"),
+            "contains_spoilers": _("My review contains spoilers"),
+        }
+        help_texts = {
+            "contains_spoilers": _("Readers will see it folded until they choose to open it."),
+        }
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 6, "maxlength": REVIEW_BODY_MAX_LENGTH}),
+        }
+
+    def clean_body(self):
+        body = self.cleaned_data["body"].strip()
+        if len(body) > REVIEW_BODY_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("Your review is %(length)s characters long; the limit is %(limit)s.")
+                % {"length": len(body), "limit": REVIEW_BODY_MAX_LENGTH},
+                code="too_long",
+            )
+        return body
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("headline", "").strip() and not cleaned.get("body"):
+            self.add_error("body", _("Write a few words under your headline, or leave both empty."))
+        return cleaned
+
+
+class CommentForm(forms.ModelForm):
+    class Meta:
+        model = Comment
+        fields = ["body"]
+        labels = {"body": _("Your comment")}
+        widgets = {"body": forms.Textarea(attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH})}
+
+    def clean_body(self):
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise forms.ValidationError(_("Write something before posting."), code="empty")
+        if len(body) > COMMENT_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("Your comment is %(length)s characters long; the limit is %(limit)s.")
+                % {"length": len(body), "limit": COMMENT_MAX_LENGTH},
+                code="too_long",
+            )
+        return body
+
+
+class ReportForm(forms.ModelForm):
+    class Meta:
+        model = Report
+        fields = ["reason", "note"]
+        labels = {
+            "reason": _("What is wrong?"),
+            "note": _("Anything the moderators should know (optional)"),
+        }
+        widgets = {
+            "reason": forms.RadioSelect,
+            "note": forms.Textarea(attrs={"rows": 3, "maxlength": REPORT_NOTE_MAX_LENGTH}),
+        }
+
+    def clean_note(self):
+        note = self.cleaned_data["note"].strip()
+        if len(note) > REPORT_NOTE_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("The note can be at most %(limit)s characters long.")
+                % {"limit": REPORT_NOTE_MAX_LENGTH},
+                code="too_long",
+            )
+        return note

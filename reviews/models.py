@@ -1,0 +1,248 @@
+"""Ratings and reviews of titles, with helpful votes, comments and reports."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+REVIEW_BODY_MAX_LENGTH = 10_000
+REVIEW_HEADLINE_MAX_LENGTH = 150
+COMMENT_MAX_LENGTH = 2_000
+REPORT_NOTE_MAX_LENGTH = 1_000
+
+
+REVIEW_SORTS = {
+    "helpful": ["-helpful_count", "-created_at", "-id"],
+    "newest": ["-created_at", "-id"],
+    "highest": ["-rating", "-created_at", "-id"],
+    "lowest": ["rating", "-created_at", "-id"],
+}
+DEFAULT_REVIEW_SORT = "helpful"
+
+
+class ReviewQuerySet(models.QuerySet):
+    def with_text(self):
+        return self.exclude(body="")
+
+    def sorted_by(self, sort):
+        return self.order_by(*REVIEW_SORTS.get(sort, REVIEW_SORTS[DEFAULT_REVIEW_SORT]))
+
+    def for_listing(self):
+        return self.select_related("author", "title")
+
+
+class Review(models.Model):
+    """One member's rating of a title, with optional text: one per member per title."""
+
+    title = models.ForeignKey(
+        "films.Title", on_delete=models.CASCADE, related_name="reviews", verbose_name=_("title")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reviews",
+        verbose_name=_("author"),
+    )
+    # Half-stars: 1 is half a star, 10 is five stars.
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    headline = models.CharField(_("headline"), max_length=REVIEW_HEADLINE_MAX_LENGTH, blank=True)
+    body = models.TextField(_("review"), blank=True)
+    contains_spoilers = models.BooleanField(_("contains spoilers"), default=False)
+    helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0, editable=False)
+    comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
+    created_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("edited"), auto_now=True)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["title", "author"],
+                name="review_one_per_author_per_title",
+                violation_error_message=_("You have already reviewed this title."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=10),
+                name="review_rating_half_star_to_five_stars",
+                violation_error_message=_("A rating is from half a star to five stars."),
+            ),
+            models.CheckConstraint(
+                condition=Q(headline="") | ~Q(body=""),
+                name="review_headline_needs_text",
+                violation_error_message=_("A headline needs a review under it."),
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("body"), REVIEW_BODY_MAX_LENGTH),
+                name="review_body_length_limit",
+                violation_error_message=_("A review can be at most 10,000 characters long."),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["title", "-helpful_count", "-created_at"], name="review_title_helpful"
+            ),
+            models.Index(fields=["title", "-created_at"], name="review_title_newest"),
+            models.Index(fields=["title", "-rating", "-created_at"], name="review_title_rating"),
+            models.Index(fields=["author", "-created_at"], name="review_author_newest"),
+        ]
+
+    def __str__(self):
+        return _("%(author)s on %(title)s") % {"author": self.author, "title": self.title}
+
+    def get_absolute_url(self):
+        return reverse("reviews:detail", kwargs={"pk": self.pk})
+
+    @property
+    def has_text(self):
+        return bool(self.body)
+
+    @property
+    def stars(self):
+        return self.rating / 2
+
+    @property
+    def was_edited(self):
+        # A minute's grace: saving twice in quick succession is not an edit worth showing.
+        return (self.updated_at - self.created_at).total_seconds() > 60
+
+
+class HelpfulVote(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="helpful_votes")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpful_votes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("helpful vote")
+        verbose_name_plural = _("helpful votes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "voter"],
+                name="helpful_vote_once_per_review",
+                violation_error_message=_("You have already marked this review helpful."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(voter)s found %(review)s helpful") % {
+            "voter": self.voter,
+            "review": self.review,
+        }
+
+    def get_absolute_url(self):
+        return self.review.get_absolute_url()
+
+
+class Comment(models.Model):
+    """A reply in the flat thread under a review."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("posted"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("edited"), auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        constraints = [
+            models.CheckConstraint(
+                condition=GreaterThan(Length("body"), 0)
+                & LessThanOrEqual(Length("body"), COMMENT_MAX_LENGTH),
+                name="comment_length_limit",
+                violation_error_message=_("A comment is from 1 to 2,000 characters long."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("Comment by %(author)s on %(review)s") % {
+            "author": self.author,
+            "review": self.review,
+        }
+
+    def get_absolute_url(self):
+        return f"{self.review.get_absolute_url()}#comment-{self.pk}"
+
+
+class Report(models.Model):
+    """A member's report of a review or a comment, for the moderators."""
+
+    class Reason(models.TextChoices):
+        SPOILERS = "spoilers", _("Unmarked spoilers")
+        ABUSE = "abuse", _("Abuse or harassment")
+        SPAM = "spam", _("Spam")
+        OFF_TOPIC = "off_topic", _("Off-topic")
+        OTHER = "other", _("Something else")
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
+    )
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+    )
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("reported"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review__isnull=False, comment__isnull=True)
+                | Q(review__isnull=True, comment__isnull=False),
+                name="report_targets_one_item",
+                violation_error_message=_("A report is about one review or one comment."),
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "review"],
+                condition=Q(review__isnull=False),
+                name="report_review_once_per_member",
+                violation_error_message=_("You have already reported this review."),
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "comment"],
+                condition=Q(comment__isnull=False),
+                name="report_comment_once_per_member",
+                violation_error_message=_("You have already reported this comment."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=["spoilers", "abuse", "spam", "off_topic", "other"]),
+                name="report_reason_valid",
+                violation_error_message=_("Choose a reason from the list."),
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("note"), REPORT_NOTE_MAX_LENGTH),
+                name="report_note_length_limit",
+                violation_error_message=_("A note can be at most 1,000 characters long."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(reason)s: %(item)s") % {
+            "reason": self.get_reason_display(),
+            "item": self.review or self.comment,
+        }
+
+    def get_absolute_url(self):
+        return self.item.get_absolute_url()
+
+    @property
+    def item(self):
+        return self.review or self.comment

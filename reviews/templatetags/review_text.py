@@ -1,0 +1,15 @@
+from django import template
+from django.template.defaultfilters import linebreaksbr
+from django.utils.html import urlize
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.filter(needs_autoescape=True)
+def user_text(value, autoescape=True):
+    """What a member typed, shown as plain text: escaped, line breaks kept, and any link
+    marked rel="nofollow ugc" so the site lends it no ranking and no trust."""
+    linked = urlize(value, nofollow=True, autoescape=autoescape)
+    linked = linked.replace('rel="nofollow"', 'rel="nofollow ugc"')
+    return linebreaksbr(mark_safe(linked), autoescape=False)

@@ -1,0 +1,263 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from films.models import Title
+
+from . import services
+from .forms import CommentForm, ReportForm, ReviewForm
+from .models import DEFAULT_REVIEW_SORT, REVIEW_SORTS, Comment, HelpfulVote, Review
+
+REVIEWS_PER_PAGE = 20
+
+
+def title_reviews(request, title):
+    """The reviews part of a title page: aggregates come stored on the title."""
+    sort = request.GET.get("sort")
+    if sort not in REVIEW_SORTS:
+        sort = DEFAULT_REVIEW_SORT
+    reviews = Review.objects.filter(title=title).with_text().for_listing().sorted_by(sort)
+    paginator = Paginator(reviews, REVIEWS_PER_PAGE)
+    # The stored count: paging never counts the reviews table.
+    paginator.count = title.text_review_count
+    page = paginator.get_page(request.GET.get("page"))
+    own_review = None
+    voted = set()
+    if request.user.is_authenticated:
+        own_review = Review.objects.filter(title=title, author=request.user).for_listing().first()
+        voted = set(
+            HelpfulVote.objects.filter(
+                voter=request.user, review__in=[review.pk for review in page]
+            ).values_list("review_id", flat=True)
+        )
+    return {
+        "reviews_page": page,
+        "review_sort": sort,
+        "review_sorts": [
+            ("helpful", _("Most helpful")),
+            ("newest", _("Newest")),
+            ("highest", _("Highest rating")),
+            ("lowest", _("Lowest rating")),
+        ],
+        "own_review": own_review,
+        "voted_review_ids": voted,
+        "review_form": ReviewForm() if own_review is None else None,
+    }
+
+
+def _safe_next(request, fallback):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_edit(request, slug):
+    """Write a review of a title, or edit yours: asking twice edits the one you have."""
+    title = get_object_or_404(Title, slug=slug)
+    review = Review.objects.filter(title=title, author=request.user).first()
+    form = ReviewForm(request.POST or None, instance=review)
+    if request.method == "POST":
+        if form.is_valid():
+            review, created = services.review_submit(
+                title=title, author=request.user, **form.cleaned_data
+            )
+            messages.success(
+                request, _("Your review is posted.") if created else _("Your review is updated.")
+            )
+            return redirect(f"{title.get_absolute_url()}#your-review")
+        status = 400
+    else:
+        status = 200
+    return render(
+        request,
+        "reviews/review_form.html",
+        {"title": title, "form": form, "editing": review is not None},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_delete(request, slug):
+    title = get_object_or_404(Title, slug=slug)
+    review = get_object_or_404(Review, title=title, author=request.user)
+    if request.method == "POST":
+        services.review_delete(review=review)
+        messages.success(request, _("Your review is deleted."))
+        return redirect(title.get_absolute_url())
+    return render(
+        request,
+        "reviews/confirm.html",
+        {
+            "heading": _("Delete your review of %(title)s?") % {"title": title.name},
+            "message": _("Your rating and review will be gone for good."),
+            "action": reverse("reviews:delete", kwargs={"slug": title.slug}),
+            "submit_label": _("Delete my review"),
+            "cancel_url": title.get_absolute_url(),
+        },
+    )
+
+
+@require_safe
+def review_detail(request, pk):
+    review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
+    comments = review.comments.select_related("author")
+    voted = (
+        request.user.is_authenticated
+        and HelpfulVote.objects.filter(review=review, voter=request.user).exists()
+    )
+    return render(
+        request,
+        "reviews/review_detail.html",
+        {
+            "review": review,
+            "comments": comments,
+            "comment_form": CommentForm(),
+            "voted_review_ids": {review.pk} if voted else set(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def helpful_toggle(request, pk):
+    review = get_object_or_404(Review, pk=pk)
+    if review.author_id == request.user.pk:
+        raise PermissionDenied(_("You cannot mark your own review helpful."))
+    voted, count = services.helpful_vote_toggle(review=review, voter=request.user)
+    if request.headers.get("Accept") == "application/json":
+        text = ngettext(
+            "%(counter)s person found this helpful", "%(counter)s people found this helpful", count
+        ) % {"counter": count}
+        return JsonResponse({"voted": voted, "helpful_count": count, "helpful_count_text": text})
+    messages.success(
+        request,
+        _("You marked this review helpful.") if voted else _("You took back your helpful mark."),
+    )
+    return redirect(_safe_next(request, review.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def comment_create(request, pk):
+    review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        comment = services.comment_create(
+            review=review, author=request.user, body=form.cleaned_data["body"]
+        )
+        messages.success(request, _("Your comment is posted."))
+        return redirect(comment.get_absolute_url())
+    return render(
+        request,
+        "reviews/review_detail.html",
+        {
+            "review": review,
+            "comments": review.comments.select_related("author"),
+            "comment_form": form,
+            "voted_review_ids": set(),
+        },
+        status=400,
+    )
+
+
+def _own_comment(request, pk):
+    comment = get_object_or_404(Comment.objects.select_related("review"), pk=pk)
+    if comment.author_id != request.user.pk:
+        raise PermissionDenied(_("You can only change your own comments."))
+    return comment
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_edit(request, pk):
+    comment = _own_comment(request, pk)
+    form = CommentForm(request.POST or None, instance=comment)
+    if request.method == "POST" and form.is_valid():
+        services.comment_update(comment=comment, body=form.cleaned_data["body"])
+        messages.success(request, _("Your comment is updated."))
+        return redirect(comment.get_absolute_url())
+    return render(
+        request,
+        "reviews/form_page.html",
+        {
+            "heading": _("Edit your comment"),
+            "form": form,
+            "submit_label": _("Save comment"),
+            "cancel_url": comment.get_absolute_url(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_delete(request, pk):
+    comment = _own_comment(request, pk)
+    if request.method == "POST":
+        services.comment_delete(comment=comment)
+        messages.success(request, _("Your comment is deleted."))
+        return redirect(comment.review.get_absolute_url())
+    return render(
+        request,
+        "reviews/confirm.html",
+        {
+            "heading": _("Delete your comment?"),
+            "message": comment.body,
+            "action": reverse("reviews:comment_delete", kwargs={"pk": comment.pk}),
+            "submit_label": _("Delete my comment"),
+            "cancel_url": comment.get_absolute_url(),
+        },
+    )
+
+
+def _report(request, *, review=None, comment=None):
+    item = review or comment
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_create(
+                reporter=request.user, review=review, comment=comment, **form.cleaned_data
+            )
+        except services.AlreadyReported:
+            messages.info(request, _("You have already reported this; the moderators have it."))
+        else:
+            messages.success(request, _("Thank you: the moderators will look at your report."))
+        return redirect(item.get_absolute_url())
+    heading = _("Report this review") if review else _("Report this comment")
+    return render(
+        request,
+        "reviews/form_page.html",
+        {
+            "heading": heading,
+            "form": form,
+            "submit_label": _("Send report"),
+            "cancel_url": item.get_absolute_url(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_report(request, pk):
+    return _report(request, review=get_object_or_404(Review, pk=pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_report(request, pk):
+    return _report(request, comment=get_object_or_404(Comment, pk=pk))

@@ -1,0 +1,30 @@
+// "Helpful" votes without a page reload. Without JavaScript the same forms post and
+// redirect back; with it, the vote is sent in the background and the button and count
+// update in place.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!form.classList || !form.classList.contains("helpful-form")) return;
+  event.preventDefault();
+  const button = form.querySelector("button");
+  button.disabled = true;
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) {
+      form.submit(); // let the server answer with its page and message
+      return;
+    }
+    const data = await response.json();
+    button.setAttribute("aria-pressed", data.voted ? "true" : "false");
+    button.classList.toggle("btn-dark", data.voted);
+    button.classList.toggle("btn-outline-dark", !data.voted);
+    const count = form.parentElement.querySelector(".helpful-count");
+    if (count) count.textContent = data.helpful_count_text;
+  } finally {
+    button.disabled = false;
+  }
+});
