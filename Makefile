@@ -32,6 +32,7 @@ $(VENV)/.deps-test: requirements-test.txt requirements.txt | $(BIN)/python
 run: $(VENV)/.deps-run
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_catalog
+	DEBUG=1 $(BIN)/python manage.py load_sample_content
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests: installed when missing and we are root;
@@ -61,6 +62,7 @@ format: $(VENV)/.deps-test
 screenshots: $(VENV)/.deps-test chromium
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_catalog
+	DEBUG=1 $(BIN)/python manage.py load_sample_content
 	DEBUG=1 $(BIN)/python -m tools.screenshots docs/screenshots
 
 clean:

@@ -29,7 +29,7 @@ def signup(request):
         next_url = ""
     if request.user.is_authenticated:
         return redirect(next_url or "films:home")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -87,7 +87,7 @@ def profile(request, username):
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete_account(request):
-    form = AccountDeleteForm(request.POST or None, user=request.user)
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)

@@ -68,7 +68,7 @@ def review_edit(request, slug):
     """Write a review of a title, or edit yours: asking twice edits the one you have."""
     title = get_object_or_404(Title, slug=slug)
     review = Review.objects.filter(title=title, author=request.user).first()
-    form = ReviewForm(request.POST or None, instance=review)
+    form = ReviewForm(request.POST if request.method == "POST" else None, instance=review)
     if request.method == "POST":
         if form.is_valid():
             review, created = services.review_submit(
@@ -185,7 +185,7 @@ def _own_comment(request, pk):
 @require_http_methods(["GET", "POST"])
 def comment_edit(request, pk):
     comment = _own_comment(request, pk)
-    form = CommentForm(request.POST or None, instance=comment)
+    form = CommentForm(request.POST if request.method == "POST" else None, instance=comment)
     if request.method == "POST" and form.is_valid():
         services.comment_update(comment=comment, body=form.cleaned_data["body"])
         messages.success(request, _("Your comment is updated."))
@@ -226,7 +226,7 @@ def comment_delete(request, pk):
 
 def _report(request, *, review=None, comment=None):
     item = review or comment
-    form = ReportForm(request.POST or None)
+    form = ReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.report_create(

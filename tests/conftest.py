@@ -10,6 +10,13 @@ from tools.browser import CHROMIUM
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_configure(config):
+    # Password hashing is deliberately slow; tests create hundreds of accounts.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def skip_or_fail(reason: str):
     """Skip loudly on a developer's machine; under CI=true a test that cannot run is a failure."""
     if IN_CI:

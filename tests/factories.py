@@ -109,3 +109,18 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffUserFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+def review(*, title=None, author=None, rating=7, headline="", body="", contains_spoilers=False):
+    """A review written the way the site writes them, so the title's aggregates follow."""
+    from reviews.services import review_submit
+
+    created, _ = review_submit(
+        title=title or TitleFactory(),
+        author=author or UserFactory(),
+        rating=rating,
+        headline=headline,
+        body=body,
+        contains_spoilers=contains_spoilers,
+    )
+    return created

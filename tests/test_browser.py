@@ -60,3 +60,77 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
     titles_link.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Titles")
     context.close()
+
+
+def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_server, catalog, page):
+    from films.models import Title
+    from reviews.models import Comment, Report
+    from tests.factories import UserFactory, review
+
+    all_in = Title.objects.get(slug="step-up-all-in")
+    others_review = review(
+        title=all_in, author=UserFactory(username="krumpqueen"), rating=10, body="The finale!"
+    )
+
+    # Sign up from the title page, and come back to it.
+    page.goto(f"{live_server.url}/titles/step-up-all-in/")
+    page.get_by_role("link", name="create an account").click()
+    page.get_by_label("Username").fill("newfan")
+    page.get_by_label("Email address").fill("newfan@example.org")
+    page.locator("#id_password1").fill("battle-in-vegas-2014")
+    page.get_by_label("Password confirmation").fill("battle-in-vegas-2014")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(f"{live_server.url}/titles/step-up-all-in/#your-review")
+    expect(page.get_by_role("link", name="newfan")).to_be_visible()
+
+    # Rate with the star input: the mouse on the 4th star's left half, then the
+    # keyboard one step up, to three and a half... then four stars.
+    stars = page.get_by_role("group", name="Your rating")
+    stars.locator("label").nth(6).click()  # 3½ stars
+    expect(stars.get_by_role("radio", name="3½ stars")).to_be_checked()
+    page.keyboard.press("ArrowRight")
+    expect(stars.get_by_role("radio", name="4 stars")).to_be_checked()
+    page.get_by_label("Headline (optional)").fill("All in, all heart")
+    page.get_by_label("Your review (optional: a rating alone is fine)").fill(
+        "The crew reunion works."
+    )
+    page.get_by_role("button", name="Post").click()
+
+    expect(page.get_by_role("status").first).to_contain_text("Your review is posted.")
+    own = page.locator("#own-review")
+    expect(own).to_contain_text("All in, all heart")
+    expect(own.get_by_role("img", name="4 out of 5 stars")).to_be_visible()
+    expect(page.locator("#reviews")).to_contain_text("4.5")  # (10 + 8) / 2 half-stars
+    expect(page.locator("#reviews")).to_contain_text("2 ratings")
+
+    # Edit it.
+    own.get_by_role("link", name="Edit").click()
+    page.get_by_role("group", name="Your rating").locator("label").nth(9).click()  # 5 stars
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").first).to_contain_text("Your review is updated.")
+    expect(page.locator("#reviews")).to_contain_text("5.0")
+
+    # Vote on the other member's review: no page reload with JavaScript on.
+    card = page.locator(f"#review-{others_review.pk}")
+    page.evaluate("window.stillTheSamePage = true")
+    card.get_by_role("button", name="Helpful").click()
+    expect(card).to_contain_text("1 person found this helpful")
+    expect(card.get_by_role("button", name="Helpful")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    # Comment on it.
+    card.get_by_role("link", name="0 comments").click()
+    page.get_by_label("Your comment").fill("Agreed, that toss-and-catch!")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#comments")).to_contain_text("Agreed, that toss-and-catch!")
+    expect(page.locator("#comments")).to_contain_text("1 comment")
+
+    # Report it.
+    page.locator(f"#review-{others_review.pk}").get_by_role("link", name="Report").click()
+    page.get_by_label("Unmarked spoilers").check()
+    page.get_by_label("Anything the moderators should know (optional)").fill("Ending in line 1")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_role("status").first).to_contain_text("the moderators will look")
+
+    assert Comment.objects.get().body == "Agreed, that toss-and-catch!"
+    assert Report.objects.get().reason == "spoilers"

@@ -1,0 +1,97 @@
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import User
+from films.models import Title
+from reviews import services
+from reviews.models import Comment, Review
+
+SAMPLE_MEMBERS = [
+    "sample-krumpqueen",
+    "sample-breakinbaltimore",
+    "sample-lockerlou",
+    "sample-popnwave",
+    "sample-vegasfinale",
+    "sample-miamimob",
+    "sample-housedancer",
+    "sample-tuttingtom",
+]
+
+# Opinions, not facts: short reviews of the kind fans write, kept general so they never
+# state anything about a title that the catalog does not.
+SAMPLE_REVIEWS = [
+    ("", "The dancing carries everything. I rewatch the big numbers more than the film."),
+    ("Worth it for the finale", "The story is thin but the last battle had me on my feet."),
+    ("", "Fun, loud and a little cheesy. Exactly what I wanted on a Friday night."),
+    (
+        "Better on a second watch",
+        "The first time I rolled my eyes at the plot.\nThe second time I just watched the feet.",
+    ),
+    ("", "Great crews, forgettable villain. The choreography is the real star."),
+    ("Not for me", "Too much talking between the dances. I skipped ahead more than once."),
+    ("", "My favourite of the franchise to put on with friends."),
+    ("Pure joy", "Every routine is a little story. I smiled all the way through."),
+]
+SAMPLE_COMMENTS = [
+    "Completely agree about the finale.",
+    "Fair, but I think the story works better than people say.",
+    "Thanks for this, I am watching it tonight.",
+    "The second watch really is better.",
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Add sample member accounts (usernames starting 'sample-', marked as samples) with "
+        "reviews, helpful votes and comments on every title. Safe to run again."
+    )
+
+    @transaction.atomic
+    def handle(self, *args, verbosity=1, **options):
+        members = []
+        for username in SAMPLE_MEMBERS:
+            member, created = User.objects.get_or_create(
+                username=username,
+                defaults={"email": f"{username}@example.invalid", "is_sample": True},
+            )
+            if created:
+                member.set_unusable_password()  # nobody signs in as a sample
+                member.save()
+            members.append(member)
+        chooser = random.Random(2014)  # the same sample site every time
+        new_reviews = []
+        for title in Title.objects.all():
+            reviewers = chooser.sample(members, k=6)
+            for member in reviewers:
+                headline, body = chooser.choice(SAMPLE_REVIEWS)
+                rating = chooser.choice([4, 5, 6, 7, 7, 8, 8, 9, 9, 10])
+                with_text = chooser.random() < 0.7
+                if Review.objects.filter(title=title, author=member).exists():
+                    continue
+                review, _created = services.review_submit(
+                    title=title,
+                    author=member,
+                    rating=rating,
+                    headline=headline if with_text else "",
+                    body=body if with_text else "",
+                )
+                new_reviews.append(review)
+        # Votes and comments only on reviews this run added: a second run adds nothing.
+        for review in new_reviews:
+            others = [m for m in members if m.pk != review.author_id]
+            for voter in chooser.sample(others, k=chooser.randint(0, 3)):
+                services.helpful_vote_toggle(review=review, voter=voter)
+            if review.has_text and chooser.random() < 0.4:
+                services.comment_create(
+                    review=review,
+                    author=chooser.choice(others),
+                    body=chooser.choice(SAMPLE_COMMENTS),
+                )
+        if verbosity:
+            self.stdout.write(
+                f"sample content: {len(members)} sample members, {len(new_reviews)} reviews added, "
+                f"{Review.objects.filter(author__is_sample=True).count()} sample reviews, "
+                f"{Comment.objects.filter(author__is_sample=True).count()} sample comments"
+            )

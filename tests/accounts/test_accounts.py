@@ -1,0 +1,200 @@
+import csv
+import io
+import json
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from accounts.models import User
+from films.models import Title
+from reviews import services
+from reviews.models import Review
+from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
+from tests.html import assert_valid_accessible_page
+
+pytestmark = pytest.mark.django_db
+
+GOOD_PASSWORD = "battle-in-vegas-2014"
+
+
+def sign_up(client, next_url="", **overrides):
+    data = {
+        "username": "newfan",
+        "email": "newfan@example.org",
+        "password1": GOOD_PASSWORD,
+        "password2": GOOD_PASSWORD,
+        "next": next_url,
+    } | overrides
+    return client.post(reverse("accounts:signup"), data)
+
+
+def test_sign_up_signs_the_member_in_and_returns_to_the_page_they_came_from(client):
+    page = client.get(reverse("accounts:signup"), {"next": "/titles/step-up/"})
+    assert_valid_accessible_page(page.content.decode())
+    response = sign_up(client, next_url="/titles/step-up/")
+    assert response.status_code == 302 and response["Location"] == "/titles/step-up/"
+    user = User.objects.get(username="newfan")
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert not user.is_sample
+
+
+def test_sign_up_refuses_an_outside_next_url(client):
+    response = sign_up(client, next_url="https://evil.example/")
+    assert response["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"password1": "short", "password2": "short"}, "at least 12 characters"),
+        ({"password1": "password1234", "password2": "password1234"}, "too common"),
+        ({"password2": "something-else-entirely"}, "didn’t match"),
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+        ({"username": ""}, "This field is required."),
+    ],
+)
+def test_sign_up_explains_what_is_wrong(client, overrides, message):
+    response = sign_up(client, **overrides)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_an_email_address_belongs_to_one_account_whatever_its_case(client):
+    UserFactory(email="NewFan@Example.org")
+    response = sign_up(client, email="newfan@example.org")
+    assert "already exists" in response.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_sign_in_returns_to_the_page_and_sign_out_is_a_post(client):
+    UserFactory(username="moosefan", password=GOOD_PASSWORD)
+    login_page = client.get(reverse("login"), {"next": "/titles/step-up-3d/"})
+    assert_valid_accessible_page(login_page.content.decode())
+    response = client.post(
+        reverse("login"),
+        {"username": "moosefan", "password": GOOD_PASSWORD, "next": "/titles/step-up-3d/"},
+    )
+    assert response["Location"] == "/titles/step-up-3d/"
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_wrong_password_is_a_clear_message(client):
+    UserFactory(username="moosefan", password=GOOD_PASSWORD)
+    response = client.post(reverse("login"), {"username": "moosefan", "password": "nope"})
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_password_change_and_reset_by_email(client):
+    user = UserFactory(username="moosefan", email="moose@example.org", password=GOOD_PASSWORD)
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": GOOD_PASSWORD,
+            "new_password1": "a-brand-new-password-1",
+            "new_password2": "a-brand-new-password-1",
+        },
+    )
+    assert response["Location"] == reverse("password_change_done")
+    client.post(reverse("logout"))
+
+    response = client.post(reverse("password_reset"), {"email": "moose@example.org"})
+    assert response["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 1
+    assert "Reset your Step Up Community password" in mail.outbox[0].subject
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
+    path = link.split("testserver", 1)[1]
+    form_page = client.get(path, follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "reset-password-works-1", "new_password2": "reset-password-works-1"},
+    )
+    user.refresh_from_db()
+    assert user.check_password("reset-password-works-1")
+
+
+def test_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(client):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
+    assert response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []
+
+
+def test_profile_shows_reviews_count_average_distribution_and_join_date(client):
+    member = UserFactory(username="krumpqueen")
+    for rating in (10, 10, 4):
+        review(author=member, rating=rating, body="words")
+    html = client.get(member.get_absolute_url()).content.decode()
+    assert "3 reviews" in html
+    assert "average 4.0 out of 5" in html
+    assert "Member since" in html
+    assert "Ratings of krumpqueen by stars" in html
+    assert '<td class="text-end">2</td>' in html
+    assert_valid_accessible_page(html)
+    assert client.get(reverse("accounts:profile", kwargs={"username": "nobody"})).status_code == 404
+
+
+def test_sample_accounts_say_so_on_their_profile(client):
+    sample = UserFactory(username="sample-fan", is_sample=True)
+    html = client.get(sample.get_absolute_url()).content.decode()
+    assert "This is a sample account" in html
+
+
+def test_a_member_downloads_their_reviews_as_csv_and_json(client):
+    member = UserFactory(username="krumpqueen")
+    title = TitleFactory(name="Step Up: All In")
+    review(title=title, author=member, rating=9, headline="Vegas", body="Line one\nLine two")
+    review(rating=2, body="Someone else's")
+    client.force_login(member)
+    response = client.get(reverse("accounts:export_csv"))
+    assert response["Content-Disposition"] == 'attachment; filename="stepup-reviews-krumpqueen.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 1
+    assert rows[0]["title"] == "Step Up: All In"
+    assert rows[0]["rating_stars"] == "4.5"
+    assert rows[0]["review"] == "Line one\nLine two"
+    data = json.loads(client.get(reverse("accounts:export_json")).content)
+    assert data["username"] == "krumpqueen"
+    assert [r["headline"] for r in data["reviews"]] == ["Vegas"]
+    client.post(reverse("logout"))
+    assert client.get(reverse("accounts:export_csv")).status_code == 302
+
+
+def test_deleting_an_account_needs_the_password_and_takes_everything_with_it(client):
+    title = TitleFactory()
+    member = UserFactory(password=GOOD_PASSWORD)
+    other = review(title=title, rating=9, body="Great")
+    review(title=title, author=member, rating=1, body="Awful")
+    services.helpful_vote_toggle(review=other, voter=member)
+    services.comment_create(review=other, author=member, body="Hmm")
+    client.force_login(member)
+
+    wrong = client.post(reverse("accounts:delete"), {"password": "not-it"})
+    assert wrong.status_code == 400
+    assert "That is not your password." in wrong.content.decode()
+    assert User.objects.filter(pk=member.pk).exists()
+
+    response = client.post(reverse("accounts:delete"), {"password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=member.pk).exists()
+    assert "_auth_user_id" not in client.session
+    other.refresh_from_db()
+    assert (other.helpful_count, other.comment_count) == (0, 0)
+    title.refresh_from_db()
+    assert (title.rating_count, title.rating_sum) == (1, 9)
+    assert services.title_aggregates_recount(title)["rating_count"] == 1
+
+
+def test_staff_deleting_a_member_in_the_admin_keeps_the_counts_right(client):
+    title = TitleFactory()
+    member = UserFactory()
+    review(title=title, author=member, rating=4)
+    client.force_login(StaffUserFactory())
+    response = client.post(reverse("admin:accounts_user_delete", args=[member.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Review.objects.exists()
+    assert Title.objects.get(pk=title.pk).rating_count == 0

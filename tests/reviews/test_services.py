@@ -1,0 +1,197 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from films.models import Title
+from reviews import services
+from reviews.models import Comment, HelpfulVote, Report, Review
+from tests.factories import TitleFactory, UserFactory, review
+
+pytestmark = pytest.mark.django_db
+
+AGGREGATE_FIELDS = ["rating_count", "rating_sum", "text_review_count"] + [
+    f"ratings_{value}" for value in range(1, 11)
+]
+
+
+def stored_aggregates(title):
+    title = Title.objects.get(pk=title.pk)
+    return {field: getattr(title, field) for field in AGGREGATE_FIELDS}
+
+
+def assert_aggregates_match_a_recount(title):
+    assert stored_aggregates(title) == services.title_aggregates_recount(title)
+
+
+def test_a_new_review_updates_the_titles_stored_aggregates():
+    title = TitleFactory()
+    review(title=title, rating=7, body="Loved the finale.")
+    review(title=title, rating=4)
+    title.refresh_from_db()
+    assert title.rating_count == 2
+    assert title.rating_sum == 11
+    assert title.rating_average == 2.75
+    assert title.text_review_count == 1
+    assert title.ratings_7 == 1 and title.ratings_4 == 1
+    assert_aggregates_match_a_recount(title)
+
+
+def test_submitting_again_edits_the_existing_review_never_a_second_one():
+    title, author = TitleFactory(), UserFactory()
+    first, created = services.review_submit(title=title, author=author, rating=3)
+    again, created_again = services.review_submit(
+        title=title, author=author, rating=9, body="Changed my mind."
+    )
+    assert created and not created_again
+    assert first.pk == again.pk
+    assert Review.objects.filter(title=title, author=author).count() == 1
+    title.refresh_from_db()
+    assert (title.rating_count, title.rating_sum, title.ratings_3, title.ratings_9) == (1, 9, 0, 1)
+    assert title.text_review_count == 1
+    assert_aggregates_match_a_recount(title)
+
+
+def test_deleting_a_review_takes_it_out_of_the_aggregates_and_twice_is_harmless():
+    title = TitleFactory()
+    kept = review(title=title, rating=10)
+    gone = review(title=title, rating=2, body="Not for me.")
+    services.review_delete(review=gone)
+    services.review_delete(review=gone)
+    title.refresh_from_db()
+    assert (title.rating_count, title.rating_sum, title.text_review_count) == (1, 10, 0)
+    assert Review.objects.filter(pk=kept.pk).exists()
+    assert_aggregates_match_a_recount(title)
+
+
+def test_helpful_vote_toggles_and_keeps_the_count():
+    target = review(body="Text")
+    voter = UserFactory()
+    assert services.helpful_vote_toggle(review=target, voter=voter) == (True, 1)
+    assert services.helpful_vote_toggle(review=target, voter=voter) == (False, 0)
+    assert services.helpful_vote_toggle(review=target, voter=voter) == (True, 1)
+    assert HelpfulVote.objects.filter(review=target).count() == 1
+
+
+def test_nobody_marks_their_own_review_helpful():
+    own = review(body="Text")
+    with pytest.raises(PermissionDenied):
+        services.helpful_vote_toggle(review=own, voter=own.author)
+    assert not HelpfulVote.objects.exists()
+
+
+def test_comments_keep_the_reviews_comment_count():
+    target = review(body="Text")
+    first = services.comment_create(review=target, author=UserFactory(), body="Agreed")
+    services.comment_create(review=target, author=target.author, body="Thanks!")
+    services.comment_delete(comment=first)
+    services.comment_delete(comment=first)
+    target.refresh_from_db()
+    assert target.comment_count == 1 == Comment.objects.filter(review=target).count()
+
+
+def test_a_member_reports_an_item_once():
+    target = review(body="Text")
+    reporter = UserFactory()
+    services.report_create(reporter=reporter, review=target, reason="spam")
+    with pytest.raises(services.AlreadyReported):
+        services.report_create(reporter=reporter, review=target, reason="abuse")
+    assert Report.objects.count() == 1
+
+
+def test_deleting_an_account_takes_its_content_and_keeps_every_count_right():
+    title = TitleFactory()
+    leaving, staying = UserFactory(), UserFactory()
+    their_review = review(title=title, author=leaving, rating=2, body="Meh")
+    other_review = review(title=title, author=staying, rating=9, body="Great")
+    services.helpful_vote_toggle(review=other_review, voter=leaving)
+    services.comment_create(review=other_review, author=leaving, body="Nice one")
+    services.comment_create(review=their_review, author=staying, body="Disagree")
+    services.account_delete(user=leaving)
+
+    assert not Review.objects.filter(pk=their_review.pk).exists()
+    other_review.refresh_from_db()
+    assert (other_review.helpful_count, other_review.comment_count) == (0, 0)
+    assert services.review_counts_recount(other_review) == {"helpful_count": 0, "comment_count": 0}
+    assert_aggregates_match_a_recount(title)
+
+
+class TestConstraints:
+    def test_one_review_per_member_per_title_in_the_database(self):
+        existing = review()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Review.objects.create(title=existing.title, author=existing.author, rating=5)
+
+    @pytest.mark.parametrize("rating", [0, 11])
+    def test_rating_is_half_a_star_to_five_stars_in_the_database(self, rating):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Review.objects.create(title=TitleFactory(), author=UserFactory(), rating=rating)
+
+    def test_a_headline_needs_text_under_it(self):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Review.objects.create(
+                title=TitleFactory(), author=UserFactory(), rating=5, headline="Wow"
+            )
+
+    def test_one_helpful_vote_per_member_per_review(self):
+        target, voter = review(body="x"), UserFactory()
+        HelpfulVote.objects.create(review=target, voter=voter)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            HelpfulVote.objects.create(review=target, voter=voter)
+
+    def test_a_report_is_about_exactly_one_item(self):
+        target = review(body="x")
+        comment = services.comment_create(review=target, author=UserFactory(), body="c")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Report.objects.create(reporter=UserFactory(), reason="spam")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Report.objects.create(
+                reporter=UserFactory(), review=target, comment=comment, reason="spam"
+            )
+
+    def test_comment_length_is_limited_in_the_database(self):
+        target = review(body="x")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Comment.objects.create(review=target, author=UserFactory(), body="x" * 2001)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Comment.objects.create(review=target, author=UserFactory(), body="")
+
+
+# --- The stored aggregates equal a fresh recount after any sequence of writes ---------
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["submit", "delete"]),
+        st.integers(min_value=0, max_value=3),  # which member
+        st.integers(min_value=0, max_value=1),  # which title
+        st.integers(min_value=1, max_value=10),  # rating
+        st.booleans(),  # with text
+    ),
+    max_size=25,
+)
+
+
+class TestAggregatesProperty(HypothesisTestCase):
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(operations)
+    def test_stored_aggregates_equal_a_fresh_recount_after_any_writes(self, steps):
+        members = [UserFactory(username=f"member{i}") for i in range(4)]
+        titles = [TitleFactory(slug=f"title-{i}", franchise_position=50 + i) for i in range(2)]
+        for action, member, title, rating, with_text in steps:
+            if action == "submit":
+                services.review_submit(
+                    title=titles[title],
+                    author=members[member],
+                    rating=rating,
+                    body="Some text" if with_text else "",
+                )
+            else:
+                existing = Review.objects.filter(
+                    title=titles[title], author=members[member]
+                ).first()
+                if existing:
+                    services.review_delete(review=existing)
+        for title in titles:
+            assert stored_aggregates(title) == services.title_aggregates_recount(title)

@@ -1,0 +1,398 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from films.models import Title
+from reviews import services
+from reviews.models import Comment, HelpfulVote, Report, Review
+from tests.factories import (
+    CrewFactory,
+    PersonFactory,
+    RoutineFactory,
+    TitleFactory,
+    UserFactory,
+    review,
+)
+from tests.html import assert_valid_accessible_page
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def title():
+    return TitleFactory(name="Step Up: All In", slug="step-up-all-in")
+
+
+@pytest.fixture
+def member(client):
+    user = UserFactory(username="moosefan")
+    client.force_login(user)
+    return user
+
+
+def edit_url(title):
+    return reverse("reviews:edit", kwargs={"slug": title.slug})
+
+
+# --- Writing a review ------------------------------------------------------------------
+
+
+def test_a_member_posts_a_review_and_sees_it_with_the_new_average(client, member, title):
+    review(title=title, rating=4)
+    response = client.post(
+        edit_url(title),
+        {"rating": 9, "headline": "Vegas!", "body": "The finale.\nThat toss-and-catch."},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/titles/step-up-all-in/#your-review"
+    page = client.get(title.get_absolute_url())
+    html = page.content.decode()
+    assert "Your review" in html and "Vegas!" in html
+    assert "The finale.<br>That toss-and-catch." in html
+    assert '<span class="display-6 fw-semibold">3.3</span>' in html  # (4 + 9) / 2 / 2 = 3.25
+    assert "2 ratings" in html
+    assert_valid_accessible_page(html)
+
+
+def test_a_rating_alone_is_a_review(client, member, title):
+    assert client.post(edit_url(title), {"rating": 6}).status_code == 302
+    saved = Review.objects.get(author=member)
+    assert (saved.rating, saved.body) == (6, "")
+    title.refresh_from_db()
+    assert (title.rating_count, title.text_review_count) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Choose a rating from half a star to five stars."),
+        ({"rating": 0, "body": "x"}, "Choose a rating from half a star to five stars."),
+        ({"rating": 11}, "Choose a rating from half a star to five stars."),
+        ({"rating": "five"}, "Choose a rating from half a star to five stars."),
+        ({"body": "Text without a rating"}, "Choose a rating from half a star to five stars."),
+        ({"rating": 5, "body": "x" * 10_001}, "the limit is 10000"),
+        ({"rating": 5, "headline": "Only a headline"}, "Write a few words under your headline"),
+    ],
+)
+def test_bad_review_input_gets_a_clear_message_and_stores_nothing(
+    client, member, title, data, message
+):
+    response = client.post(edit_url(title), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Review.objects.exists()
+    title.refresh_from_db()
+    assert title.rating_count == 0
+
+
+def test_asking_to_review_again_opens_the_existing_review_for_editing(client, member, title):
+    review(title=title, author=member, rating=3, body="First take")
+    response = client.get(edit_url(title))
+    html = response.content.decode()
+    assert "Edit your review of Step Up: All In" in html
+    assert "First take" in html
+    assert 'value="3" class="star-radio" id="id_rating_2" required checked' in html
+    client.post(edit_url(title), {"rating": 8, "body": "Second take"})
+    assert Review.objects.filter(author=member).count() == 1
+    assert Review.objects.get(author=member).body == "Second take"
+
+
+def test_a_review_page_for_a_missing_title_is_a_404(client, member):
+    assert client.get(reverse("reviews:edit", kwargs={"slug": "nope"})).status_code == 404
+    assert (
+        client.post(reverse("reviews:edit", kwargs={"slug": "nope"}), {"rating": 5}).status_code
+        == 404
+    )
+
+
+def test_signing_in_is_needed_to_review_and_returns_to_the_page(client, title):
+    response = client.get(edit_url(title))
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next=/titles/{title.slug}/review/"
+    client.post(edit_url(title), {"rating": 5})
+    assert not Review.objects.exists()
+
+
+def test_a_member_deletes_only_their_own_review(client, member, title):
+    mine = review(title=title, author=member, rating=5)
+    review(title=title, rating=9)
+    delete_url = reverse("reviews:delete", kwargs={"slug": title.slug})
+    assert client.get(delete_url).status_code == 200
+    assert client.post(delete_url).status_code == 302
+    assert not Review.objects.filter(pk=mine.pk).exists()
+    assert Review.objects.count() == 1
+    # Nothing of theirs left to delete: someone else's review is out of reach.
+    assert client.post(delete_url).status_code == 404
+    assert Review.objects.count() == 1
+
+
+def test_a_post_without_a_csrf_token_is_refused(member, title):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(member)
+    assert strict.post(edit_url(title), {"rating": 5}).status_code == 403
+    assert not Review.objects.exists()
+
+
+# --- On the title page ------------------------------------------------------------------
+
+
+def test_reviews_sort_by_helpful_newest_highest_and_lowest(client, title):
+    low = review(title=title, rating=2, body="low")
+    high = review(title=title, rating=10, body="high")
+    middle = review(title=title, rating=6, body="middle")
+    for _ in range(2):
+        services.helpful_vote_toggle(review=low, voter=UserFactory())
+    services.helpful_vote_toggle(review=middle, voter=UserFactory())
+
+    def order(sort):
+        response = client.get(title.get_absolute_url(), {"sort": sort})
+        return [r.pk for r in response.context["reviews_page"]]
+
+    assert order("helpful") == [low.pk, middle.pk, high.pk]
+    assert order("newest") == [middle.pk, high.pk, low.pk]
+    assert order("highest") == [high.pk, middle.pk, low.pk]
+    assert order("lowest") == [low.pk, middle.pk, high.pk]
+    assert order("<script>") == order("helpful")
+
+
+def test_reviews_come_twenty_a_page_with_only_written_reviews_listed(client, title):
+    for _ in range(25):
+        review(title=title, body="words")
+    for _ in range(3):
+        review(title=title)  # ratings alone are counted but not listed
+    first = client.get(title.get_absolute_url())
+    assert len(first.context["reviews_page"]) == 20
+    second = client.get(title.get_absolute_url(), {"page": 2})
+    assert len(second.context["reviews_page"]) == 5
+    html = first.content.decode()
+    assert "28 ratings" in html and "25 reviews" in html
+    assert client.get(title.get_absolute_url(), {"page": "999"}).status_code == 200
+    assert client.get(title.get_absolute_url(), {"page": "x"}).status_code == 200
+
+
+def test_spoiler_reviews_are_folded_until_opened(client, title):
+    review(title=title, body="Sean and Andie win.", contains_spoilers=True)
+    html = client.get(title.get_absolute_url()).content.decode()
+    summary = html.index("This review contains spoilers. Show it")
+    assert html.index("<details") < summary < html.index("Sean and Andie win.")
+
+
+def test_histogram_has_a_text_equivalent(client, title):
+    review(title=title, rating=10)
+    review(title=title, rating=10)
+    review(title=title, rating=1)
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert "Ratings of Step Up: All In by stars" in html
+    assert '<th scope="row" class="fw-normal text-nowrap">5 ★</th>' in html
+    assert '<td class="text-end">2</td>' in html
+
+
+def test_user_text_is_plain_text_with_nofollow_ugc_links(client, title):
+    review(
+        title=title,
+        headline="<b>bold</b>",
+        body='<script>alert("x")</script> see https://example.org/dance',
+    )
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert '<a href="https://example.org/dance" rel="nofollow ugc">' in html
+
+
+def test_the_signed_in_members_own_review_comes_first_with_edit_and_delete(client, member, title):
+    review(title=title, body="someone else", rating=10)
+    review(title=title, author=member, body="mine", rating=3)
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert html.index("Your review") < html.index("someone else")
+    assert f'href="{edit_url(title)}">Edit</a>' in html
+
+
+def test_home_and_title_list_show_each_titles_average_and_count(client, title):
+    review(title=title, rating=8)
+    review(title=title, rating=6)
+    for url in (reverse("films:home"), reverse("films:title_list")):
+        html = client.get(url).content.decode()
+        assert "3.5" in html and "2 ratings" in html
+
+
+# The title page must not grow with its reviews: the aggregates are stored, one query
+# fetches the page of reviews (authors joined), and one the reader's votes on it.
+@pytest.mark.parametrize("number_of_reviews", [5, 500])
+def test_title_page_query_count_is_the_same_at_5_and_500_reviews(
+    client, title, django_assert_num_queries, number_of_reviews
+):
+    # A routine with a crew and a choreographer, so every catalog prefetch really runs.
+    RoutineFactory(title=title, crews=[CrewFactory()], choreographers=[PersonFactory()])
+    authors = UserFactory.create_batch(number_of_reviews)
+    for author in authors:
+        review(title=title, author=author, body="Some words", rating=1 + author.pk % 10)
+    # title + 6 catalog prefetches + the page of reviews
+    with django_assert_num_queries(8):
+        assert client.get(title.get_absolute_url()).status_code == 200
+    client.force_login(authors[0])
+    # + session, user, the member's own review, their helpful votes on the page
+    with django_assert_num_queries(12):
+        assert client.get(title.get_absolute_url(), {"sort": "newest"}).status_code == 200
+
+
+# --- Helpful votes ----------------------------------------------------------------------
+
+
+def test_helpful_vote_works_as_a_plain_form_post(client, member, title):
+    target = review(title=title, body="Great")
+    url = reverse("reviews:helpful", kwargs={"pk": target.pk})
+    response = client.post(url, {"next": f"{title.get_absolute_url()}#review-{target.pk}"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{title.get_absolute_url()}#review-{target.pk}"
+    target.refresh_from_db()
+    assert target.helpful_count == 1
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert "1 person found this helpful" in html and 'aria-pressed="true"' in html
+
+
+def test_helpful_vote_answers_json_for_the_page_script(client, member, title):
+    target = review(title=title, body="Great")
+    url = reverse("reviews:helpful", kwargs={"pk": target.pk})
+    response = client.post(url, headers={"Accept": "application/json"})
+    assert response.json() == {
+        "voted": True,
+        "helpful_count": 1,
+        "helpful_count_text": "1 person found this helpful",
+    }
+    response = client.post(url, headers={"Accept": "application/json"})
+    assert response.json()["voted"] is False
+
+
+def test_voting_on_your_own_review_is_refused(client, member, title):
+    own = review(title=title, author=member, body="Mine")
+    assert client.post(reverse("reviews:helpful", kwargs={"pk": own.pk})).status_code == 403
+    assert not HelpfulVote.objects.exists()
+
+
+def test_votes_need_sign_in_post_and_an_existing_review(client, title):
+    target = review(title=title, body="Great")
+    url = reverse("reviews:helpful", kwargs={"pk": target.pk})
+    assert client.post(url).status_code == 302  # to the sign-in page
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 405
+    assert client.post(reverse("reviews:helpful", kwargs={"pk": 999999})).status_code == 404
+    assert (
+        client.post(url, {"next": "https://evil.example/"})["Location"] == target.get_absolute_url()
+    )
+
+
+# --- Comments ---------------------------------------------------------------------------
+
+
+def test_members_comment_and_the_reviewer_answers_in_one_thread(client, member, title):
+    target = review(title=title, body="Great")
+    url = reverse("reviews:comment_create", kwargs={"pk": target.pk})
+    assert client.post(url, {"body": "Agreed!"}).status_code == 302
+    reviewer = Client()
+    reviewer.force_login(target.author)
+    reviewer.post(url, {"body": "Thanks!"})
+    page = client.get(target.get_absolute_url())
+    html = page.content.decode()
+    assert html.index("Agreed!") < html.index("Thanks!")
+    assert "2 comments" in html
+    assert "reviewer" in html
+    assert_valid_accessible_page(html)
+    title_html = client.get(title.get_absolute_url()).content.decode()
+    assert "2 comments" in title_html
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "This field is required."),
+        ("   ", "This field is required."),
+        ("x" * 2001, "the limit is 2000"),
+    ],
+)
+def test_bad_comments_get_a_clear_message(client, member, title, body, message):
+    target = review(title=title, body="Great")
+    response = client.post(
+        reverse("reviews:comment_create", kwargs={"pk": target.pk}), {"body": body}
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Comment.objects.exists()
+
+
+def test_only_the_author_edits_or_deletes_a_comment(client, member, title):
+    target = review(title=title, body="Great")
+    theirs = services.comment_create(review=target, author=UserFactory(), body="Theirs")
+    mine = services.comment_create(review=target, author=member, body="Mine")
+    for name in ("comment_edit", "comment_delete"):
+        assert client.get(reverse(f"reviews:{name}", kwargs={"pk": theirs.pk})).status_code == 403
+        assert (
+            client.post(
+                reverse(f"reviews:{name}", kwargs={"pk": theirs.pk}), {"body": "x"}
+            ).status_code
+            == 403
+        )
+    theirs.refresh_from_db()
+    assert theirs.body == "Theirs"
+    client.post(reverse("reviews:comment_edit", kwargs={"pk": mine.pk}), {"body": "Mine, edited"})
+    mine.refresh_from_db()
+    assert mine.body == "Mine, edited"
+    client.post(reverse("reviews:comment_delete", kwargs={"pk": mine.pk}))
+    assert not Comment.objects.filter(pk=mine.pk).exists()
+    target.refresh_from_db()
+    assert target.comment_count == 1
+
+
+# --- Reports ----------------------------------------------------------------------------
+
+
+def test_a_member_reports_a_review_and_a_comment_once_each(client, member, title):
+    target = review(title=title, body="Spam spam")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Buy now")
+    url = reverse("reviews:report", kwargs={"pk": target.pk})
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"reason": "spoilers", "note": "Gives away the ending"}, follow=True
+    )
+    assert "the moderators will look at your report" in response.content.decode()
+    response = client.post(url, {"reason": "spam"}, follow=True)
+    assert "You have already reported this" in response.content.decode()
+    client.post(reverse("reviews:comment_report", kwargs={"pk": comment.pk}), {"reason": "spam"})
+    assert Report.objects.count() == 2
+    assert Report.objects.get(review=target).note == "Gives away the ending"
+
+
+def test_a_report_needs_a_known_reason(client, member, title):
+    target = review(title=title, body="x")
+    response = client.post(reverse("reviews:report", kwargs={"pk": target.pk}), {"reason": "bored"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not Report.objects.exists()
+
+
+# --- Feeds ------------------------------------------------------------------------------
+
+
+def test_rss_and_atom_feeds_of_the_latest_reviews_site_wide_and_per_title(client, title):
+    other = TitleFactory(name="Step Up 3D")
+    review(title=title, headline="About All In", body="<i>escaped</i>")
+    review(title=other, body="About 3D")
+    rss = client.get(reverse("reviews:rss"))
+    assert rss["Content-Type"].startswith("application/rss+xml")
+    assert "About All In" in rss.content.decode() and "About 3D" in rss.content.decode()
+    assert "&lt;i&gt;escaped" in rss.content.decode()
+    atom = client.get(reverse("reviews:title_atom", kwargs={"slug": title.slug}))
+    assert atom["Content-Type"].startswith("application/atom+xml")
+    assert "About All In" in atom.content.decode() and "About 3D" not in atom.content.decode()
+    assert client.get(reverse("reviews:title_rss", kwargs={"slug": "nope"})).status_code == 404
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert f'href="{reverse("reviews:title_rss", kwargs={"slug": title.slug})}"' in html
+    assert 'type="application/atom+xml"' in html
+
+
+def test_spoiler_reviews_are_not_given_away_in_feeds(client, title):
+    review(title=title, body="Sean and Andie win.", contains_spoilers=True)
+    assert "Sean and Andie win." not in client.get(reverse("reviews:rss")).content.decode()
+
+
+def test_title_aggregates_are_not_editable_by_forms():
+    assert not Title._meta.get_field("rating_count").editable
