@@ -18,6 +18,8 @@ PAGES = {
     "character": "/characters/moose/",
     "crew": "/crews/lmntrix/",
     "search": "/search/?q=moose",
+    "signup": "/accounts/signup/",
+    "profile": "/members/sample-krumpqueen/",
 }
 
 
@@ -43,12 +45,18 @@ def main(output_dir: Path) -> None:
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
+    from reviews.models import Review
+
+    commented = Review.objects.filter(comment_count__gt=0).order_by("pk").first()
+    pages = dict(PAGES)
+    if commented:
+        pages["review"] = commented.get_absolute_url()
     output_dir.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             page = browser.new_page(viewport=viewport)
-            for name, path in PAGES.items():
+            for name, path in pages.items():
                 page.goto(base + path)
                 target = output_dir / f"{name}-{device}.png"
                 page.screenshot(path=str(target), full_page=True)
