@@ -17,7 +17,13 @@ class UserAdmin(DjangoUserAdmin):
     ]
 
     # Deleting a member goes through the same service as a member deleting themselves,
-    # so every stored count (ratings, helpful votes, comments) stays right.
+    # so every stored count (ratings, helpful votes, comments) stays right. Their reviews,
+    # votes and comments are PROTECTed from a bare cascade; the service removes them, so
+    # the confirmation page lists them as deleted rather than as blocking.
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return [*deleted, *map(str, protected)], model_count, perms_needed, []
+
     def delete_model(self, request, obj):
         account_delete(user=obj)
 

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import SAMPLE_PREFIX, User
 
 
 class SignUpForm(UserCreationForm):
@@ -14,6 +14,16 @@ class SignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ["username", "email"]
+
+    def clean_username(self):
+        username = super().clean_username()
+        if username.lower().startswith(SAMPLE_PREFIX):
+            raise forms.ValidationError(
+                _("Usernames starting with “%(prefix)s” are kept for the site's sample accounts.")
+                % {"prefix": SAMPLE_PREFIX},
+                code="reserved",
+            )
+        return username
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()

@@ -5,6 +5,9 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+# Usernames kept for the sample accounts of load_sample_content: nobody signs up as one.
+SAMPLE_PREFIX = "sample-"
+
 
 class User(AbstractUser):
     """A member of the community. A custom model from the start, so it can grow."""

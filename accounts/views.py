@@ -5,15 +5,16 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from reviews.forms import rating_label
-from reviews.models import Review
+from reviews.models import HelpfulVote, Review
 from reviews.services import account_delete
 
 from .forms import AccountDeleteForm, SignUpForm
@@ -25,13 +26,23 @@ PROFILE_REVIEWS_PER_PAGE = 20
 @require_http_methods(["GET", "POST"])
 def signup(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = ""
     if request.user.is_authenticated:
         return redirect(next_url or "films:home")
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # The same username or email signed up a moment ago, between check and save.
+            form.add_error(None, _("That username or email address was just taken. Try another."))
+            return render(
+                request, "registration/signup.html", {"form": form, "next": next_url}, status=400
+            )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user})
         return redirect(next_url or "films:home")
@@ -73,13 +84,15 @@ def profile(request, username):
     stats = rating_distribution(Review.objects.filter(author=member))
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
     paginator.count = stats["total"]
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/profile.html",
         {
             "member": member,
             "stats": stats,
-            "reviews_page": paginator.get_page(request.GET.get("page")),
+            "reviews_page": page,
+            "voted_review_ids": HelpfulVote.objects.review_ids_voted_by(request.user, page),
         },
     )
 
@@ -89,9 +102,8 @@ def profile(request, username):
 def delete_account(request):
     form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        user = request.user
+        account_delete(user=request.user)
         logout(request)
-        account_delete(user=user)
         messages.success(request, _("Your account and everything you posted are deleted."))
         return redirect("films:home")
     return render(
@@ -102,8 +114,14 @@ def delete_account(request):
     )
 
 
-def _export_rows(user):
-    for review in Review.objects.filter(author=user).select_related("title").order_by("created_at"):
+def spreadsheet_safe(text):
+    """A cell a spreadsheet shows as text: one starting =, +, - or @ would run as a formula."""
+    return f"'{text}" if text[:1] in {"=", "+", "-", "@"} else text
+
+
+def _export_rows(request):
+    reviews = Review.objects.filter(author=request.user).select_related("title")
+    for review in reviews.order_by("created_at", "id"):
         yield {
             "title": review.title.name,
             "year": review.title.release_year,
@@ -114,7 +132,7 @@ def _export_rows(user):
             "contains_spoilers": review.contains_spoilers,
             "posted": review.created_at.isoformat(),
             "edited": review.updated_at.isoformat(),
-            "url": review.get_absolute_url(),
+            "url": request.build_absolute_uri(review.get_absolute_url()),
         }
 
 
@@ -136,7 +154,7 @@ EXPORT_FIELDS = [
 @require_safe
 def export_reviews(request, export_format):
     filename = f"stepup-reviews-{request.user.username}.{export_format}"
-    rows = list(_export_rows(request.user))
+    rows = list(_export_rows(request))
     if export_format == "json":
         response = HttpResponse(
             json.dumps({"username": request.user.username, "reviews": rows}, indent=2),
@@ -146,6 +164,12 @@ def export_reviews(request, export_format):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         writer = csv.DictWriter(response, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        for row in rows:
+            writer.writerow(
+                {
+                    key: spreadsheet_safe(value) if isinstance(value, str) else value
+                    for key, value in row.items()
+                }
+            )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -119,20 +119,20 @@ class Title(SearchableName):
     # changes them (reviews.services), so showing a page never counts or averages
     # over the reviews table. ratings_N counts ratings of N half-stars.
     rating_count = models.PositiveIntegerField(_("ratings"), default=0, editable=False)
-    rating_sum = models.PositiveBigIntegerField(default=0, editable=False)
+    rating_sum = models.PositiveBigIntegerField(_("sum of ratings"), default=0, editable=False)
     text_review_count = models.PositiveIntegerField(
         _("reviews with text"), default=0, editable=False
     )
-    ratings_1 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_2 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_3 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_4 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_5 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_6 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_7 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_8 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_9 = models.PositiveIntegerField(default=0, editable=False)
-    ratings_10 = models.PositiveIntegerField(default=0, editable=False)
+    ratings_1 = models.PositiveIntegerField(_("0.5-star ratings"), default=0, editable=False)
+    ratings_2 = models.PositiveIntegerField(_("1-star ratings"), default=0, editable=False)
+    ratings_3 = models.PositiveIntegerField(_("1.5-star ratings"), default=0, editable=False)
+    ratings_4 = models.PositiveIntegerField(_("2-star ratings"), default=0, editable=False)
+    ratings_5 = models.PositiveIntegerField(_("2.5-star ratings"), default=0, editable=False)
+    ratings_6 = models.PositiveIntegerField(_("3-star ratings"), default=0, editable=False)
+    ratings_7 = models.PositiveIntegerField(_("3.5-star ratings"), default=0, editable=False)
+    ratings_8 = models.PositiveIntegerField(_("4-star ratings"), default=0, editable=False)
+    ratings_9 = models.PositiveIntegerField(_("4.5-star ratings"), default=0, editable=False)
+    ratings_10 = models.PositiveIntegerField(_("5-star ratings"), default=0, editable=False)
 
     objects = TitleQuerySet.as_manager()
 
@@ -205,7 +205,8 @@ class Title(SearchableName):
         """The average rounded to the nearest half star, as 1 to 10, for drawing stars."""
         if not self.rating_count:
             return None
-        return max(1, round(self.rating_sum / self.rating_count))
+        # Half up, as the one-decimal average beside it is shown (round() goes to even).
+        return max(1, int(self.rating_sum / self.rating_count + 0.5))
 
     @property
     def rating_histogram(self):

@@ -77,6 +77,7 @@ class ReportAdmin(admin.ModelAdmin):
         "reporter",
         "review__title",
         "review__author",
+        "comment__author",
         "comment__review__title",
         "comment__review__author",
     ]

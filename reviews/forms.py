@@ -21,6 +21,12 @@ def rating_label(value):
     return ngettext_lazy("%(stars)s star", "%(stars)s stars", whole + half) % {"stars": stars}
 
 
+def normalize_newlines(text):
+    # Browsers send a line break as CRLF (two characters) but count it as one against
+    # maxlength: store and count one, so the limit the browser shows is the one we apply.
+    return text.replace("\r\n", "\n")
+
+
 RATING_CHOICES = [(value, rating_label(value)) for value in range(1, 11)]
 
 
@@ -52,7 +58,7 @@ class ReviewForm(forms.ModelForm):
         }
 
     def clean_body(self):
-        body = self.cleaned_data["body"].strip()
+        body = normalize_newlines(self.cleaned_data["body"]).strip()
         if len(body) > REVIEW_BODY_MAX_LENGTH:
             raise forms.ValidationError(
                 _("Your review is %(length)s characters long; the limit is %(limit)s.")
@@ -76,7 +82,7 @@ class CommentForm(forms.ModelForm):
         widgets = {"body": forms.Textarea(attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH})}
 
     def clean_body(self):
-        body = self.cleaned_data["body"].strip()
+        body = normalize_newlines(self.cleaned_data["body"]).strip()
         if not body:
             raise forms.ValidationError(_("Write something before posting."), code="empty")
         if len(body) > COMMENT_MAX_LENGTH:
@@ -102,7 +108,7 @@ class ReportForm(forms.ModelForm):
         }
 
     def clean_note(self):
-        note = self.cleaned_data["note"].strip()
+        note = normalize_newlines(self.cleaned_data["note"]).strip()
         if len(note) > REPORT_NOTE_MAX_LENGTH:
             raise forms.ValidationError(
                 _("The note can be at most %(limit)s characters long.")

@@ -40,9 +40,11 @@ class Review(models.Model):
     title = models.ForeignKey(
         "films.Title", on_delete=models.CASCADE, related_name="reviews", verbose_name=_("title")
     )
+    # PROTECT: a member leaves through reviews.services.account_delete, which keeps the
+    # stored counts right; a bare user.delete() would cascade past them.
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="reviews",
         verbose_name=_("author"),
     )
@@ -113,12 +115,30 @@ class Review(models.Model):
         return (self.updated_at - self.created_at).total_seconds() > 60
 
 
+class HelpfulVoteQuerySet(models.QuerySet):
+    def review_ids_voted_by(self, user, reviews):
+        """Which of these reviews the reader has marked helpful (one query, or none)."""
+        review_ids = [review.pk for review in reviews if review is not None]
+        if not user.is_authenticated or not review_ids:
+            return set()
+        return set(
+            self.filter(voter=user, review_id__in=review_ids).values_list("review_id", flat=True)
+        )
+
+
 class HelpfulVote(models.Model):
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="helpful_votes")
-    voter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpful_votes"
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="helpful_votes", verbose_name=_("review")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="helpful_votes",
+        verbose_name=_("voter"),
+    )
+    created_at = models.DateTimeField(_("voted"), auto_now_add=True)
+
+    objects = HelpfulVoteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -145,9 +165,14 @@ class HelpfulVote(models.Model):
 class Comment(models.Model):
     """A reply in the flat thread under a review."""
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="comments")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="comments", verbose_name=_("review")
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="comments",
+        verbose_name=_("author"),
     )
     body = models.TextField(_("comment"))
     created_at = models.DateTimeField(_("posted"), auto_now_add=True)
@@ -176,24 +201,40 @@ class Comment(models.Model):
         return f"{self.review.get_absolute_url()}#comment-{self.pk}"
 
 
+class ReportReason(models.TextChoices):
+    SPOILERS = "spoilers", _("Unmarked spoilers")
+    ABUSE = "abuse", _("Abuse or harassment")
+    SPAM = "spam", _("Spam")
+    OFF_TOPIC = "off_topic", _("Off-topic")
+    OTHER = "other", _("Something else")
+
+
 class Report(models.Model):
     """A member's report of a review or a comment, for the moderators."""
 
-    class Reason(models.TextChoices):
-        SPOILERS = "spoilers", _("Unmarked spoilers")
-        ABUSE = "abuse", _("Abuse or harassment")
-        SPAM = "spam", _("Spam")
-        OFF_TOPIC = "off_topic", _("Off-topic")
-        OTHER = "other", _("Something else")
+    Reason = ReportReason
 
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reports",
+        verbose_name=_("reported by"),
     )
     review = models.ForeignKey(
-        Review, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+        Review,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name=_("review"),
     )
     comment = models.ForeignKey(
-        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+        Comment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name=_("comment"),
     )
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     note = models.TextField(_("note"), blank=True)
@@ -223,7 +264,7 @@ class Report(models.Model):
                 violation_error_message=_("You have already reported this comment."),
             ),
             models.CheckConstraint(
-                condition=Q(reason__in=["spoilers", "abuse", "spam", "off_topic", "other"]),
+                condition=Q(reason__in=ReportReason.values),
                 name="report_reason_valid",
                 violation_error_message=_("Choose a reason from the list."),
             ),

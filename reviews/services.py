@@ -6,6 +6,7 @@ the review's helpful count, ...) change together or not at all.
 
 from collections import Counter
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
@@ -40,6 +41,15 @@ def _adjust_title(title_id, *, add=None, remove=None):
         Title.objects.filter(pk=title_id).update(**changes)
 
 
+def _locked_review(review):
+    """The review, locked until the transaction ends; Review.DoesNotExist if it is gone.
+
+    Votes and comments lock their review first, so they queue behind a deletion of it
+    instead of counting onto a row that no longer exists.
+    """
+    return Review.objects.select_for_update().get(pk=review.pk)
+
+
 @transaction.atomic
 def review_submit(*, title, author, rating, headline="", body="", contains_spoilers=False):
     """Post a review, or change the one the author already has: never a second one.
@@ -68,7 +78,8 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
     before = (review.rating, review.has_text)
     for name, value in fields.items():
         setattr(review, name, value)
-    review.save()
+    # Only what the author wrote: the stored counts are kept by F() updates elsewhere.
+    review.save(update_fields=[*fields, "updated_at"])
     after = (review.rating, review.has_text)
     if after != before:
         _adjust_title(title.pk, add=after, remove=before)
@@ -89,23 +100,20 @@ def helpful_vote_toggle(*, review, voter):
     """Mark a review helpful, or take the mark back. Returns (voted, helpful_count)."""
     if review.author_id == voter.pk:
         raise PermissionDenied(_("You cannot mark your own review helpful."))
+    review = _locked_review(review)
     deleted, _details = HelpfulVote.objects.filter(review=review, voter=voter).delete()
     if deleted:
         voted, step = False, -1
     else:
-        try:
-            with transaction.atomic():
-                HelpfulVote.objects.create(review=review, voter=voter)
-        except IntegrityError:
-            # A simultaneous click already recorded the vote: nothing more to count.
-            return True, Review.objects.values_list("helpful_count", flat=True).get(pk=review.pk)
+        HelpfulVote.objects.create(review=review, voter=voter)
         voted, step = True, 1
     Review.objects.filter(pk=review.pk).update(helpful_count=F("helpful_count") + step)
-    return voted, Review.objects.values_list("helpful_count", flat=True).get(pk=review.pk)
+    return voted, review.helpful_count + step
 
 
 @transaction.atomic
 def comment_create(*, review, author, body):
+    review = _locked_review(review)
     comment = Comment.objects.create(review=review, author=author, body=body)
     Review.objects.filter(pk=review.pk).update(comment_count=F("comment_count") + 1)
     return comment
@@ -119,12 +127,14 @@ def comment_update(*, comment, body):
 
 @transaction.atomic
 def comment_delete(*, comment):
-    deleted, _details = Comment.objects.filter(pk=comment.pk).delete()
-    if deleted:
+    _deleted, per_model = Comment.objects.filter(pk=comment.pk).delete()
+    if per_model.get(Comment._meta.label):
         Review.objects.filter(pk=comment.review_id).update(comment_count=F("comment_count") - 1)
 
 
 def report_create(*, reporter, reason, note="", review=None, comment=None):
+    if (review or comment).author_id == reporter.pk:
+        raise PermissionDenied(_("You cannot report what you wrote yourself."))
     try:
         with transaction.atomic():
             return Report.objects.create(
@@ -137,14 +147,24 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
 @transaction.atomic
 def account_delete(*, user):
     """Delete a member with their reviews, votes and comments, keeping every count right."""
-    for review in Review.objects.filter(author=user):
+    # Locking the member first: a vote or comment they send from another tab meanwhile
+    # waits (PostgreSQL) or fails, instead of vanishing uncounted.
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    # A fixed order (by title, by review) so two deletions never deadlock on the same rows.
+    for review in Review.objects.filter(author=user).order_by("title_id"):
         review_delete(review=review)
     votes = Counter(HelpfulVote.objects.filter(voter=user).values_list("review_id", flat=True))
     comments = Counter(Comment.objects.filter(author=user).values_list("review_id", flat=True))
-    for review_id, number in votes.items():
-        Review.objects.filter(pk=review_id).update(helpful_count=F("helpful_count") - number)
-    for review_id, number in comments.items():
-        Review.objects.filter(pk=review_id).update(comment_count=F("comment_count") - number)
+    HelpfulVote.objects.filter(voter=user).delete()
+    Comment.objects.filter(author=user).delete()
+    for review_id in sorted(votes):
+        Review.objects.filter(pk=review_id).update(
+            helpful_count=F("helpful_count") - votes[review_id]
+        )
+    for review_id in sorted(comments):
+        Review.objects.filter(pk=review_id).update(
+            comment_count=F("comment_count") - comments[review_id]
+        )
     user.delete()
 
 

@@ -1,8 +1,9 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,19 +26,18 @@ def title_reviews(request, title):
     if sort not in REVIEW_SORTS:
         sort = DEFAULT_REVIEW_SORT
     reviews = Review.objects.filter(title=title).with_text().for_listing().sorted_by(sort)
-    paginator = Paginator(reviews, REVIEWS_PER_PAGE)
-    # The stored count: paging never counts the reviews table.
-    paginator.count = title.text_review_count
-    page = paginator.get_page(request.GET.get("page"))
+    listed = title.text_review_count  # stored: paging never counts the reviews table
     own_review = None
-    voted = set()
     if request.user.is_authenticated:
         own_review = Review.objects.filter(title=title, author=request.user).for_listing().first()
-        voted = set(
-            HelpfulVote.objects.filter(
-                voter=request.user, review__in=[review.pk for review in page]
-            ).values_list("review_id", flat=True)
-        )
+        if own_review is not None:
+            # Shown once, at the top: not again in the list below.
+            reviews = reviews.exclude(pk=own_review.pk)
+            listed -= 1 if own_review.has_text else 0
+    paginator = Paginator(reviews, REVIEWS_PER_PAGE)
+    paginator.count = max(listed, 0)
+    page = paginator.get_page(request.GET.get("page"))
+    voted = HelpfulVote.objects.review_ids_voted_by(request.user, page)
     return {
         "reviews_page": page,
         "review_sort": sort,
@@ -114,31 +114,44 @@ def review_delete(request, slug):
 @require_safe
 def review_detail(request, pk):
     review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
-    comments = review.comments.select_related("author")
-    voted = (
-        request.user.is_authenticated
-        and HelpfulVote.objects.filter(review=review, voter=request.user).exists()
-    )
+    return _review_page(request, review, CommentForm())
+
+
+def _review_page(request, review, comment_form, status=200):
     return render(
         request,
         "reviews/review_detail.html",
         {
             "review": review,
-            "comments": comments,
-            "comment_form": CommentForm(),
-            "voted_review_ids": {review.pk} if voted else set(),
+            "comments": review.comments.select_related("author"),
+            "comment_form": comment_form,
+            "voted_review_ids": HelpfulVote.objects.review_ids_voted_by(request.user, [review]),
         },
+        status=status,
     )
 
 
-@login_required
+def _wants_json(request):
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
 @require_POST
 def helpful_toggle(request, pk):
+    """A toggle for forms (redirects back) and for the page script (answers JSON)."""
+    if not request.user.is_authenticated:
+        if _wants_json(request):
+            return JsonResponse({"error": _("Sign in to vote.")}, status=401)
+        return redirect_to_login(request.get_full_path())
     review = get_object_or_404(Review, pk=pk)
-    if review.author_id == request.user.pk:
-        raise PermissionDenied(_("You cannot mark your own review helpful."))
-    voted, count = services.helpful_vote_toggle(review=review, voter=request.user)
-    if request.headers.get("Accept") == "application/json":
+    try:
+        voted, count = services.helpful_vote_toggle(review=review, voter=request.user)
+    except Review.DoesNotExist as gone:
+        raise Http404(_("This review has been deleted.")) from gone
+    except PermissionDenied as refused:
+        if _wants_json(request):
+            return JsonResponse({"error": str(refused)}, status=403)
+        raise
+    if _wants_json(request):
         text = ngettext(
             "%(counter)s person found this helpful", "%(counter)s people found this helpful", count
         ) % {"counter": count}
@@ -156,22 +169,15 @@ def comment_create(request, pk):
     review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
     form = CommentForm(request.POST)
     if form.is_valid():
-        comment = services.comment_create(
-            review=review, author=request.user, body=form.cleaned_data["body"]
-        )
+        try:
+            comment = services.comment_create(
+                review=review, author=request.user, body=form.cleaned_data["body"]
+            )
+        except Review.DoesNotExist as gone:
+            raise Http404(_("This review has been deleted.")) from gone
         messages.success(request, _("Your comment is posted."))
         return redirect(comment.get_absolute_url())
-    return render(
-        request,
-        "reviews/review_detail.html",
-        {
-            "review": review,
-            "comments": review.comments.select_related("author"),
-            "comment_form": form,
-            "voted_review_ids": set(),
-        },
-        status=400,
-    )
+    return _review_page(request, review, form, status=400)
 
 
 def _own_comment(request, pk):

@@ -14,8 +14,10 @@ document.addEventListener("submit", async (event) => {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     });
-    if (!response.ok) {
-      form.submit(); // let the server answer with its page and message
+    const isJson = (response.headers.get("Content-Type") || "").startsWith("application/json");
+    if (!response.ok || !isJson) {
+      // Signed out, refused or gone: let the server answer with its own page and message.
+      form.submit();
       return;
     }
     const data = await response.json();
@@ -24,6 +26,8 @@ document.addEventListener("submit", async (event) => {
     button.classList.toggle("btn-outline-dark", !data.voted);
     const count = form.parentElement.querySelector(".helpful-count");
     if (count) count.textContent = data.helpful_count_text;
+  } catch (error) {
+    form.submit(); // the network failed: the plain form post still works
   } finally {
     button.disabled = false;
   }

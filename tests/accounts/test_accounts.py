@@ -198,3 +198,42 @@ def test_staff_deleting_a_member_in_the_admin_keeps_the_counts_right(client):
     assert response.status_code == 302
     assert not Review.objects.exists()
     assert Title.objects.get(pk=title.pk).rating_count == 0
+
+
+def test_sample_usernames_are_kept_for_the_sample_accounts(client):
+    response = sign_up(client, username="Sample-impostor")
+    assert response.status_code == 400
+    assert "kept for the site" in response.content.decode()
+
+
+def test_sample_content_never_writes_in_a_real_members_name(capsys):
+    from django.core.management import call_command
+
+    real = UserFactory(username="sample-krumpqueen")  # from before the prefix was reserved
+    TitleFactory()
+    call_command("load_sample_content")
+    assert not Review.objects.filter(author=real).exists()
+    assert "skipping sample-krumpqueen" in capsys.readouterr().err
+    before = Review.objects.count()
+    call_command("load_sample_content", verbosity=0)
+    assert Review.objects.count() == before
+
+
+def test_export_is_safe_for_spreadsheets_and_names_the_file_in_any_script(client):
+    member = UserFactory(username="zoë")
+    review(author=member, rating=5, headline="=HYPERLINK(1)", body="=HYPERLINK(1)")
+    client.force_login(member)
+    response = client.get(reverse("accounts:export_csv"))
+    assert "filename*=utf-8''stepup-reviews-zo%C3%AB.csv" in response["Content-Disposition"]
+    row = next(csv.DictReader(io.StringIO(response.content.decode())))
+    assert row["review"] == "'=HYPERLINK(1)" and row["headline"] == "'=HYPERLINK(1)"
+    assert row["url"].startswith("http://testserver/reviews/")
+
+
+def test_a_member_cannot_be_deleted_around_the_service():
+    from django.db.models import ProtectedError
+
+    member = UserFactory()
+    review(author=member, rating=4)
+    with pytest.raises(ProtectedError):
+        member.delete()

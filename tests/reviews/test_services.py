@@ -163,7 +163,7 @@ class TestConstraints:
 
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["submit", "delete"]),
+        st.sampled_from(["submit", "delete", "vote", "comment", "uncomment", "leave"]),
         st.integers(min_value=0, max_value=3),  # which member
         st.integers(min_value=0, max_value=1),  # which title
         st.integers(min_value=1, max_value=10),  # rating
@@ -176,7 +176,7 @@ operations = st.lists(
 class TestAggregatesProperty(HypothesisTestCase):
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(operations)
-    def test_stored_aggregates_equal_a_fresh_recount_after_any_writes(self, steps):
+    def test_stored_counts_equal_a_fresh_recount_after_any_writes(self, steps):
         members = [UserFactory(username=f"member{i}") for i in range(4)]
         titles = [TitleFactory(slug=f"title-{i}", franchise_position=50 + i) for i in range(2)]
         for action, member, title, rating, with_text in steps:

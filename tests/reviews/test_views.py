@@ -203,8 +203,12 @@ def test_the_signed_in_members_own_review_comes_first_with_edit_and_delete(clien
     review(title=title, body="someone else", rating=10)
     review(title=title, author=member, body="mine", rating=3)
     html = client.get(title.get_absolute_url()).content.decode()
-    assert html.index("Your review") < html.index("someone else")
-    assert f'href="{edit_url(title)}">Edit</a>' in html
+    own_card = html[html.index('id="own-review"') :]
+    own_card = own_card[: own_card.index("</article>")]
+    assert ">mine</div>" in own_card
+    assert f'href="{edit_url(title)}">Edit</a>' in own_card
+    assert "Delete</a>" in own_card
+    assert html.index('id="own-review"') < html.index("someone else")
 
 
 def test_home_and_title_list_show_each_titles_average_and_count(client, title):
@@ -212,7 +216,9 @@ def test_home_and_title_list_show_each_titles_average_and_count(client, title):
     review(title=title, rating=6)
     for url in (reverse("films:home"), reverse("films:title_list")):
         html = client.get(url).content.decode()
-        assert "3.5" in html and "2 ratings" in html
+        assert '<span class="fw-semibold">3.5</span>' in html
+        assert "2 ratings" in html
+        assert 'aria-label="3.5 out of 5 stars"' in html
 
 
 # The title page must not grow with its reviews: the aggregates are stored, one query
@@ -396,3 +402,66 @@ def test_spoiler_reviews_are_not_given_away_in_feeds(client, title):
 
 def test_title_aggregates_are_not_editable_by_forms():
     assert not Title._meta.get_field("rating_count").editable
+
+
+def test_the_own_review_is_shown_once_at_the_top_not_again_in_the_list(client, member, title):
+    review(title=title, body="someone else", rating=10)
+    mine = review(title=title, author=member, body="mine", rating=3)
+    response = client.get(title.get_absolute_url())
+    assert [r.pk for r in response.context["reviews_page"]] != [] and mine.pk not in [
+        r.pk for r in response.context["reviews_page"]
+    ]
+    html = response.content.decode()
+    assert html.count(">mine</div>") == 1
+    assert html.index('id="own-review"') < html.index("someone else")
+
+
+def test_profile_shows_which_reviews_the_reader_marked_helpful(client, member):
+    author = UserFactory(username="krumpqueen")
+    voted, not_voted = review(author=author, body="one"), review(author=author, body="two")
+    services.helpful_vote_toggle(review=voted, voter=member)
+    html = client.get(author.get_absolute_url()).content.decode()
+    voted_card = html[html.index(f'id="review-{voted.pk}"') :]
+    assert 'aria-pressed="true"' in voted_card[: voted_card.index("</article>")]
+    other_card = html[html.index(f'id="review-{not_voted.pk}"') :]
+    assert 'aria-pressed="false"' in other_card[: other_card.index("</article>")]
+
+
+def test_the_vote_endpoint_answers_the_script_in_json_even_when_refused(client, title):
+    target = review(title=title, body="Great")
+    url = reverse("reviews:helpful", kwargs={"pk": target.pk})
+    accept = {"Accept": "application/json, text/plain, */*"}
+    signed_out = client.post(url, headers=accept)
+    assert signed_out.status_code == 401 and "Sign in" in signed_out.json()["error"]
+    client.force_login(target.author)
+    own = client.post(url, headers=accept)
+    assert own.status_code == 403 and "own review" in own.json()["error"]
+    client.force_login(UserFactory())
+    assert client.post(url, headers=accept).json()["voted"] is True
+
+
+def test_voting_or_commenting_on_a_review_deleted_meanwhile_is_a_404_not_a_500(
+    client, member, title
+):
+    target = review(title=title, body="Soon gone")
+    stale = Review.objects.get(pk=target.pk)
+    services.review_delete(review=target)
+    with pytest.raises(Review.DoesNotExist):
+        services.helpful_vote_toggle(review=stale, voter=member)
+    with pytest.raises(Review.DoesNotExist):
+        services.comment_create(review=stale, author=member, body="Too late")
+    assert client.post(reverse("reviews:helpful", kwargs={"pk": target.pk})).status_code == 404
+    assert not HelpfulVote.objects.exists() and not Comment.objects.exists()
+
+
+def test_nobody_reports_their_own_review(client, member, title):
+    own = review(title=title, author=member, body="Mine")
+    response = client.post(reverse("reviews:report", kwargs={"pk": own.pk}), {"reason": "spam"})
+    assert response.status_code == 403
+    assert not Report.objects.exists()
+
+
+def test_a_line_break_counts_as_one_character_against_the_limit(client, member, title):
+    body = ("x" * 99 + "\r\n") * 100  # 10,000 characters once each CRLF is one newline
+    assert client.post(edit_url(title), {"rating": 5, "body": body}).status_code == 302
+    assert len(Review.objects.get().body) == 9_999  # the trailing newline is trimmed

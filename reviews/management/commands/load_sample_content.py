@@ -8,7 +8,7 @@ from films.models import Title
 from reviews import services
 from reviews.models import Comment, Review
 
-SAMPLE_MEMBERS = [
+SAMPLE_MEMBERS = [  # all start with accounts.models.SAMPLE_PREFIX
     "sample-krumpqueen",
     "sample-breakinbaltimore",
     "sample-lockerlou",
@@ -52,13 +52,18 @@ class Command(BaseCommand):
     def handle(self, *args, verbosity=1, **options):
         members = []
         for username in SAMPLE_MEMBERS:
-            member, created = User.objects.get_or_create(
-                username=username,
-                defaults={"email": f"{username}@example.invalid", "is_sample": True},
-            )
-            if created:
+            member = User.objects.filter(username=username).first()
+            if member is None:
+                member = User(
+                    username=username, email=f"{username}@example.invalid", is_sample=True
+                )
                 member.set_unusable_password()  # nobody signs in as a sample
                 member.save()
+            elif not member.is_sample:
+                # A real member with this name (made before the prefix was reserved):
+                # never write in their name.
+                self.stderr.write(f"skipping {username}: a real account has that name")
+                continue
             members.append(member)
         chooser = random.Random(2014)  # the same sample site every time
         new_reviews = []
