@@ -4,11 +4,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import SAMPLE_PREFIX, User
 
+# Shown in the menu, on every review and in URLs: short enough to fit them all.
+USERNAME_MAX_LENGTH = 30
+
 
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(
         label=_("Email address"),
         help_text=_("For resetting your password. Never shown to anyone."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
     class Meta(UserCreationForm.Meta):
@@ -17,6 +21,12 @@ class SignUpForm(UserCreationForm):
 
     def clean_username(self):
         username = super().clean_username()
+        if len(username) > USERNAME_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("Usernames can be at most %(limit)s characters long.")
+                % {"limit": USERNAME_MAX_LENGTH},
+                code="too_long",
+            )
         if username.lower().startswith(SAMPLE_PREFIX):
             raise forms.ValidationError(
                 _("Usernames starting with “%(prefix)s” are kept for the site's sample accounts.")

@@ -162,6 +162,7 @@ def export_reviews(request, export_format):
         )
     else:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response.write("\ufeff")  # a byte-order mark, so spreadsheet apps read UTF-8 (½)
         writer = csv.DictWriter(response, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for row in rows:

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
+from reviews.models import Review
 from reviews.views import title_reviews
 
 from .forms import SearchForm, TitleFilterForm
@@ -13,6 +14,7 @@ from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
 
 SEARCH_RESULTS_PER_KIND = 20
+HOME_LATEST_REVIEWS = 4
 GENERATED_POSTER_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 
@@ -21,10 +23,16 @@ def home(request):
     titles = Title.objects.in_franchise_order()
     did_you_know = Trivia.objects.select_related("title")[:4]
     crews = Crew.objects.all()
+    latest_reviews = Review.objects.with_text().for_listing().order_by("-created_at", "-id")
     return render(
         request,
         "films/home.html",
-        {"titles": titles, "did_you_know": did_you_know, "crews": crews},
+        {
+            "titles": titles,
+            "did_you_know": did_you_know,
+            "crews": crews,
+            "latest_reviews": latest_reviews[:HOME_LATEST_REVIEWS],
+        },
     )
 
 

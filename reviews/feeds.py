@@ -1,7 +1,9 @@
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from films.models import Title
@@ -32,11 +34,13 @@ class LatestReviewsFeed(Feed):
         }
 
     def item_description(self, review):
-        # Plain text: the feed generator escapes it, so nothing a member typed becomes markup.
+        # Escaped first, then line breaks as <br>: readers render the description as HTML,
+        # and nothing a member typed may become markup.
         parts = [review.headline, review.body]
         if review.contains_spoilers:
             parts = [str(_("Contains spoilers: open the review to read it."))]
-        return "\n\n".join(part for part in parts if part) or rating_label(review.rating)
+        text = "\n\n".join(part for part in parts if part) or str(rating_label(review.rating))
+        return linebreaksbr(escape(text))
 
     def item_author_name(self, review):
         return review.author.username

@@ -95,6 +95,14 @@ class CommentForm(forms.ModelForm):
 
 
 class ReportForm(forms.ModelForm):
+    # Listed without a "---------" choice: a reason must be picked.
+    reason = forms.ChoiceField(
+        label=_("What is wrong?"),
+        choices=Report.Reason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what is wrong.")},
+    )
+
     class Meta:
         model = Report
         fields = ["reason", "note"]

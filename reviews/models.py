@@ -200,6 +200,10 @@ class Comment(models.Model):
     def get_absolute_url(self):
         return f"{self.review.get_absolute_url()}#comment-{self.pk}"
 
+    @property
+    def was_edited(self):
+        return (self.updated_at - self.created_at).total_seconds() > 60
+
 
 class ReportReason(models.TextChoices):
     SPOILERS = "spoilers", _("Unmarked spoilers")

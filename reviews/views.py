@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from films.models import Title
 
@@ -135,9 +135,12 @@ def _wants_json(request):
     return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def helpful_toggle(request, pk):
     """A toggle for forms (redirects back) and for the page script (answers JSON)."""
+    if request.method == "GET":
+        # Where sign-in sends a member whose session expired mid-vote: back to the review.
+        return redirect(get_object_or_404(Review, pk=pk).get_absolute_url())
     if not request.user.is_authenticated:
         if _wants_json(request):
             return JsonResponse({"error": _("Sign in to vote.")}, status=401)
@@ -164,9 +167,12 @@ def helpful_toggle(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def comment_create(request, pk):
     review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
+    if request.method == "GET":
+        # Where sign-in sends a member whose session expired while commenting.
+        return redirect(f"{review.get_absolute_url()}#comments")
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -249,6 +255,8 @@ def _report(request, *, review=None, comment=None):
         "reviews/form_page.html",
         {
             "heading": heading,
+            "quoted": review.body or review.headline if review else comment.body,
+            "quoted_author": item.author.username,
             "form": form,
             "submit_label": _("Send report"),
             "cancel_url": item.get_absolute_url(),

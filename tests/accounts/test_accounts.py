@@ -152,7 +152,8 @@ def test_a_member_downloads_their_reviews_as_csv_and_json(client):
     client.force_login(member)
     response = client.get(reverse("accounts:export_csv"))
     assert response["Content-Disposition"] == 'attachment; filename="stepup-reviews-krumpqueen.csv"'
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.content.startswith("\ufeff".encode())  # so spreadsheets read UTF-8
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 1
     assert rows[0]["title"] == "Step Up: All In"
     assert rows[0]["rating_stars"] == "4.5"
@@ -225,7 +226,7 @@ def test_export_is_safe_for_spreadsheets_and_names_the_file_in_any_script(client
     client.force_login(member)
     response = client.get(reverse("accounts:export_csv"))
     assert "filename*=utf-8''stepup-reviews-zo%C3%AB.csv" in response["Content-Disposition"]
-    row = next(csv.DictReader(io.StringIO(response.content.decode())))
+    row = next(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert row["review"] == "'=HYPERLINK(1)" and row["headline"] == "'=HYPERLINK(1)"
     assert row["url"].startswith("http://testserver/reviews/")
 
@@ -237,3 +238,21 @@ def test_a_member_cannot_be_deleted_around_the_service():
     review(author=member, rating=4)
     with pytest.raises(ProtectedError):
         member.delete()
+
+
+def test_sign_in_and_sign_up_links_on_account_pages_keep_the_original_destination(client):
+    html = client.get(reverse("login"), {"next": "/titles/step-up/"}).content.decode()
+    assert 'href="/accounts/signup/?next=/titles/step-up/"' in html
+    html = client.get("/titles/").content.decode()
+    assert 'href="/accounts/login/?next=/titles/"' in html
+
+
+def test_a_signed_in_member_asking_to_sign_in_goes_on(client):
+    client.force_login(UserFactory())
+    response = client.get(reverse("login"), {"next": "/titles/"})
+    assert response["Location"] == "/titles/"
+
+
+def test_usernames_are_kept_short_enough_to_show_everywhere(client):
+    response = sign_up(client, username="x" * 31)
+    assert "at most 30 characters" in response.content.decode()

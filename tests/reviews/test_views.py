@@ -280,7 +280,9 @@ def test_votes_need_sign_in_post_and_an_existing_review(client, title):
     url = reverse("reviews:helpful", kwargs={"pk": target.pk})
     assert client.post(url).status_code == 302  # to the sign-in page
     client.force_login(UserFactory())
-    assert client.get(url).status_code == 405
+    # A GET (where sign-in returns an expired session's vote) changes nothing: back to the review.
+    assert client.get(url)["Location"] == target.get_absolute_url()
+    assert not HelpfulVote.objects.exists()
     assert client.post(reverse("reviews:helpful", kwargs={"pk": 999999})).status_code == 404
     assert (
         client.post(url, {"next": "https://evil.example/"})["Location"] == target.get_absolute_url()
@@ -385,7 +387,11 @@ def test_rss_and_atom_feeds_of_the_latest_reviews_site_wide_and_per_title(client
     rss = client.get(reverse("reviews:rss"))
     assert rss["Content-Type"].startswith("application/rss+xml")
     assert "About All In" in rss.content.decode() and "About 3D" in rss.content.decode()
-    assert "&lt;i&gt;escaped" in rss.content.decode()
+    # Escaped twice over: once as text inside the description's HTML, once by XML, so a
+    # feed reader shows "<i>escaped" as typed and never renders it; line breaks are <br>.
+    assert "&amp;lt;i&amp;gt;escaped" in rss.content.decode()
+    assert "<i>" not in rss.content.decode()
+    assert "About All In&lt;br&gt;&lt;br&gt;&amp;lt;i&amp;gt;" in rss.content.decode()
     atom = client.get(reverse("reviews:title_atom", kwargs={"slug": title.slug}))
     assert atom["Content-Type"].startswith("application/atom+xml")
     assert "About All In" in atom.content.decode() and "About 3D" not in atom.content.decode()
@@ -465,3 +471,31 @@ def test_a_line_break_counts_as_one_character_against_the_limit(client, member, 
     body = ("x" * 99 + "\r\n") * 100  # 10,000 characters once each CRLF is one newline
     assert client.post(edit_url(title), {"rating": 5, "body": body}).status_code == 302
     assert len(Review.objects.get().body) == 9_999  # the trailing newline is trimmed
+
+
+def test_an_expired_session_while_commenting_returns_to_the_review_not_an_error(client, title):
+    target = review(title=title, body="Great")
+    url = reverse("reviews:comment_create", kwargs={"pk": target.pk})
+    to_login = client.post(url, {"body": "Lost?"})
+    assert to_login["Location"] == f"/accounts/login/?next={url}"
+    client.force_login(UserFactory())
+    assert client.get(url)["Location"] == f"{target.get_absolute_url()}#comments"
+
+
+def test_other_peoples_comments_answer_a_styled_403_with_the_reason(client, member, title):
+    target = review(title=title, body="Great")
+    theirs = services.comment_create(review=target, author=UserFactory(), body="Theirs")
+    response = client.get(reverse("reviews:comment_edit", kwargs={"pk": theirs.pk}))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "You can only change your own comments." in html
+    assert 'role="search"' in html  # the site's own page, with its header
+
+
+def test_report_form_has_no_blank_reason_and_quotes_the_item(client, member, title):
+    target = review(title=title, body="Spoiler-filled words")
+    html = client.get(reverse("reviews:report", kwargs={"pk": target.pk})).content.decode()
+    assert "---------" not in html
+    assert "Spoiler-filled words" in html
+    response = client.post(reverse("reviews:report", kwargs={"pk": target.pk}), {})
+    assert "Choose what is wrong." in response.content.decode()
