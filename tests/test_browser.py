@@ -88,6 +88,12 @@ def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_ser
     stars = page.get_by_role("group", name="Your rating")
     stars.locator("label").nth(6).click()  # 3½ stars
     expect(stars.get_by_role("radio", name="3½ stars")).to_be_checked()
+    # Drawn as chosen: seven half-stars gold, the rest grey (mouse moved away from hovering).
+    page.mouse.move(0, 0)
+    colours = stars.locator("label").evaluate_all(
+        "labels => labels.map(label => getComputedStyle(label).color)"
+    )
+    assert colours == ["rgb(227, 155, 0)"] * 7 + ["rgb(201, 201, 201)"] * 3
     page.keyboard.press("ArrowRight")
     expect(stars.get_by_role("radio", name="4 stars")).to_be_checked()
     page.get_by_label("Headline (optional)").fill("All in, all heart")
