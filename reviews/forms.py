@@ -21,10 +21,18 @@ def rating_label(value):
     return ngettext_lazy("%(stars)s star", "%(stars)s stars", whole + half) % {"stars": stars}
 
 
-def normalize_newlines(text):
-    # Browsers send a line break as CRLF (two characters) but count it as one against
-    # maxlength: store and count one, so the limit the browser shows is the one we apply.
-    return text.replace("\r\n", "\n")
+def limited_text(value, *, limit, message):
+    """Member text, trimmed, refused past its limit with `message` (%(length)s, %(limit)s).
+
+    Browsers send a line break as CRLF (two characters) but count it as one against
+    maxlength: store and count one, so the limit the browser shows is the one we apply.
+    """
+    text = value.replace("\r\n", "\n").strip()
+    if len(text) > limit:
+        raise forms.ValidationError(
+            message % {"length": len(text), "limit": limit}, code="too_long"
+        )
+    return text
 
 
 RATING_CHOICES = [(value, rating_label(value)) for value in range(1, 11)]
@@ -58,14 +66,11 @@ class ReviewForm(forms.ModelForm):
         }
 
     def clean_body(self):
-        body = normalize_newlines(self.cleaned_data["body"]).strip()
-        if len(body) > REVIEW_BODY_MAX_LENGTH:
-            raise forms.ValidationError(
-                _("Your review is %(length)s characters long; the limit is %(limit)s.")
-                % {"length": len(body), "limit": REVIEW_BODY_MAX_LENGTH},
-                code="too_long",
-            )
-        return body
+        return limited_text(
+            self.cleaned_data["body"],
+            limit=REVIEW_BODY_MAX_LENGTH,
+            message=_("Your review is %(length)s characters long; the limit is %(limit)s."),
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -82,15 +87,13 @@ class CommentForm(forms.ModelForm):
         widgets = {"body": forms.Textarea(attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH})}
 
     def clean_body(self):
-        body = normalize_newlines(self.cleaned_data["body"]).strip()
+        body = limited_text(
+            self.cleaned_data["body"],
+            limit=COMMENT_MAX_LENGTH,
+            message=_("Your comment is %(length)s characters long; the limit is %(limit)s."),
+        )
         if not body:
             raise forms.ValidationError(_("Write something before posting."), code="empty")
-        if len(body) > COMMENT_MAX_LENGTH:
-            raise forms.ValidationError(
-                _("Your comment is %(length)s characters long; the limit is %(limit)s.")
-                % {"length": len(body), "limit": COMMENT_MAX_LENGTH},
-                code="too_long",
-            )
         return body
 
 
@@ -116,11 +119,8 @@ class ReportForm(forms.ModelForm):
         }
 
     def clean_note(self):
-        note = normalize_newlines(self.cleaned_data["note"]).strip()
-        if len(note) > REPORT_NOTE_MAX_LENGTH:
-            raise forms.ValidationError(
-                _("The note can be at most %(limit)s characters long.")
-                % {"limit": REPORT_NOTE_MAX_LENGTH},
-                code="too_long",
-            )
-        return note
+        return limited_text(
+            self.cleaned_data["note"],
+            limit=REPORT_NOTE_MAX_LENGTH,
+            message=_("The note can be at most %(limit)s characters long."),
+        )
