@@ -1,20 +1,75 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from reviews.services import account_delete
+from reviews.models import Comment, Review
+from reviews.services import account_delete, account_suspend, account_unsuspend
 
 from .models import User
 
 
+class SuspensionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (kept in the moderation records)"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+    )
+    hide_content = forms.BooleanField(
+        label=_("Also remove everything they have published"), required=False
+    )
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "email", "is_sample", "is_staff", "is_active", "date_joined"]
-    list_filter = ["is_sample", *DjangoUserAdmin.list_filter]
+    list_display = ["username", "email", "is_active", "is_sample", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_sample", *DjangoUserAdmin.list_filter]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
         (_("Community"), {"fields": ["is_sample"]}),
     ]
+    actions = ["suspend", "unsuspend"]
+
+    def has_suspend_permission(self, request):
+        return request.user.has_perm("accounts.suspend_user")
+
+    @admin.action(description=_("Suspend, with a reason…"), permissions=["suspend"])
+    def suspend(self, request, queryset):
+        """Suspended members cannot sign in, and any session they have stops working
+        (Django's backend refuses inactive accounts on every request)."""
+        members = queryset.exclude(pk=request.user.pk).filter(is_active=True)
+        form = SuspensionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            for member in members:
+                account_suspend(member=member, moderator=request.user, **form.cleaned_data)
+            self.message_user(
+                request, _("%(count)s account(s) suspended.") % {"count": len(members)}
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/suspend.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Suspend accounts"),
+                "members": members,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Lift the suspension"), permissions=["suspend"])
+    def unsuspend(self, request, queryset):
+        members = list(queryset.filter(is_active=False))
+        for member in members:
+            account_unsuspend(member=member, moderator=request.user)
+        self.message_user(
+            request,
+            _("%(count)s suspension(s) lifted.") % {"count": len(members)},
+            messages.SUCCESS,
+        )
 
     # Deleting a member goes through the same service as a member deleting themselves,
     # so every stored count (ratings, helpful votes, comments) stays right. Their reviews,
@@ -22,6 +77,10 @@ class UserAdmin(DjangoUserAdmin):
     # the confirmation page lists them as deleted rather than as blocking.
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Reviews and comments are never deleted in their own admin (moderators remove them,
+        # reversibly), but leaving with their author is how they should go.
+        removed_with_author = {str(Review._meta.verbose_name), str(Comment._meta.verbose_name)}
+        perms_needed = {name for name in perms_needed if str(name) not in removed_with_author}
         return [*deleted, *map(str, protected)], model_count, perms_needed, []
 
     def delete_model(self, request, obj):

@@ -25,6 +25,7 @@ class User(AbstractUser):
         ordering = ["username"]
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        permissions = [("suspend_user", _("Can suspend members and lift suspensions"))]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),

@@ -80,10 +80,15 @@ def rating_distribution(reviews):
 @require_safe
 def profile(request, username):
     member = get_object_or_404(User, username=username)
-    reviews = Review.objects.filter(author=member).for_listing().order_by("-created_at", "-id")
-    stats = rating_distribution(Review.objects.filter(author=member))
+    # A member sees their own reviews whatever their status; everyone else, and every
+    # statistic, only the published ones.
+    reviews = Review.objects.filter(author=member)
+    if request.user != member:
+        reviews = reviews.published()
+    reviews = reviews.for_listing().order_by("-created_at", "-id")
+    stats = rating_distribution(Review.objects.published().filter(author=member))
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
-    paginator.count = stats["total"]
+    paginator.count = stats["total"] if request.user != member else reviews.count()
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
@@ -132,6 +137,7 @@ def _export_rows(request):
             "contains_spoilers": review.contains_spoilers,
             "posted": review.created_at.isoformat(),
             "edited": review.updated_at.isoformat(),
+            "status": str(review.get_status_display()),
             "url": request.build_absolute_uri(review.get_absolute_url()),
         }
 
@@ -146,6 +152,7 @@ EXPORT_FIELDS = [
     "contains_spoilers",
     "posted",
     "edited",
+    "status",
     "url",
 ]
 

@@ -133,6 +133,17 @@ class Title(SearchableName):
     ratings_8 = models.PositiveIntegerField(_("4-star ratings"), default=0, editable=False)
     ratings_9 = models.PositiveIntegerField(_("4.5-star ratings"), default=0, editable=False)
     ratings_10 = models.PositiveIntegerField(_("5-star ratings"), default=0, editable=False)
+    # The newest staff pick among its reviews, kept by reviews.services.set_featured, so the
+    # title page shows it without another query.
+    featured_review = models.ForeignKey(
+        "reviews.Review",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("featured review"),
+    )
 
     objects = TitleQuerySet.as_manager()
 

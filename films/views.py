@@ -15,6 +15,7 @@ from .posters import render_generated_poster
 
 SEARCH_RESULTS_PER_KIND = 20
 HOME_LATEST_REVIEWS = 4
+HOME_STAFF_PICKS = 2
 GENERATED_POSTER_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 
@@ -23,7 +24,10 @@ def home(request):
     titles = Title.objects.in_franchise_order()
     did_you_know = Trivia.objects.select_related("title")[:4]
     crews = Crew.objects.all()
-    latest_reviews = Review.objects.with_text().for_listing().order_by("-created_at", "-id")
+    latest_reviews = (
+        Review.objects.published().with_text().for_listing().order_by("-created_at", "-id")
+    )
+    staff_picks = Review.objects.featured().for_listing()
     return render(
         request,
         "films/home.html",
@@ -32,6 +36,7 @@ def home(request):
             "did_you_know": did_you_know,
             "crews": crews,
             "latest_reviews": latest_reviews[:HOME_LATEST_REVIEWS],
+            "staff_picks": staff_picks[:HOME_STAFF_PICKS],
         },
     )
 
@@ -48,7 +53,9 @@ def title_list(request):
 
 @require_safe
 def title_detail(request, slug):
-    title = get_object_or_404(Title.objects.with_details(), slug=slug)
+    title = get_object_or_404(
+        Title.objects.with_details().select_related("featured_review__author"), slug=slug
+    )
     credits = list(title.credits.all())
     people_by_job = {
         role: [credit.person for credit in credits if credit.role == role]

@@ -1,78 +1,301 @@
-from django.contrib import admin
+"""The moderation queue: reviews, comments and reports, with the actions moderators take.
+
+Every change of status goes through reviews.services, so the public counts follow and the
+audit trail records who did what and why.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
-from .models import Comment, Report, Review
+from .models import Comment, ModerationAction, Report, Review, Status
+
+
+class ReportedFilter(admin.SimpleListFilter):
+    title = _("reports")
+    parameter_name = "reported"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Open reports")), ("none", _("No open reports"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(open_report_count__gt=0)
+        if self.value() == "none":
+            return queryset.filter(open_report_count=0)
+        return queryset
+
+
+class RemovalReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason, sent to each author"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+    )
+
+
+def _count_by_author(model, **filters):
+    """Per-row author history as a subquery: no query per row of the list."""
+    counted = (
+        model.objects.filter(author=OuterRef("author"), **filters)
+        .order_by()
+        .values("author")
+        .annotate(number=Count("pk"))
+        .values("number")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+class ModeratedAdmin(admin.ModelAdmin):
+    """Shared by reviews and comments: the queue order, the history, the actions."""
+
+    list_filter = ["status", ReportedFilter, "created_at"]
+    search_fields = ["body", "author__username"]
+    date_hierarchy = "created_at"
+    actions = ["approve", "remove_with_reason", "restore", "resolve_reports"]
+    item_field = ""  # "review" or "comment": how a Report points at this model
+
+    def has_add_permission(self, request):
+        # Members write on the site, where the counts are kept.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Moderators remove (reversibly, with a reason); members delete their own.
+        return False
+
+    def get_queryset(self, request):
+        open_reports = Q(reports__resolved_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_report_count=Count("reports", filter=open_reports, distinct=True),
+                author_items=_count_by_author(self.model),
+                author_removals=_count_by_author(self.model, status=Status.REMOVED),
+                # Pending first, then reported, then the rest, newest first within each.
+                queue_rank=Case(
+                    When(status=Status.PENDING, then=Value(0)),
+                    When(open_report_count__gt=0, then=Value(1)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                ),
+            )
+            .prefetch_related(
+                Prefetch("reports", Report.objects.open().order_by("created_at"), "open_reports")
+            )
+            .order_by("queue_rank", "-created_at", "-id")
+        )
+
+    @admin.display(description=_("open reports"), ordering="open_report_count")
+    def reports_summary(self, obj):
+        if not obj.open_report_count:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}{}",
+            (
+                (report.get_reason_display(), f": {report.note}" if report.note else "")
+                for report in obj.open_reports
+            ),
+        )
+
+    @admin.display(description=_("author's history"))
+    def author_history(self, obj):
+        return ngettext(
+            "%(count)s item, %(removed)s removed",
+            "%(count)s items, %(removed)s removed",
+            obj.author_items,
+        ) % {"count": obj.author_items, "removed": obj.author_removals}
+
+    @admin.display(description=_("public page"))
+    def public_link(self, obj):
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("View on site"))
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj):
+        return Truncator(obj.body).chars(80) or "—"
+
+    def _set_status(self, request, queryset, status, reason, message):
+        changed = 0
+        for item in queryset:
+            if item.status != status:
+                services.set_status(item=item, status=status, moderator=request.user, reason=reason)
+                changed += 1
+        self.message_user(request, message % {"count": changed}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve (publish)"), permissions=["change"])
+    def approve(self, request, queryset):
+        self._set_status(
+            request,
+            queryset.exclude(status=Status.REMOVED),
+            Status.PUBLISHED,
+            "",
+            _("%(count)s item(s) approved."),
+        )
+
+    @admin.action(description=_("Restore removed items"), permissions=["change"])
+    def restore(self, request, queryset):
+        self._set_status(
+            request,
+            queryset.filter(status=Status.REMOVED),
+            Status.PUBLISHED,
+            "",
+            _("%(count)s item(s) restored."),
+        )
+
+    @admin.action(description=_("Remove, with a reason…"), permissions=["change"])
+    def remove_with_reason(self, request, queryset):
+        form = RemovalReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._set_status(
+                request,
+                queryset,
+                Status.REMOVED,
+                form.cleaned_data["reason"],
+                _("%(count)s item(s) removed; the authors were told why."),
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/reviews/remove_with_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Remove with a reason"),
+                "items": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Resolve their reports"), permissions=["change"])
+    def resolve_reports(self, request, queryset):
+        resolved = sum(
+            services.reports_resolve(item=item, moderator=request.user) for item in queryset
+        )
+        self.message_user(
+            request, _("%(count)s report(s) resolved.") % {"count": resolved}, messages.SUCCESS
+        )
+
+
+class ReportInline(admin.TabularInline):
+    model = Report
+    extra = 0
+    can_delete = False
+    fields = ["reason", "note", "reporter", "created_at", "resolved_at", "resolved_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ReviewReportInline(ReportInline):
+    fk_name = "review"
+
+
+class CommentReportInline(ReportInline):
+    fk_name = "comment"
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ModeratedAdmin):
     list_display = [
         "title",
         "author",
         "rating",
-        "headline",
-        "helpful_count",
-        "comment_count",
+        "status",
+        "reports_summary",
+        "author_history",
+        "excerpt",
+        "is_featured",
         "created_at",
+        "public_link",
     ]
     list_select_related = ["title", "author"]
-    list_filter = ["title", "rating", "contains_spoilers", "created_at"]
+    list_filter = ["status", ReportedFilter, "is_featured", "title", "created_at"]
     search_fields = ["headline", "body", "author__username"]
-    raw_id_fields = ["author"]
-    readonly_fields = [
+    actions = [*ModeratedAdmin.actions, "feature", "unfeature"]
+    inlines = [ReviewReportInline]
+    fields = [
         "title",
         "author",
+        "author_history",
+        "rating",
+        "headline",
+        "body",
+        "contains_spoilers",
+        "status",
+        "moderation_reason",
+        "moderated_by",
+        "moderated_at",
+        "is_featured",
         "helpful_count",
         "comment_count",
         "created_at",
         "updated_at",
+        "public_link",
     ]
-    date_hierarchy = "created_at"
+    readonly_fields = fields
 
-    def has_add_permission(self, request):
-        # Reviews are written by members on the site, where the aggregates are kept.
-        return False
+    @admin.action(description=_("Make staff picks"), permissions=["change"])
+    def feature(self, request, queryset):
+        picked = 0
+        for review in queryset.filter(status=Status.PUBLISHED, is_featured=False):
+            services.set_featured(review=review, featured=True, moderator=request.user)
+            picked += 1
+        self.message_user(request, _("%(count)s staff pick(s) made.") % {"count": picked})
 
-    def save_model(self, request, obj, form, change):
-        services.review_submit(
-            title=obj.title,
-            author=obj.author,
-            rating=obj.rating,
-            headline=obj.headline,
-            body=obj.body,
-            contains_spoilers=obj.contains_spoilers,
-        )
-
-    def delete_model(self, request, obj):
-        services.review_delete(review=obj)
-
-    def delete_queryset(self, request, queryset):
-        for review in queryset:
-            services.review_delete(review=review)
+    @admin.action(description=_("Remove from staff picks"), permissions=["change"])
+    def unfeature(self, request, queryset):
+        dropped = 0
+        for review in queryset.filter(is_featured=True):
+            services.set_featured(review=review, featured=False, moderator=request.user)
+            dropped += 1
+        self.message_user(request, _("%(count)s staff pick(s) dropped.") % {"count": dropped})
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "author", "created_at"]
+class CommentAdmin(ModeratedAdmin):
+    list_display = [
+        "excerpt",
+        "author",
+        "review",
+        "status",
+        "reports_summary",
+        "author_history",
+        "created_at",
+        "public_link",
+    ]
     list_select_related = ["author", "review__title", "review__author"]
-    search_fields = ["body", "author__username"]
-    raw_id_fields = ["author", "review"]
-    readonly_fields = ["review", "author", "created_at", "updated_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def delete_model(self, request, obj):
-        services.comment_delete(comment=obj)
-
-    def delete_queryset(self, request, queryset):
-        for comment in queryset:
-            services.comment_delete(comment=comment)
+    list_filter = ["status", ReportedFilter, "review__title", "created_at"]
+    inlines = [CommentReportInline]
+    fields = [
+        "review",
+        "author",
+        "author_history",
+        "body",
+        "status",
+        "moderation_reason",
+        "moderated_by",
+        "moderated_at",
+        "created_at",
+        "updated_at",
+        "public_link",
+    ]
+    readonly_fields = fields
 
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ["reason", "review", "comment", "reporter", "created_at"]
+    list_display = ["reason", "review", "comment", "reporter", "note", "created_at", "resolved_at"]
     list_select_related = [
         "reporter",
         "review__title",
@@ -81,9 +304,39 @@ class ReportAdmin(admin.ModelAdmin):
         "comment__review__title",
         "comment__review__author",
     ]
-    list_filter = ["reason", "created_at"]
+    list_filter = ["reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["note", "reporter__username"]
-    readonly_fields = ["reporter", "review", "comment", "reason", "note", "created_at"]
+    fields = [
+        "reporter",
+        "review",
+        "comment",
+        "reason",
+        "note",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    ]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The audit trail: readable by moderators, changed by nobody."""
+
+    list_display = ["created_at", "moderator", "action", "subject", "reason"]
+    list_select_related = ["moderator"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["subject", "reason", "moderator__username", "member__username"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -22,9 +22,11 @@ class LatestReviewsFeed(Feed):
         return reverse("films:home")
 
     def items(self):
-        return Review.objects.select_related("author", "title").order_by("-created_at", "-id")[
-            :FEED_LENGTH
-        ]
+        return (
+            Review.objects.published()
+            .select_related("author", "title")
+            .order_by("-created_at", "-id")[:FEED_LENGTH]
+        )
 
     def item_title(self, review):
         return _("%(title)s: %(rating)s by %(author)s") % {
@@ -72,7 +74,8 @@ class TitleReviewsFeed(LatestReviewsFeed):
 
     def items(self, title):
         return (
-            Review.objects.filter(title=title)
+            Review.objects.published()
+            .filter(title=title)
             .select_related("author", "title")
             .order_by("-created_at", "-id")[:FEED_LENGTH]
         )

@@ -23,7 +23,53 @@ REVIEW_SORTS = {
 DEFAULT_REVIEW_SORT = "helpful"
 
 
-class ReviewQuerySet(models.QuerySet):
+class Status(models.TextChoices):
+    PUBLISHED = "published", _("Published")
+    PENDING = "pending", _("Pending approval")
+    REMOVED = "removed", _("Removed")
+
+
+class ModeratedQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def visible_to(self, user):
+        """What a reader may see: everything published, and their own items whatever
+        their status (so an author sees their pending or removed review, with the reason)."""
+        if user.is_authenticated:
+            return self.filter(Q(status=Status.PUBLISHED) | Q(author=user))
+        return self.published()
+
+
+class Moderated(models.Model):
+    """Status of member content. Only published items are public or counted anywhere."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PUBLISHED
+    )
+    moderation_reason = models.TextField(_("moderator's reason"), blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("moderated by"),
+    )
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_published(self):
+        return self.status == Status.PUBLISHED
+
+
+class ReviewQuerySet(ModeratedQuerySet):
+    def featured(self):
+        return self.published().filter(is_featured=True).order_by("-featured_at", "-id")
+
     def with_text(self):
         return self.exclude(body="")
 
@@ -34,7 +80,7 @@ class ReviewQuerySet(models.QuerySet):
         return self.select_related("author", "title")
 
 
-class Review(models.Model):
+class Review(Moderated):
     """One member's rating of a title, with optional text: one per member per title."""
 
     title = models.ForeignKey(
@@ -55,6 +101,8 @@ class Review(models.Model):
     contains_spoilers = models.BooleanField(_("contains spoilers"), default=False)
     helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0, editable=False)
     comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
+    is_featured = models.BooleanField(_("staff pick"), default=False)
+    featured_at = models.DateTimeField(_("picked at"), null=True, blank=True)
     created_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("edited"), auto_now=True)
 
@@ -85,6 +133,21 @@ class Review(models.Model):
                 name="review_body_length_limit",
                 violation_error_message=_("A review can be at most 10,000 characters long."),
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="review_status_valid",
+                violation_error_message=_("A review is published, pending or removed."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.REMOVED) | ~Q(moderation_reason=""),
+                name="review_removal_has_reason",
+                violation_error_message=_("Removing a review needs a reason."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_featured=False) | Q(status=Status.PUBLISHED),
+                name="review_only_published_featured",
+                violation_error_message=_("Only a published review can be a staff pick."),
+            ),
         ]
         indexes = [
             models.Index(
@@ -93,6 +156,7 @@ class Review(models.Model):
             models.Index(fields=["title", "-created_at"], name="review_title_newest"),
             models.Index(fields=["title", "-rating", "-created_at"], name="review_title_rating"),
             models.Index(fields=["author", "-created_at"], name="review_author_newest"),
+            models.Index(fields=["status", "-created_at"], name="review_status_newest"),
         ]
 
     def __str__(self):
@@ -162,7 +226,7 @@ class HelpfulVote(models.Model):
         return self.review.get_absolute_url()
 
 
-class Comment(models.Model):
+class Comment(Moderated):
     """A reply in the flat thread under a review."""
 
     review = models.ForeignKey(
@@ -178,6 +242,8 @@ class Comment(models.Model):
     created_at = models.DateTimeField(_("posted"), auto_now_add=True)
     updated_at = models.DateTimeField(_("edited"), auto_now=True)
 
+    objects = ModeratedQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("comment")
@@ -188,6 +254,16 @@ class Comment(models.Model):
                 & LessThanOrEqual(Length("body"), COMMENT_MAX_LENGTH),
                 name="comment_length_limit",
                 violation_error_message=_("A comment is from 1 to 2,000 characters long."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="comment_status_valid",
+                violation_error_message=_("A comment is published, pending or removed."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.REMOVED) | ~Q(moderation_reason=""),
+                name="comment_removal_has_reason",
+                violation_error_message=_("Removing a comment needs a reason."),
             ),
         ]
 
@@ -203,6 +279,11 @@ class Comment(models.Model):
     @property
     def was_edited(self):
         return (self.updated_at - self.created_at).total_seconds() > 60
+
+
+class ReportQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
 
 
 class ReportReason(models.TextChoices):
@@ -243,6 +324,17 @@ class Report(models.Model):
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("reported"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+
+    objects = ReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -291,3 +383,58 @@ class Report(models.Model):
     @property
     def item(self):
         return self.review or self.comment
+
+
+class ModerationAction(models.Model):
+    """The audit trail: who did what to which item or account, when and why. Never edited."""
+
+    class Kind(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        HOLD = "hold", _("Held for approval")
+        REMOVE = "remove", _("Removed")
+        RESTORE = "restore", _("Restored")
+        FEATURE = "feature", _("Made a staff pick")
+        UNFEATURE = "unfeature", _("No longer a staff pick")
+        RESOLVE_REPORTS = "resolve", _("Resolved reports")
+        SUSPEND = "suspend", _("Suspended the account")
+        UNSUSPEND = "unsuspend", _("Lifted the suspension")
+
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moderation_actions",
+        verbose_name=_("moderator"),
+        help_text=_("Empty when the site acted by itself (for example after reports)."),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Kind.choices)
+    review = models.ForeignKey(
+        Review, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    comment = models.ForeignKey(
+        Comment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("member concerned"),
+    )
+    # A snapshot in words, so the record still says what it was about after a deletion.
+    subject = models.CharField(_("about"), max_length=300)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("moderation record")
+        verbose_name_plural = _("moderation records")
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.subject}"
+
+    def get_absolute_url(self):
+        return reverse("admin:reviews_moderationaction_change", args=[self.pk])

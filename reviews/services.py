@@ -1,20 +1,27 @@
-"""Every write to reviews, votes, comments and reports, with the stored counts they change.
+"""Every write to reviews, votes, comments, reports and moderation, with the stored counts
+they change.
 
 Each function is one transaction: the review and the title's aggregates (or the vote and
-the review's helpful count, ...) change together or not at all.
+the review's helpful count, ...) change together or not at all. Only published items are
+counted: a status change moves an item in or out of the counts in the same transaction.
 """
 
 from collections import Counter
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from films.models import Title
 
-from .models import Comment, HelpfulVote, Report, Review
+from .models import Comment, HelpfulVote, ModerationAction, Report, Review, Status
 
 
 class AlreadyReported(Exception):
@@ -41,6 +48,11 @@ def _adjust_title(title_id, *, add=None, remove=None):
         Title.objects.filter(pk=title_id).update(**changes)
 
 
+def _counted(review):
+    """What a review adds to its title's aggregates: only a published one counts."""
+    return (review.rating, review.has_text) if review.is_published else None
+
+
 def _locked_review(review):
     """The review, locked until the transaction ends; Review.DoesNotExist if it is gone.
 
@@ -50,10 +62,20 @@ def _locked_review(review):
     return Review.objects.select_for_update().get(pk=review.pk)
 
 
+def _status_for_new_review(author):
+    if settings.REVIEWS_HOLD_NEW:
+        return Status.PENDING
+    young = settings.REVIEWS_HOLD_ACCOUNTS_YOUNGER_THAN_DAYS
+    if young and author.date_joined > timezone.now() - timedelta(days=young):
+        return Status.PENDING
+    return Status.PUBLISHED
+
+
 @transaction.atomic
 def review_submit(*, title, author, rating, headline="", body="", contains_spoilers=False):
     """Post a review, or change the one the author already has: never a second one.
 
+    A new review is published, or held for approval when the moderation settings say so.
     Returns (review, created).
     """
     fields = {
@@ -66,21 +88,23 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
     if review is None:
         try:
             with transaction.atomic():
-                review = Review.objects.create(title=title, author=author, **fields)
+                review = Review.objects.create(
+                    title=title, author=author, status=_status_for_new_review(author), **fields
+                )
         except IntegrityError:
             # Another request from the same author created it a moment ago: edit that one.
             review = Review.objects.select_for_update().filter(title=title, author=author).first()
             if review is None:
                 raise
         else:
-            _adjust_title(title.pk, add=(rating, bool(body)))
+            _adjust_title(title.pk, add=_counted(review))
             return review, True
-    before = (review.rating, review.has_text)
+    before = _counted(review)
     for name, value in fields.items():
         setattr(review, name, value)
     # Only what the author wrote: the stored counts are kept by F() updates elsewhere.
     review.save(update_fields=[*fields, "updated_at"])
-    after = (review.rating, review.has_text)
+    after = _counted(review)
     if after != before:
         _adjust_title(title.pk, add=after, remove=before)
     return review, False
@@ -91,7 +115,7 @@ def review_delete(*, review):
     locked = Review.objects.select_for_update().filter(pk=review.pk).first()
     if locked is None:
         return  # already gone: deleting twice changes nothing
-    _adjust_title(locked.title_id, remove=(locked.rating, locked.has_text))
+    _adjust_title(locked.title_id, remove=_counted(locked))
     locked.delete()
 
 
@@ -101,6 +125,8 @@ def helpful_vote_toggle(*, review, voter):
     if review.author_id == voter.pk:
         raise PermissionDenied(_("You cannot mark your own review helpful."))
     review = _locked_review(review)
+    if not review.is_published:
+        raise Review.DoesNotExist
     deleted, _details = HelpfulVote.objects.filter(review=review, voter=voter).delete()
     if deleted:
         voted, step = False, -1
@@ -111,11 +137,18 @@ def helpful_vote_toggle(*, review, voter):
     return voted, review.helpful_count + step
 
 
+def _adjust_comment_count(review_id, step):
+    if step:
+        Review.objects.filter(pk=review_id).update(comment_count=F("comment_count") + step)
+
+
 @transaction.atomic
 def comment_create(*, review, author, body):
     review = _locked_review(review)
+    if not review.is_published:
+        raise Review.DoesNotExist
     comment = Comment.objects.create(review=review, author=author, body=body)
-    Review.objects.filter(pk=review.pk).update(comment_count=F("comment_count") + 1)
+    _adjust_comment_count(review.pk, 1)
     return comment
 
 
@@ -127,21 +160,188 @@ def comment_update(*, comment, body):
 
 @transaction.atomic
 def comment_delete(*, comment):
-    _deleted, per_model = Comment.objects.filter(pk=comment.pk).delete()
-    if per_model.get(Comment._meta.label):
-        Review.objects.filter(pk=comment.review_id).update(comment_count=F("comment_count") - 1)
+    locked = Comment.objects.select_for_update().filter(pk=comment.pk).first()
+    if locked is None:
+        return
+    locked.delete()
+    _adjust_comment_count(locked.review_id, -1 if locked.is_published else 0)
 
 
+@transaction.atomic
 def report_create(*, reporter, reason, note="", review=None, comment=None):
-    if (review or comment).author_id == reporter.pk:
+    """Record a report; enough distinct open reports hold the item for a moderator."""
+    item = review or comment
+    if item.author_id == reporter.pk:
         raise PermissionDenied(_("You cannot report what you wrote yourself."))
     try:
         with transaction.atomic():
-            return Report.objects.create(
+            report = Report.objects.create(
                 reporter=reporter, review=review, comment=comment, reason=reason, note=note
             )
     except IntegrityError as error:
         raise AlreadyReported from error
+    reporters = (
+        Report.objects.open()
+        .filter(review=review, comment=comment)
+        .values("reporter")
+        .distinct()
+        .count()
+    )
+    if reporters >= settings.REPORTS_TO_HOLD and item.status == Status.PUBLISHED:
+        set_status(
+            item=item,
+            status=Status.PENDING,
+            moderator=None,
+            reason=_("Held automatically after %(count)s reports.") % {"count": reporters},
+        )
+    return report
+
+
+# --- Moderation -------------------------------------------------------------------------
+
+ACTION_FOR_STATUS = {
+    Status.PUBLISHED: ModerationAction.Kind.APPROVE,
+    Status.PENDING: ModerationAction.Kind.HOLD,
+    Status.REMOVED: ModerationAction.Kind.REMOVE,
+}
+
+
+def _record(*, action, moderator, item=None, member=None, reason=""):
+    ModerationAction.objects.create(
+        action=action,
+        moderator=moderator,
+        review=item if isinstance(item, Review) else None,
+        comment=item if isinstance(item, Comment) else None,
+        member=member if member is not None else getattr(item, "author", None),
+        subject=str(item if item is not None else member)[:300],
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def set_status(*, item, status, moderator, reason="", notify=True):
+    """Publish, hold or remove a review or a comment, moving it in or out of every count.
+
+    Removing needs a reason, which the author receives by email. Approving or restoring
+    an item that was already published changes nothing but the record.
+    """
+    model = type(item)
+    item = model.objects.select_for_update().get(pk=item.pk)
+    if status == Status.REMOVED and not reason.strip():
+        raise ValueError("removing an item needs a reason")
+    was_published, previous = item.is_published, item.status
+    item.status = status
+    item.moderation_reason = reason if status != Status.PUBLISHED else ""
+    item.moderated_by = moderator
+    item.moderated_at = timezone.now()
+    update = ["status", "moderation_reason", "moderated_by", "moderated_at"]
+    unfeatured = isinstance(item, Review) and status != Status.PUBLISHED and item.is_featured
+    if unfeatured:
+        item.is_featured, item.featured_at = False, None
+        update += ["is_featured", "featured_at"]
+    item.save(update_fields=update)
+    if unfeatured:
+        _refresh_featured_review(item.title_id)
+    if was_published != item.is_published:
+        if isinstance(item, Review):
+            counted = (item.rating, item.has_text)
+            _adjust_title(
+                item.title_id,
+                add=counted if item.is_published else None,
+                remove=None if item.is_published else counted,
+            )
+        else:
+            _adjust_comment_count(item.review_id, 1 if item.is_published else -1)
+    action = ACTION_FOR_STATUS[status]
+    if status == Status.PUBLISHED and previous == Status.REMOVED:
+        action = ModerationAction.Kind.RESTORE
+    _record(action=action, moderator=moderator, item=item, reason=reason)
+    if status == Status.REMOVED and notify and item.author.email:
+        _email_removal(item, reason)
+    return item
+
+
+def _email_removal(item, reason):
+    kind = _("review") if isinstance(item, Review) else _("comment")
+    context = {"item": item, "kind": kind, "reason": reason, "member": item.author}
+    subject = _("Your %(kind)s on Step Up Community was removed") % {"kind": kind}
+    body = render_to_string("reviews/email/removed.txt", context)
+    transaction.on_commit(
+        lambda: send_mail(subject, body, None, [item.author.email], fail_silently=True)
+    )
+
+
+def _refresh_featured_review(title_id):
+    newest = Review.objects.featured().filter(title_id=title_id).first()
+    Title.objects.filter(pk=title_id).update(featured_review=newest)
+
+
+@transaction.atomic
+def set_featured(*, review, featured, moderator):
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if featured and not review.is_published:
+        raise ValueError("only a published review can be a staff pick")
+    if review.is_featured == featured:
+        return review
+    review.is_featured = featured
+    review.featured_at = timezone.now() if featured else None
+    review.save(update_fields=["is_featured", "featured_at"])
+    _refresh_featured_review(review.title_id)
+    _record(
+        action=ModerationAction.Kind.FEATURE if featured else ModerationAction.Kind.UNFEATURE,
+        moderator=moderator,
+        item=review,
+    )
+    return review
+
+
+@transaction.atomic
+def reports_resolve(*, item, moderator, reason=""):
+    resolved = (
+        Report.objects.open()
+        .filter(**{"review" if isinstance(item, Review) else "comment": item})
+        .update(resolved_at=timezone.now(), resolved_by=moderator)
+    )
+    if resolved:
+        _record(
+            action=ModerationAction.Kind.RESOLVE_REPORTS,
+            moderator=moderator,
+            item=item,
+            reason=reason,
+        )
+    return resolved
+
+
+@transaction.atomic
+def account_suspend(*, member, moderator, reason, hide_content=False):
+    """Stop a member signing in or posting; optionally remove what they published."""
+    member = get_user_model().objects.select_for_update().get(pk=member.pk)
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    _record(action=ModerationAction.Kind.SUSPEND, moderator=moderator, member=member, reason=reason)
+    if hide_content:
+        removal = _("Removed with the suspension of the account: %(reason)s") % {"reason": reason}
+        for model in (Review, Comment):
+            for item in model.objects.filter(author=member, status=Status.PUBLISHED).order_by("pk"):
+                set_status(
+                    item=item,
+                    status=Status.REMOVED,
+                    moderator=moderator,
+                    reason=removal,
+                    notify=False,
+                )
+    return member
+
+
+@transaction.atomic
+def account_unsuspend(*, member, moderator, reason=""):
+    member = get_user_model().objects.select_for_update().get(pk=member.pk)
+    member.is_active = True
+    member.save(update_fields=["is_active"])
+    _record(
+        action=ModerationAction.Kind.UNSUSPEND, moderator=moderator, member=member, reason=reason
+    )
+    return member
 
 
 @transaction.atomic
@@ -154,7 +354,9 @@ def account_delete(*, user):
     for review in Review.objects.filter(author=user).order_by("title_id"):
         review_delete(review=review)
     votes = Counter(HelpfulVote.objects.filter(voter=user).values_list("review_id", flat=True))
-    comments = Counter(Comment.objects.filter(author=user).values_list("review_id", flat=True))
+    comments = Counter(
+        Comment.objects.published().filter(author=user).values_list("review_id", flat=True)
+    )
     HelpfulVote.objects.filter(voter=user).delete()
     Comment.objects.filter(author=user).delete()
     for review_id in sorted(votes):
@@ -162,9 +364,7 @@ def account_delete(*, user):
             helpful_count=F("helpful_count") - votes[review_id]
         )
     for review_id in sorted(comments):
-        Review.objects.filter(pk=review_id).update(
-            comment_count=F("comment_count") - comments[review_id]
-        )
+        _adjust_comment_count(review_id, -comments[review_id])
     user.delete()
 
 
@@ -173,17 +373,20 @@ def title_aggregates_recount(title):
 
     For checks and repairs, never for showing a page.
     """
-    counted = Review.objects.filter(title=title).aggregate(
-        rating_count=Count("id"),
-        rating_sum=Sum("rating", default=0),
-        text_review_count=Count("id", filter=~Q(body="")),
-        **{f"ratings_{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
+    return (
+        Review.objects.published()
+        .filter(title=title)
+        .aggregate(
+            rating_count=Count("id"),
+            rating_sum=Sum("rating", default=0),
+            text_review_count=Count("id", filter=~Q(body="")),
+            **{f"ratings_{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
+        )
     )
-    return counted
 
 
 def review_counts_recount(review):
     return {
         "helpful_count": review.helpful_votes.count(),
-        "comment_count": review.comments.count(),
+        "comment_count": review.comments.published().count(),
     }

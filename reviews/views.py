@@ -25,19 +25,24 @@ def title_reviews(request, title):
     sort = request.GET.get("sort")
     if sort not in REVIEW_SORTS:
         sort = DEFAULT_REVIEW_SORT
-    reviews = Review.objects.filter(title=title).with_text().for_listing().sorted_by(sort)
+    reviews = Review.objects.published().filter(title=title).with_text().for_listing()
+    reviews = reviews.sorted_by(sort)
     listed = title.text_review_count  # stored: paging never counts the reviews table
     own_review = None
     if request.user.is_authenticated:
         own_review = Review.objects.filter(title=title, author=request.user).for_listing().first()
-        if own_review is not None:
-            # Shown once, at the top: not again in the list below.
-            reviews = reviews.exclude(pk=own_review.pk)
-            listed -= 1 if own_review.has_text else 0
+    featured = title.featured_review
+    if featured is not None and own_review is not None and featured.pk == own_review.pk:
+        featured = None  # the reader's own review is already at the top
+    # Each shown once above the list, so not again in it.
+    for shown_above in (own_review, featured):
+        if shown_above is not None and shown_above.is_published and shown_above.has_text:
+            reviews = reviews.exclude(pk=shown_above.pk)
+            listed -= 1
     paginator = Paginator(reviews, REVIEWS_PER_PAGE)
     paginator.count = max(listed, 0)
     page = paginator.get_page(request.GET.get("page"))
-    voted = HelpfulVote.objects.review_ids_voted_by(request.user, page)
+    voted = HelpfulVote.objects.review_ids_voted_by(request.user, [*page, featured])
     return {
         "reviews_page": page,
         "review_sort": sort,
@@ -48,6 +53,7 @@ def title_reviews(request, title):
             ("lowest", _("Lowest rating")),
         ],
         "own_review": own_review,
+        "featured_review": featured,
         "voted_review_ids": voted,
         "review_form": ReviewForm() if own_review is None else None,
     }
@@ -111,9 +117,15 @@ def review_delete(request, slug):
     )
 
 
+def _visible_reviews(user):
+    """Published reviews, the reader's own whatever their status, and everything for staff."""
+    reviews = Review.objects.select_related("author", "title")
+    return reviews if user.is_staff else reviews.visible_to(user)
+
+
 @require_safe
 def review_detail(request, pk):
-    review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
+    review = get_object_or_404(_visible_reviews(request.user), pk=pk)
     return _review_page(request, review, CommentForm())
 
 
@@ -123,7 +135,7 @@ def _review_page(request, review, comment_form, status=200):
         "reviews/review_detail.html",
         {
             "review": review,
-            "comments": review.comments.select_related("author"),
+            "comments": review.comments.visible_to(request.user).select_related("author"),
             "comment_form": comment_form,
             "voted_review_ids": HelpfulVote.objects.review_ids_voted_by(request.user, [review]),
         },
@@ -169,7 +181,7 @@ def helpful_toggle(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def comment_create(request, pk):
-    review = get_object_or_404(Review.objects.select_related("author", "title"), pk=pk)
+    review = get_object_or_404(_visible_reviews(request.user), pk=pk)
     if request.method == "GET":
         # Where sign-in sends a member whose session expired while commenting.
         return redirect(f"{review.get_absolute_url()}#comments")

@@ -159,6 +159,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Moderation ---------------------------------------------------------------
+# Hold every new review for approval before it is public.
+REVIEWS_HOLD_NEW = env.bool("REVIEWS_HOLD_NEW", default=False)
+# Hold reviews from accounts younger than this many days (0: no hold).
+REVIEWS_HOLD_ACCOUNTS_YOUNGER_THAN_DAYS = env.int(
+    "REVIEWS_HOLD_ACCOUNTS_YOUNGER_THAN_DAYS", default=0
+)
+# An item reported by this many different members is held for a moderator by itself.
+REPORTS_TO_HOLD = env.int("REPORTS_TO_HOLD", default=3)
+
 # --- Internationalisation --------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [

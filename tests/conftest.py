@@ -1,3 +1,4 @@
+import importlib
 import os
 import socket
 from urllib.parse import urlparse
@@ -60,6 +61,18 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def ensure_roles():
+    """The Editors and Moderators groups, as their data migration makes them.
+
+    Transactional tests (the browser ones) flush the database afterwards, migration data
+    included; a test that needs the groups after such a flush makes them again.
+    """
+    from django.apps import apps
+
+    roles = importlib.import_module("reviews.migrations.0003_roles")
+    roles.create_roles(apps, None)
 
 
 @pytest.fixture

@@ -140,3 +140,51 @@ def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_ser
 
     assert Comment.objects.get().body == "Agreed, that toss-and-catch!"
     assert Report.objects.get().reason == "spoilers"
+
+
+def test_a_moderator_removes_a_reported_review_from_the_queue(live_server, catalog, page):
+    from django.contrib.auth.models import Group
+
+    from films.models import Title
+    from reviews import services
+    from tests.conftest import ensure_roles
+    from tests.factories import UserFactory, review
+
+    all_in = Title.objects.get(slug="step-up-all-in")
+    review(title=all_in, rating=10, body="A fair review")
+    bad = review(
+        title=all_in,
+        rating=1,
+        body="Buy cheap sneakers here",
+        author=UserFactory(username="spammer"),
+    )
+    services.report_create(reporter=UserFactory(), review=bad, reason="spam", note="An advert")
+    ensure_roles()  # a transactional test may run after another one flushed the groups
+    moderator = UserFactory(username="mod", is_staff=True, password="moderate-all-day-1")
+    moderator.groups.add(Group.objects.get(name="Moderators"))
+
+    page.goto(f"{live_server.url}/titles/step-up-all-in/")
+    expect(page.locator("#reviews")).to_contain_text("2 ratings")
+    expect(page.locator("#reviews")).to_contain_text("Buy cheap sneakers here")
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill("mod")
+    page.get_by_label("Password").fill("moderate-all-day-1")
+    page.get_by_role("button", name="Log in").click()
+    # The review list is the queue: the app section and the model are both called "Reviews".
+    page.locator("#content-main").get_by_role("link", name="Reviews").last.click()
+    expect(page).to_have_url(f"{live_server.url}/admin/reviews/review/")
+    first_row = page.locator("#result_list tbody tr").first
+    expect(first_row).to_contain_text("Spam: An advert")
+    first_row.get_by_role("checkbox").check()
+    page.locator("select[name=action]").select_option(label="Remove, with a reason…")
+    page.get_by_role("button", name="Go").click()
+    page.get_by_label("Reason, sent to each author").fill("Advertising is not a review.")
+    page.get_by_role("button", name="Remove").click()
+    expect(page.locator(".messagelist")).to_contain_text("1 item(s) removed")
+
+    page.goto(f"{live_server.url}/titles/step-up-all-in/")
+    reviews = page.locator("#reviews")
+    expect(reviews).not_to_contain_text("Buy cheap sneakers here")
+    expect(reviews).to_contain_text("5.0")
+    expect(reviews).to_contain_text("1 rating")

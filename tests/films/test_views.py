@@ -310,8 +310,8 @@ def grow_title(title, n=15):
 @pytest.mark.parametrize(
     ("name", "slug_of", "queries"),
     [
-        # titles, a few trivia, the crews, the latest reviews
-        ("films:home", None, 4),
+        # titles, a few trivia, the crews, the staff picks, the latest reviews
+        ("films:home", None, 5),
         # titles
         ("films:title_list", None, 1),
         # title + credits + crew line-ups + routines + their choreographers + their crews + trivia

@@ -7,7 +7,7 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from films.models import Title
 from reviews import services
-from reviews.models import Comment, HelpfulVote, Report, Review
+from reviews.models import Comment, HelpfulVote, Report, Review, Status
 from tests.factories import TitleFactory, UserFactory, review
 
 pytestmark = pytest.mark.django_db
@@ -163,35 +163,63 @@ class TestConstraints:
 
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["submit", "delete", "vote", "comment", "uncomment", "leave"]),
-        st.integers(min_value=0, max_value=3),  # which member
+        st.sampled_from(
+            ["submit", "delete", "vote", "comment", "uncomment", "leave", "remove", "restore"]
+        ),
+        st.integers(min_value=0, max_value=2),  # which member
         st.integers(min_value=0, max_value=1),  # which title
         st.integers(min_value=1, max_value=10),  # rating
         st.booleans(),  # with text
     ),
-    max_size=25,
+    min_size=5,
+    max_size=40,
 )
 
 
 class TestAggregatesProperty(HypothesisTestCase):
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(operations)
     def test_stored_counts_equal_a_fresh_recount_after_any_writes(self, steps):
-        members = [UserFactory(username=f"member{i}") for i in range(4)]
+        members = [UserFactory(username=f"member{i}") for i in range(3)]
         titles = [TitleFactory(slug=f"title-{i}", franchise_position=50 + i) for i in range(2)]
-        for action, member, title, rating, with_text in steps:
+        # Every member starts with a review of the first title, so votes, comments and
+        # moderation always have something to act on.
+        for index, member in enumerate(members):
+            services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
+        for action, member_index, title_index, rating, with_text in steps:
+            member, title = members[member_index], titles[title_index]
+            if member is None:
+                continue  # this member has left
+            own = Review.objects.filter(title=title, author=member).first()
+            others = Review.objects.published().filter(title=title).exclude(author=member)
             if action == "submit":
                 services.review_submit(
-                    title=titles[title],
-                    author=members[member],
-                    rating=rating,
-                    body="Some text" if with_text else "",
+                    title=title, author=member, rating=rating, body="Text" if with_text else ""
                 )
-            else:
-                existing = Review.objects.filter(
-                    title=titles[title], author=members[member]
-                ).first()
-                if existing:
-                    services.review_delete(review=existing)
+            elif action == "delete" and own:
+                services.review_delete(review=own)
+            elif action == "vote" and others.exists():
+                services.helpful_vote_toggle(review=others.first(), voter=member)
+            elif action == "comment" and others.exists():
+                services.comment_create(review=others.first(), author=member, body="Agreed")
+            elif action == "uncomment":
+                comment = Comment.objects.filter(author=member).first()
+                if comment:
+                    services.comment_delete(comment=comment)
+            elif action in {"remove", "restore"}:
+                comment = Comment.objects.filter(author=member).first()
+                for item in filter(None, (own, comment)):
+                    services.set_status(
+                        item=item,
+                        status=Status.REMOVED if action == "remove" else Status.PUBLISHED,
+                        moderator=None,
+                        reason="test",
+                    )
+            elif action == "leave":
+                services.account_delete(user=member)
+                members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
+        for each in Review.objects.all():
+            counts = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
+            assert counts == services.review_counts_recount(each)

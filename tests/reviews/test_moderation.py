@@ -1,0 +1,457 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from films.models import Title
+from reviews import services
+from reviews.models import Comment, ModerationAction, Report, Review, Status
+from tests.conftest import ensure_roles
+from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def title():
+    return TitleFactory(name="Step Up: All In", slug="step-up-all-in")
+
+
+@pytest.fixture(autouse=True)
+def roles(db):
+    ensure_roles()
+
+
+def moderator_account():
+    moderator = UserFactory(username="mod", is_staff=True)
+    moderator.groups.add(Group.objects.get(name="Moderators"))
+    return moderator
+
+
+def editor_account():
+    editor = UserFactory(username="editor", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    return editor
+
+
+@pytest.fixture
+def moderator(client):
+    account = moderator_account()
+    client.force_login(account)
+    return account
+
+
+def queue_action(client, model, action, items, **extra):
+    url = reverse(f"admin:reviews_{model}_changelist")
+    return client.post(
+        url, {"action": action, "_selected_action": [item.pk for item in items], **extra}
+    )
+
+
+# --- 1. Statuses --------------------------------------------------------------------------
+
+
+def test_new_reviews_can_be_held_until_approved(settings, client, title):
+    settings.REVIEWS_HOLD_NEW = True
+    held = review(title=title, rating=8, body="Held")
+    assert held.status == Status.PENDING
+    title.refresh_from_db()
+    assert title.rating_count == 0
+    assert "Held" not in client.get(title.get_absolute_url()).content.decode()
+    services.set_status(item=held, status=Status.PUBLISHED, moderator=moderator_account())
+    title.refresh_from_db()
+    assert (title.rating_count, title.rating_sum) == (1, 8)
+
+
+def test_reviews_are_published_at_once_by_default(title):
+    assert review(title=title).status == Status.PUBLISHED
+
+
+def test_reviews_from_young_accounts_can_be_held(settings, title):
+    settings.REVIEWS_HOLD_ACCOUNTS_YOUNGER_THAN_DAYS = 7
+    newcomer = UserFactory()
+    veteran = UserFactory(date_joined=timezone.now() - timedelta(days=30))
+    assert review(title=title, author=newcomer).status == Status.PENDING
+    assert review(title=title, author=veteran).status == Status.PUBLISHED
+
+
+def test_enough_distinct_reports_hold_an_item_by_itself(settings, title):
+    settings.REPORTS_TO_HOLD = 3
+    target = review(title=title, rating=2, body="Reported")
+    for _ in range(2):
+        services.report_create(reporter=UserFactory(), review=target, reason="spam")
+    target.refresh_from_db()
+    assert target.status == Status.PUBLISHED
+    services.report_create(reporter=UserFactory(), review=target, reason="abuse")
+    target.refresh_from_db()
+    assert target.status == Status.PENDING
+    assert Title.objects.get(pk=title.pk).rating_count == 0
+    record = ModerationAction.objects.get(review=target)
+    assert record.moderator is None and "3 reports" in record.reason
+
+
+def test_reported_comments_are_held_too(settings, title):
+    settings.REPORTS_TO_HOLD = 1
+    target = review(title=title, body="x")
+    comment = services.comment_create(review=target, author=UserFactory(), body="rude")
+    services.report_create(reporter=UserFactory(), comment=comment, reason="abuse")
+    comment.refresh_from_db()
+    target.refresh_from_db()
+    assert comment.status == Status.PENDING
+    assert target.comment_count == 0
+
+
+def test_removal_needs_a_reason_in_the_database_and_the_service(title):
+    target = review(title=title)
+    with pytest.raises(ValueError):
+        services.set_status(item=target, status=Status.REMOVED, moderator=None, reason=" ")
+
+
+# --- 3. Only published content is public -----------------------------------------------
+
+
+def test_a_removed_review_leaves_every_public_place_and_aggregate(client, title):
+    kept = review(title=title, rating=10, body="Kept review")
+    gone = review(title=title, rating=2, body="Gone review", author=UserFactory(username="gone"))
+    services.set_status(
+        item=gone, status=Status.REMOVED, moderator=moderator_account(), reason="Spam"
+    )
+
+    title.refresh_from_db()
+    assert (title.rating_count, title.rating_sum, title.ratings_2, title.text_review_count) == (
+        1,
+        10,
+        0,
+        1,
+    )
+    assert services.title_aggregates_recount(title)["rating_count"] == 1
+    for url in (
+        title.get_absolute_url(),
+        reverse("films:home"),
+        reverse("reviews:rss"),
+        reverse("reviews:title_atom", kwargs={"slug": title.slug}),
+        gone.author.get_absolute_url(),
+    ):
+        assert "Gone review" not in client.get(url).content.decode(), url
+    assert "Kept review" in client.get(title.get_absolute_url()).content.decode()
+    profile = client.get(gone.author.get_absolute_url())
+    assert profile.context["stats"]["total"] == 0
+    assert client.get(gone.get_absolute_url()).status_code == 404
+    assert kept.pk
+
+
+def test_the_author_still_sees_a_removed_review_with_the_reason(client, title):
+    gone = review(title=title, body="Mine")
+    services.set_status(
+        item=gone, status=Status.REMOVED, moderator=None, reason="Unmarked spoilers"
+    )
+    client.force_login(gone.author)
+    html = client.get(gone.get_absolute_url()).content.decode()
+    assert "Removed by a moderator" in html and "Reason: Unmarked spoilers" in html
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert "Removed by a moderator" in html
+    assert client.post(reverse("reviews:helpful", kwargs={"pk": gone.pk})).status_code == 403
+
+
+def test_nobody_votes_or_comments_on_a_review_that_is_not_published(client, title):
+    held = review(title=title, body="Held")
+    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    client.force_login(UserFactory())
+    assert client.post(reverse("reviews:helpful", kwargs={"pk": held.pk})).status_code == 404
+    url = reverse("reviews:comment_create", kwargs={"pk": held.pk})
+    assert client.post(url, {"body": "hi"}).status_code == 404
+    assert not Comment.objects.exists()
+
+
+def test_removing_and_restoring_a_comment_moves_the_comment_count(title):
+    target = review(title=title, body="x")
+    comment = services.comment_create(review=target, author=UserFactory(), body="hmm")
+    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    target.refresh_from_db()
+    assert target.comment_count == 0
+    services.set_status(item=comment, status=Status.PUBLISHED, moderator=None)
+    target.refresh_from_db()
+    assert target.comment_count == 1
+    assert (
+        ModerationAction.objects.filter(comment=comment).values_list("action", flat=True).first()
+        == "restore"
+    )
+
+
+# --- 2. The queue, in the admin ---------------------------------------------------------
+
+
+def test_the_queue_puts_pending_and_reported_items_first_with_reasons_and_history(
+    client, moderator, title
+):
+    quiet = review(title=title, body="Quiet")
+    reported = review(title=title, body="Reported", author=UserFactory(username="loud"))
+    held = review(title=title, body="Held")
+    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    services.report_create(
+        reporter=UserFactory(), review=reported, reason="spoilers", note="Ending!"
+    )
+    response = client.get(reverse("admin:reviews_review_changelist"))
+    assert response.status_code == 200
+    rows = list(response.context["cl"].result_list)
+    assert [r.pk for r in rows] == [held.pk, reported.pk, quiet.pk]
+    html = response.content.decode()
+    assert "Unmarked spoilers: Ending!" in html
+    assert "1 item, 0 removed" in html
+    assert f'href="{reported.get_absolute_url()}"' in html
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status__exact": "pending"}, {"Held"}),
+        ({"reported": "open"}, {"Reported"}),
+        ({"q": "loud"}, {"Reported"}),
+        ({"q": "Quiet"}, {"Quiet"}),
+    ],
+)
+def test_the_queue_filters_and_searches(client, moderator, title, params, expected):
+    review(title=title, body="Quiet")
+    reported = review(title=title, body="Reported", author=UserFactory(username="loud"))
+    held = review(title=title, body="Held")
+    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    services.report_create(reporter=UserFactory(), review=reported, reason="spam")
+    response = client.get(reverse("admin:reviews_review_changelist"), params)
+    assert {r.body for r in response.context["cl"].result_list} == expected
+
+
+def test_remove_with_a_reason_emails_the_author_records_it_and_updates_the_page(
+    client, moderator, title, django_capture_on_commit_callbacks
+):
+    target = review(
+        title=title, rating=2, body="Rude words", author=UserFactory(email="a@example.org")
+    )
+    review(title=title, rating=10, body="Fine")
+    confirm = queue_action(client, "review", "remove_with_reason", [target])
+    assert confirm.status_code == 200 and "Reason, sent to each author" in confirm.content.decode()
+    target.refresh_from_db()
+    assert target.status == Status.PUBLISHED  # nothing happens before the reason is given
+    with django_capture_on_commit_callbacks(execute=True):  # the email leaves on commit
+        done = queue_action(
+            client, "review", "remove_with_reason", [target], apply="1", reason="Abusive"
+        )
+    assert done.status_code == 302
+    target.refresh_from_db()
+    assert (target.status, target.moderation_reason, target.moderated_by) == (
+        Status.REMOVED,
+        "Abusive",
+        moderator,
+    )
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["a@example.org"] and "Abusive" in mail.outbox[0].body
+    record = ModerationAction.objects.get(review=target)
+    assert (record.action, record.moderator, record.reason) == ("remove", moderator, "Abusive")
+    assert Title.objects.get(pk=title.pk).rating_count == 1
+
+
+def test_approve_restore_feature_unfeature_and_resolve_reports(client, moderator, title):
+    held = review(title=title, rating=6, body="Held")
+    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    queue_action(client, "review", "approve", [held])
+    held.refresh_from_db()
+    assert held.status == Status.PUBLISHED
+
+    removed = review(title=title, rating=4, body="Removed")
+    services.set_status(item=removed, status=Status.REMOVED, moderator=None, reason="x")
+    queue_action(client, "review", "approve", [removed])  # approve never revives a removal
+    removed.refresh_from_db()
+    assert removed.status == Status.REMOVED
+    queue_action(client, "review", "restore", [removed])
+    removed.refresh_from_db()
+    assert removed.status == Status.PUBLISHED
+    assert Title.objects.get(pk=title.pk).rating_count == 2
+
+    queue_action(client, "review", "feature", [held])
+    held.refresh_from_db()
+    assert held.is_featured and Title.objects.get(pk=title.pk).featured_review_id == held.pk
+    queue_action(client, "review", "unfeature", [held])
+    assert Title.objects.get(pk=title.pk).featured_review_id is None
+
+    services.report_create(reporter=UserFactory(), review=held, reason="spam")
+    queue_action(client, "review", "resolve_reports", [held])
+    report = Report.objects.get()
+    assert report.resolved_by == moderator and report.resolved_at
+    actions = set(ModerationAction.objects.values_list("action", flat=True))
+    assert {"approve", "restore", "feature", "unfeature", "resolve"} <= actions
+
+
+def test_comments_have_the_same_queue_and_actions(client, moderator, title):
+    target = review(title=title, body="x")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Spammy link")
+    services.report_create(reporter=UserFactory(), comment=comment, reason="spam")
+    html = client.get(reverse("admin:reviews_comment_changelist")).content.decode()
+    assert "Spam" in html and "Spammy link" in html
+    queue_action(client, "comment", "remove_with_reason", [comment], apply="1", reason="Spam")
+    comment.refresh_from_db()
+    assert comment.status == Status.REMOVED
+
+
+# --- 4. Staff picks -----------------------------------------------------------------------
+
+
+def test_staff_picks_show_on_the_home_page_and_above_a_titles_reviews(client, title):
+    for number in range(3):
+        review(title=title, body=f"Ordinary {number}")
+    pick = review(title=title, body="The pick of the bunch")
+    services.set_featured(review=pick, featured=True, moderator=moderator_account())
+    home = client.get(reverse("films:home")).content.decode()
+    assert home.index("Staff picks") < home.index("The pick of the bunch")
+    page = client.get(title.get_absolute_url()).content.decode()
+    assert page.index('id="featured-review"') < page.index("Ordinary")
+    assert page.count("The pick of the bunch") == 1
+    services.set_status(item=pick, status=Status.REMOVED, moderator=None, reason="x")
+    assert Title.objects.get(pk=title.pk).featured_review is None
+    assert "The pick of the bunch" not in client.get(reverse("films:home")).content.decode()
+
+
+# --- 5. Accounts --------------------------------------------------------------------------
+
+
+def test_a_suspended_member_cannot_sign_in_or_post_and_their_session_ends(client, title):
+    member = UserFactory(username="trouble", password="battle-in-vegas-2014")
+    mine = review(title=title, rating=1, body="Trouble")
+    mine.author = member
+    client.force_login(member)
+    services.account_suspend(member=member, moderator=moderator_account(), reason="Spam wave")
+    assert client.get(reverse("reviews:edit", kwargs={"slug": title.slug})).status_code == 302
+    client.logout()
+    response = client.post(
+        reverse("login"), {"username": "trouble", "password": "battle-in-vegas-2014"}
+    )
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 200
+
+
+def test_suspending_can_hide_the_content_and_lifting_it_restores_sign_in(client, title):
+    member = UserFactory(password="battle-in-vegas-2014")
+    review(title=title, author=member, rating=3, body="To hide")
+    services.account_suspend(member=member, moderator=None, reason="Spam", hide_content=True)
+    assert Review.objects.get(author=member).status == Status.REMOVED
+    assert Title.objects.get(pk=title.pk).rating_count == 0
+    services.account_unsuspend(member=member, moderator=None)
+    assert client.login(username=member.username, password="battle-in-vegas-2014")
+    actions = list(ModerationAction.objects.filter(member=member).values_list("action", flat=True))
+    assert {"suspend", "remove", "unsuspend"} <= set(actions)
+
+
+def test_moderators_suspend_from_the_admin_with_a_reason(client, moderator):
+    member = UserFactory(username="spammer")
+    url = reverse("admin:accounts_user_changelist")
+    confirm = client.post(url, {"action": "suspend", "_selected_action": [member.pk]})
+    assert "Suspend accounts" in confirm.content.decode()
+    client.post(
+        url, {"action": "suspend", "_selected_action": [member.pk], "apply": "1", "reason": "Spam"}
+    )
+    member.refresh_from_db()
+    assert not member.is_active
+    client.post(url, {"action": "unsuspend", "_selected_action": [member.pk]})
+    member.refresh_from_db()
+    assert member.is_active
+
+
+# --- 6. Audit -----------------------------------------------------------------------------
+
+
+def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(client, moderator, title):
+    target = review(title=title, body="x")
+    services.set_status(item=target, status=Status.REMOVED, moderator=moderator, reason="Because")
+    record = ModerationAction.objects.get()
+    listing = client.get(reverse("admin:reviews_moderationaction_changelist")).content.decode()
+    assert "Because" in listing and "mod" in listing
+    change_url = reverse("admin:reviews_moderationaction_change", args=[record.pk])
+    assert client.get(change_url).status_code == 200  # a read-only view
+    client.post(change_url, {"reason": "Rewritten"})
+    record.refresh_from_db()
+    assert record.reason == "Because"
+    delete_url = reverse("admin:reviews_moderationaction_delete", args=[record.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:reviews_moderationaction_add")).status_code == 403
+    superuser = StaffUserFactory()
+    client.force_login(superuser)
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+
+
+# --- 7. Roles -----------------------------------------------------------------------------
+
+
+def test_a_moderator_cannot_edit_the_catalog(client, title):
+    client.force_login(moderator_account())
+    assert client.get(reverse("admin:films_title_change", args=[title.pk])).status_code == 403
+    assert client.get(reverse("admin:films_title_changelist")).status_code == 403
+    assert client.get(reverse("admin:reviews_review_changelist")).status_code == 200
+
+
+def test_an_editor_cannot_moderate(client, title):
+    target = review(title=title, body="x")
+    client.force_login(editor_account())
+    assert client.get(reverse("admin:films_title_change", args=[title.pk])).status_code == 200
+    assert client.get(reverse("admin:reviews_review_changelist")).status_code == 403
+    assert client.get(reverse("admin:reviews_report_changelist")).status_code == 403
+    queue_action(client, "review", "remove_with_reason", [target], apply="1", reason="x")
+    target.refresh_from_db()
+    assert target.status == Status.PUBLISHED
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 403
+
+
+def test_superusers_can_do_both(client, title):
+    client.force_login(StaffUserFactory())
+    assert client.get(reverse("admin:films_title_change", args=[title.pk])).status_code == 200
+    assert client.get(reverse("admin:reviews_review_changelist")).status_code == 200
+
+
+def test_the_roles_hold_exactly_their_permissions():
+    moderators = set(
+        Group.objects.get(name="Moderators").permissions.values_list("codename", flat=True)
+    )
+    assert moderators == {
+        "view_review",
+        "change_review",
+        "view_comment",
+        "change_comment",
+        "view_report",
+        "view_moderationaction",
+        "view_user",
+        "suspend_user",
+    }
+    editors = Group.objects.get(name="Editors").permissions.values_list(
+        "content_type__app_label", flat=True
+    )
+    assert set(editors) == {"films"}
+
+
+# --- 8. The admin -------------------------------------------------------------------------
+
+
+def test_the_admin_carries_the_sites_own_name(client, moderator):
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Step Up Community administration" in html
+
+
+@pytest.mark.parametrize("model", ["review", "comment", "report"])
+def test_queue_list_pages_keep_their_query_count_as_rows_grow(client, moderator, title, model):
+    def grow(number):
+        for _ in range(number):
+            target = review(title=title, body="words")
+            comment = services.comment_create(review=target, author=UserFactory(), body="c")
+            services.report_create(reporter=UserFactory(), review=target, reason="spam", note="n")
+            services.report_create(reporter=UserFactory(), comment=comment, reason="abuse")
+
+    url = reverse(f"admin:reviews_{model}_changelist")
+    grow(2)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    grow(20)
+    # Reasons, notes and author history come from one prefetch and subqueries, not per row.
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
