@@ -37,7 +37,8 @@ def create_roles(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        original, app_config.models_module = app_config.models_module, True
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = True
         create_permissions(app_config, verbosity=0)
         app_config.models_module = original
 
