@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
+from .forms import rating_label
 from .models import Comment, ModerationAction, Report, Review, Status
 
 
@@ -210,7 +211,7 @@ class ReviewAdmin(ModeratedAdmin):
     list_display = [
         "title",
         "author",
-        "rating",
+        "stars",
         "status",
         "reports_summary",
         "author_history",
@@ -244,6 +245,10 @@ class ReviewAdmin(ModeratedAdmin):
         "public_link",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("rating"), ordering="rating")
+    def stars(self, review):
+        return rating_label(review.rating)
 
     @admin.action(description=_("Make staff picks"), permissions=["change"])
     def feature(self, request, queryset):
