@@ -8,6 +8,10 @@ import sys
 def main():
     """Run administrative tasks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
+    # manage.py is the developer's tool: it defaults to DEBUG on, so `python manage.py
+    # makemigrations` just works on a checkout. The served site (wsgi.py, gunicorn) keeps
+    # the production default, DEBUG off; production commands set DEBUG=0 and the secrets.
+    os.environ.setdefault("DEBUG", "1")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

@@ -171,3 +171,21 @@ def test_the_suite_runs_on_the_database_named_by_database_url():
         assert connection.pool is not None
     else:
         assert connection.vendor == "sqlite"
+
+
+def test_manage_py_is_the_developers_tool_and_the_served_site_stays_safe():
+    """manage.py defaults to DEBUG on; wsgi.py (gunicorn) keeps refusing without secrets."""
+    env = {key: value for key, value in os.environ.items() if key not in STRIPPED}
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    served = subprocess.run(
+        [sys.executable, "-c", "import stepup_site.wsgi"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert served.returncode != 0
+    assert "SECRET_KEY must be set" in served.stderr
