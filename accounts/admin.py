@@ -23,8 +23,21 @@ class SuspensionForm(forms.Form):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "email", "is_active", "is_sample", "is_staff", "date_joined"]
-    list_filter = ["is_active", "is_sample", *DjangoUserAdmin.list_filter]
+    list_display = [
+        "username",
+        "email",
+        "is_active",
+        "suspended_at",
+        "is_sample",
+        "is_staff",
+        "date_joined",
+    ]
+    list_filter = [
+        "is_active",
+        ("suspended_at", admin.EmptyFieldListFilter),
+        "is_sample",
+        *DjangoUserAdmin.list_filter,
+    ]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
         (_("Community"), {"fields": ["is_sample"]}),
@@ -34,11 +47,16 @@ class UserAdmin(DjangoUserAdmin):
     def has_suspend_permission(self, request):
         return request.user.has_perm("accounts.suspend_user")
 
+    def _within_reach(self, request, queryset):
+        """Members a moderator may suspend: never themselves, and staff only by a superuser."""
+        queryset = queryset.exclude(pk=request.user.pk)
+        return queryset if request.user.is_superuser else queryset.filter(is_staff=False)
+
     @admin.action(description=_("Suspend, with a reason…"), permissions=["suspend"])
     def suspend(self, request, queryset):
         """Suspended members cannot sign in, and any session they have stops working
         (Django's backend refuses inactive accounts on every request)."""
-        members = queryset.exclude(pk=request.user.pk).filter(is_active=True)
+        members = self._within_reach(request, queryset).filter(is_active=True)
         form = SuspensionForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             for member in members:
@@ -62,7 +80,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Lift the suspension"), permissions=["suspend"])
     def unsuspend(self, request, queryset):
-        members = list(queryset.filter(is_active=False))
+        members = list(self._within_reach(request, queryset).filter(suspended_at__isnull=False))
         for member in members:
             account_unsuspend(member=member, moderator=request.user)
         self.message_user(

@@ -19,6 +19,10 @@ class User(AbstractUser):
         help_text=_("Made by load_sample_content to show a newcomer a living site; not a person."),
     )
 
+    # Set while a moderator has suspended the account (is_active is then off too); kept
+    # apart from is_active so lifting a suspension never revives an account closed otherwise.
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True, editable=False)
+
     objects = UserManager()
 
     class Meta:

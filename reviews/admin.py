@@ -6,6 +6,7 @@ audit trail records who did what and why.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
@@ -35,6 +36,17 @@ class ReportedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class QueueChangeList(ChangeList):
+    """The list in queue order (pending, then reported, then the rest) until the moderator
+    sorts by a column. An `ordering` attribute could only name model fields."""
+
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        if ORDER_VAR in self.params:
+            return ordering
+        return ["queue_rank", *ordering]
+
+
 class RemovalReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason, sent to each author"),
@@ -62,7 +74,9 @@ class ModeratedAdmin(admin.ModelAdmin):
     search_fields = ["body", "author__username"]
     date_hierarchy = "created_at"
     actions = ["approve", "remove_with_reason", "restore", "resolve_reports"]
-    item_field = ""  # "review" or "comment": how a Report points at this model
+
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
 
     def has_add_permission(self, request):
         # Members write on the site, where the counts are kept.
@@ -72,9 +86,16 @@ class ModeratedAdmin(admin.ModelAdmin):
         # Moderators remove (reversibly, with a reason); members delete their own.
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # "Change" means the queue's actions, which go through the services. A single item
+        # opens read-only: saving the whole row would bypass the counts and the record.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_queryset(self, request):
         open_reports = Q(reports__resolved_at__isnull=True)
-        return (
+        queue = (
             super()
             .get_queryset(request)
             .annotate(
@@ -89,10 +110,9 @@ class ModeratedAdmin(admin.ModelAdmin):
                     output_field=IntegerField(),
                 ),
             )
-            .prefetch_related(
-                Prefetch("reports", Report.objects.open().order_by("created_at"), "open_reports")
-            )
-            .order_by("queue_rank", "-created_at", "-id")
+        )
+        return queue.prefetch_related(
+            Prefetch("reports", Report.objects.open().order_by("created_at"), "open_reports")
         )
 
     @admin.display(description=_("open reports"), ordering="open_report_count")

@@ -57,6 +57,8 @@ class Moderated(models.Model):
         verbose_name=_("moderated by"),
     )
     moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+    # Removed only because its author was suspended: lifting the suspension restores it.
+    hidden_by_suspension = models.BooleanField(default=False, editable=False)
 
     class Meta:
         abstract = True
@@ -408,6 +410,8 @@ class ModerationAction(models.Model):
         verbose_name=_("moderator"),
         help_text=_("Empty when the site acted by itself (for example after reports)."),
     )
+    # Who acted, in words too: the record keeps saying so after the account is deleted.
+    moderator_username = models.CharField(_("moderator's username"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=Kind.choices)
     review = models.ForeignKey(
         Review, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -99,11 +99,19 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
         else:
             _adjust_title(title.pk, add=_counted(review))
             return review, True
+    if review.status == Status.REMOVED:
+        raise PermissionDenied(_("A moderator removed this review; it cannot be edited."))
     before = _counted(review)
+    text_changed = (review.headline, review.body) != (headline, body)
     for name, value in fields.items():
         setattr(review, name, value)
+    update = [*fields, "updated_at"]
+    if text_changed and review.is_published and _status_for_new_review(author) == Status.PENDING:
+        # While reviews are held, new words wait for a moderator like a new review does.
+        review.status = Status.PENDING
+        update.append("status")
     # Only what the author wrote: the stored counts are kept by F() updates elsewhere.
-    review.save(update_fields=[*fields, "updated_at"])
+    review.save(update_fields=update)
     after = _counted(review)
     if after != before:
         _adjust_title(title.pk, add=after, remove=before)
@@ -117,6 +125,8 @@ def review_delete(*, review):
         return  # already gone: deleting twice changes nothing
     _adjust_title(locked.title_id, remove=_counted(locked))
     locked.delete()
+    if locked.is_featured:
+        _refresh_featured_review(locked.title_id)
 
 
 @transaction.atomic
@@ -173,6 +183,9 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
     item = review or comment
     if item.author_id == reporter.pk:
         raise PermissionDenied(_("You cannot report what you wrote yourself."))
+    # Locked, and its status read from the locked row: a report arriving as a moderator
+    # acts (or as another report lands) never works from a stale status.
+    item = type(item).objects.select_for_update().get(pk=item.pk)
     try:
         with transaction.atomic():
             report = Report.objects.create(
@@ -187,6 +200,7 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
         .distinct()
         .count()
     )
+    # Only published items are held: a removed item stays removed, a pending one pending.
     if reporters >= settings.REPORTS_TO_HOLD and item.status == Status.PUBLISHED:
         set_status(
             item=item,
@@ -210,6 +224,7 @@ def _record(*, action, moderator, item=None, member=None, reason=""):
     ModerationAction.objects.create(
         action=action,
         moderator=moderator,
+        moderator_username=moderator.get_username() if moderator else "",
         review=item if isinstance(item, Review) else None,
         comment=item if isinstance(item, Comment) else None,
         member=member if member is not None else getattr(item, "author", None),
@@ -219,7 +234,7 @@ def _record(*, action, moderator, item=None, member=None, reason=""):
 
 
 @transaction.atomic
-def set_status(*, item, status, moderator, reason="", notify=True):
+def set_status(*, item, status, moderator, reason="", notify=True, hidden_by_suspension=False):
     """Publish, hold or remove a review or a comment, moving it in or out of every count.
 
     Removing needs a reason, which the author receives by email. Approving or restoring
@@ -234,7 +249,8 @@ def set_status(*, item, status, moderator, reason="", notify=True):
     item.moderation_reason = reason if status != Status.PUBLISHED else ""
     item.moderated_by = moderator
     item.moderated_at = timezone.now()
-    update = ["status", "moderation_reason", "moderated_by", "moderated_at"]
+    item.hidden_by_suspension = hidden_by_suspension
+    update = ["status", "moderation_reason", "moderated_by", "moderated_at", "hidden_by_suspension"]
     unfeatured = isinstance(item, Review) and status != Status.PUBLISHED and item.is_featured
     if unfeatured:
         item.is_featured, item.featured_at = False, None
@@ -256,6 +272,10 @@ def set_status(*, item, status, moderator, reason="", notify=True):
     if status == Status.PUBLISHED and previous == Status.REMOVED:
         action = ModerationAction.Kind.RESTORE
     _record(action=action, moderator=moderator, item=item, reason=reason)
+    if status == Status.PUBLISHED and moderator is not None:
+        # A moderator looked and published it: the reports so far are answered, so they
+        # cannot hold it again on the next report.
+        reports_resolve(item=item, moderator=moderator)
     if status == Status.REMOVED and notify and item.author.email:
         _email_removal(item, reason)
     return item
@@ -272,6 +292,8 @@ def _email_removal(item, reason):
 
 
 def _refresh_featured_review(title_id):
+    # The title row is locked first, so two picks made at once leave the newest showing.
+    Title.objects.select_for_update().filter(pk=title_id).first()
     newest = Review.objects.featured().filter(title_id=title_id).first()
     Title.objects.filter(pk=title_id).update(featured_review=newest)
 
@@ -317,7 +339,8 @@ def account_suspend(*, member, moderator, reason, hide_content=False):
     """Stop a member signing in or posting; optionally remove what they published."""
     member = get_user_model().objects.select_for_update().get(pk=member.pk)
     member.is_active = False
-    member.save(update_fields=["is_active"])
+    member.suspended_at = timezone.now()
+    member.save(update_fields=["is_active", "suspended_at"])
     _record(action=ModerationAction.Kind.SUSPEND, moderator=moderator, member=member, reason=reason)
     if hide_content:
         removal = _("Removed with the suspension of the account: %(reason)s") % {"reason": reason}
@@ -329,18 +352,27 @@ def account_suspend(*, member, moderator, reason, hide_content=False):
                     moderator=moderator,
                     reason=removal,
                     notify=False,
+                    hidden_by_suspension=True,
                 )
     return member
 
 
 @transaction.atomic
 def account_unsuspend(*, member, moderator, reason=""):
+    """Lift a suspension: the member can sign in again, and what the suspension hid is back."""
     member = get_user_model().objects.select_for_update().get(pk=member.pk)
+    if member.suspended_at is None:
+        return member  # not suspended (perhaps closed for another reason): leave it alone
     member.is_active = True
-    member.save(update_fields=["is_active"])
+    member.suspended_at = None
+    member.save(update_fields=["is_active", "suspended_at"])
     _record(
         action=ModerationAction.Kind.UNSUSPEND, moderator=moderator, member=member, reason=reason
     )
+    for model in (Review, Comment):
+        hidden = model.objects.filter(author=member, hidden_by_suspension=True).order_by("pk")
+        for item in hidden:
+            set_status(item=item, status=Status.PUBLISHED, moderator=moderator)
     return member
 
 

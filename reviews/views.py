@@ -15,7 +15,7 @@ from films.models import Title
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
-from .models import DEFAULT_REVIEW_SORT, REVIEW_SORTS, Comment, HelpfulVote, Review
+from .models import DEFAULT_REVIEW_SORT, REVIEW_SORTS, Comment, HelpfulVote, Review, Status
 
 REVIEWS_PER_PAGE = 20
 
@@ -74,15 +74,23 @@ def review_edit(request, slug):
     """Write a review of a title, or edit yours: asking twice edits the one you have."""
     title = get_object_or_404(Title, slug=slug)
     review = Review.objects.filter(title=title, author=request.user).first()
+    if review is not None and review.status == Status.REMOVED:
+        raise PermissionDenied(_("A moderator removed this review; it cannot be edited."))
     form = ReviewForm(request.POST if request.method == "POST" else None, instance=review)
     if request.method == "POST":
         if form.is_valid():
             review, created = services.review_submit(
                 title=title, author=request.user, **form.cleaned_data
             )
-            messages.success(
-                request, _("Your review is posted.") if created else _("Your review is updated.")
-            )
+            if not review.is_published:
+                messages.info(
+                    request, _("Thank you: your review will appear once a moderator approves it.")
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Your review is posted.") if created else _("Your review is updated."),
+                )
             return redirect(f"{title.get_absolute_url()}#your-review")
         status = 400
     else:
@@ -118,9 +126,10 @@ def review_delete(request, slug):
 
 
 def _visible_reviews(user):
-    """Published reviews, the reader's own whatever their status, and everything for staff."""
+    """Published reviews, the reader's own whatever their status, and everything for
+    moderators (not for every staff member: editors keep the catalog only)."""
     reviews = Review.objects.select_related("author", "title")
-    return reviews if user.is_staff else reviews.visible_to(user)
+    return reviews if user.has_perm("reviews.view_review") else reviews.visible_to(user)
 
 
 @require_safe
@@ -152,7 +161,7 @@ def helpful_toggle(request, pk):
     """A toggle for forms (redirects back) and for the page script (answers JSON)."""
     if request.method == "GET":
         # Where sign-in sends a member whose session expired mid-vote: back to the review.
-        return redirect(get_object_or_404(Review, pk=pk).get_absolute_url())
+        return redirect(get_object_or_404(Review.objects.published(), pk=pk).get_absolute_url())
     if not request.user.is_authenticated:
         if _wants_json(request):
             return JsonResponse({"error": _("Sign in to vote.")}, status=401)
@@ -260,7 +269,11 @@ def _report(request, *, review=None, comment=None):
             messages.info(request, _("You have already reported this; the moderators have it."))
         else:
             messages.success(request, _("Thank you: the moderators will look at your report."))
-        return redirect(item.get_absolute_url())
+        # Enough reports may just have hidden the item: go back to where it was shown.
+        review_shown = review or comment.review
+        return redirect(
+            review.title.get_absolute_url() if review else review_shown.get_absolute_url()
+        )
     heading = _("Report this review") if review else _("Report this comment")
     return render(
         request,
@@ -280,10 +293,12 @@ def _report(request, *, review=None, comment=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_report(request, pk):
-    return _report(request, review=get_object_or_404(Review, pk=pk))
+    # Only what the public can see can be reported: hidden items are already with moderators.
+    return _report(request, review=get_object_or_404(Review.objects.published(), pk=pk))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def comment_report(request, pk):
-    return _report(request, comment=get_object_or_404(Comment, pk=pk))
+    visible = Comment.objects.published().filter(review__status=Status.PUBLISHED)
+    return _report(request, comment=get_object_or_404(visible, pk=pk))
