@@ -595,3 +595,27 @@ def test_while_reviews_are_held_edited_words_wait_for_a_moderator_again(settings
     target.refresh_from_db()
     assert target.status == Status.PENDING
     assert Title.objects.get(pk=title.pk).rating_count == 0
+
+
+def test_the_report_that_hides_a_review_returns_the_reporter_to_the_title_not_a_404(
+    settings, client, title
+):
+    settings.REPORTS_TO_HOLD = 1
+    target = review(title=title, body="x")
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("reviews:report", kwargs={"pk": target.pk}), {"reason": "spam"}, follow=True
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == title.get_absolute_url()
+
+
+def test_a_held_review_says_it_waits_for_a_moderator(settings, client, title):
+    settings.REVIEWS_HOLD_NEW = True
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": 7}, follow=True
+    )
+    html = response.content.decode()
+    assert "will appear once a moderator approves it" in html
+    assert "Your review is posted." not in html
