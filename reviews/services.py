@@ -283,7 +283,14 @@ def set_status(*, item, status, moderator, reason="", notify=True, hidden_by_sus
 
 def _email_removal(item, reason):
     kind = _("review") if isinstance(item, Review) else _("comment")
-    context = {"item": item, "kind": kind, "reason": reason, "member": item.author}
+    title = item.title if isinstance(item, Review) else item.review.title
+    context = {
+        "item": item,
+        "kind": kind,
+        "title": title.name,
+        "reason": reason,
+        "member": item.author,
+    }
     subject = _("Your %(kind)s on Step Up Community was removed") % {"kind": kind}
     body = render_to_string("reviews/email/removed.txt", context)
     transaction.on_commit(

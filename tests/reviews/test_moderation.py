@@ -250,6 +250,7 @@ def test_remove_with_a_reason_emails_the_author_records_it_and_updates_the_page(
     )
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["a@example.org"] and "Abusive" in mail.outbox[0].body
+    assert "your review on Step Up: All In" in mail.outbox[0].body
     record = ModerationAction.objects.get(review=target)
     assert (record.action, record.moderator, record.reason) == ("remove", moderator, "Abusive")
     assert Title.objects.get(pk=title.pk).rating_count == 1
