@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import SAMPLE_PREFIX, User
@@ -64,3 +64,25 @@ class AccountDeleteForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("That is not your password."), code="wrong_password")
         return password
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, telling a suspended member why they cannot sign in.
+
+    Only after the right password, so it reveals nothing to someone guessing; and the
+    backend still refuses inactive accounts, so their old sessions stay ended.
+    """
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            username = self.cleaned_data.get("username")
+            password = self.cleaned_data.get("password")
+            member = User.objects.filter(username=username, suspended_at__isnull=False).first()
+            if member is not None and password and member.check_password(password):
+                raise forms.ValidationError(
+                    _("This account is suspended by the moderators, so it cannot sign in."),
+                    code="suspended",
+                ) from None
+            raise

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from django.views.static import serve
 
+from accounts.forms import SignInForm
 from films.sitemaps import SITEMAPS
 
 
@@ -34,7 +35,11 @@ urlpatterns = [
         name="robots",
     ),
     # Signed-in members asking for the sign-in page go on to where they were headed.
-    path("accounts/login/", LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("reviews.urls")),

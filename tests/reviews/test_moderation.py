@@ -336,7 +336,9 @@ def test_a_suspended_member_cannot_sign_in_or_post_and_their_session_ends(client
         reverse("login"), {"username": "trouble", "password": "battle-in-vegas-2014"}
     )
     assert "_auth_user_id" not in client.session
-    assert response.status_code == 200
+    assert "This account is suspended" in response.content.decode()
+    wrong = client.post(reverse("login"), {"username": "trouble", "password": "a-wrong-guess"})
+    assert "suspended" not in wrong.content.decode()  # nothing revealed without the password
 
 
 def test_suspending_can_hide_the_content_and_lifting_it_restores_sign_in(client, title):
