@@ -14,11 +14,14 @@ COMMENT_MAX_LENGTH = 2_000
 REPORT_NOTE_MAX_LENGTH = 1_000
 
 
-REVIEW_SORTS = {
-    "helpful": ["-helpful_count", "-created_at", "-id"],
-    "newest": ["-created_at", "-id"],
-    "highest": ["-rating", "-created_at", "-id"],
-    "lowest": ["rating", "-created_at", "-id"],
+# Each sort is a key of columns, all in one direction, ending with the id so no two rows
+# tie: what keyset pagination needs, and what the (title, status, *key) indexes serve.
+# "lowest" is "highest" read backwards, so ties among equal ratings come oldest first.
+REVIEW_SORT_KEYS = {
+    "helpful": (("helpful_count", "created_at", "id"), "descending"),
+    "newest": (("created_at", "id"), "descending"),
+    "highest": (("rating", "created_at", "id"), "descending"),
+    "lowest": (("rating", "created_at", "id"), "ascending"),
 }
 DEFAULT_REVIEW_SORT = "helpful"
 
@@ -74,9 +77,6 @@ class ReviewQuerySet(ModeratedQuerySet):
 
     def with_text(self):
         return self.exclude(body="")
-
-    def sorted_by(self, sort):
-        return self.order_by(*REVIEW_SORTS.get(sort, REVIEW_SORTS[DEFAULT_REVIEW_SORT]))
 
     def for_listing(self):
         return self.select_related("author", "title")
@@ -152,11 +152,18 @@ class Review(Moderated):
             ),
         ]
         indexes = [
+            # One per sort key: the title page seeks straight to its page of reviews.
             models.Index(
-                fields=["title", "-helpful_count", "-created_at"], name="review_title_helpful"
+                fields=["title", "status", "helpful_count", "created_at", "id"],
+                name="review_title_helpful_seek",
             ),
-            models.Index(fields=["title", "-created_at"], name="review_title_newest"),
-            models.Index(fields=["title", "-rating", "-created_at"], name="review_title_rating"),
+            models.Index(
+                fields=["title", "status", "created_at", "id"], name="review_title_newest_seek"
+            ),
+            models.Index(
+                fields=["title", "status", "rating", "created_at", "id"],
+                name="review_title_rating_seek",
+            ),
             models.Index(fields=["author", "-created_at"], name="review_author_newest"),
             models.Index(fields=["status", "-created_at"], name="review_status_newest"),
         ]

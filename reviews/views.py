@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,18 +14,16 @@ from films.models import Title
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
-from .models import DEFAULT_REVIEW_SORT, REVIEW_SORTS, Comment, HelpfulVote, Review, Status
-
-REVIEWS_PER_PAGE = 20
+from .models import DEFAULT_REVIEW_SORT, REVIEW_SORT_KEYS, Comment, HelpfulVote, Review, Status
+from .pagination import paginate_reviews
 
 
 def title_reviews(request, title):
     """The reviews part of a title page: aggregates come stored on the title."""
     sort = request.GET.get("sort")
-    if sort not in REVIEW_SORTS:
+    if sort not in REVIEW_SORT_KEYS:
         sort = DEFAULT_REVIEW_SORT
     reviews = Review.objects.published().filter(title=title).with_text().for_listing()
-    reviews = reviews.sorted_by(sort)
     listed = title.text_review_count  # stored: paging never counts the reviews table
     own_review = None
     if request.user.is_authenticated:
@@ -39,9 +36,14 @@ def title_reviews(request, title):
         if shown_above is not None and shown_above.is_published and shown_above.has_text:
             reviews = reviews.exclude(pk=shown_above.pk)
             listed -= 1
-    paginator = Paginator(reviews, REVIEWS_PER_PAGE)
-    paginator.count = max(listed, 0)
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginate_reviews(
+        reviews,
+        sort=sort,
+        total=max(listed, 0),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        last=request.GET.get("page") == "last",
+    )
     voted = HelpfulVote.objects.review_ids_voted_by(request.user, [*page, featured])
     return {
         "reviews_page": page,
