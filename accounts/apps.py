@@ -6,3 +6,9 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        from stepup_site.caching import watch_app_models
+
+        # Pages show this app's data: any write to it makes the cached pages stale.
+        watch_app_models(self)

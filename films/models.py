@@ -48,9 +48,10 @@ class TitleQuerySet(NamedQuerySet):
     def series(self):
         return self.filter(kind=Title.Kind.SERIES)
 
-    def with_details(self):
+    @staticmethod
+    def detail_prefetches():
         """Everything a title page shows, in a fixed number of queries whatever its size."""
-        return self.prefetch_related(
+        return [
             models.Prefetch("credits", Credit.objects.select_related("person", "character")),
             models.Prefetch(
                 "crew_memberships",
@@ -62,7 +63,7 @@ class TitleQuerySet(NamedQuerySet):
                 "routines", Routine.objects.prefetch_related("choreographers", "crews")
             ),
             "trivia",
-        )
+        ]
 
 
 class Title(SearchableName):

@@ -1,13 +1,16 @@
 import hashlib
 
 from django.core.cache import cache
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from reviews.models import Review
 from reviews.views import title_reviews
+from stepup_site.caching import cached_fragment
 
 from .forms import SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
@@ -53,29 +56,45 @@ def title_list(request):
 
 @require_safe
 def title_detail(request, slug):
-    title = get_object_or_404(
-        Title.objects.with_details().select_related("featured_review__author"), slug=slug
+    title = get_object_or_404(Title.objects.select_related("featured_review__author"), slug=slug)
+    facts_html, sections_html = cached_fragment(
+        request, ("title-catalog", title.pk), lambda: render_title_catalog(title)
     )
+    return render(
+        request,
+        "films/title_detail.html",
+        {
+            "title": title,
+            "title_facts_html": facts_html,
+            "title_sections_html": sections_html,
+            **title_reviews(request, title),
+        },
+    )
+
+
+def render_title_catalog(title):
+    """The parts of a title page every reader sees alike: its facts, cast, crews,
+    routines and trivia (fetched only when the cached copy is stale)."""
+    prefetch_related_objects([title], *Title.objects.detail_prefetches())
     credits = list(title.credits.all())
     people_by_job = {
         role: [credit.person for credit in credits if credit.role == role]
         for role in Credit.Role
         if role != Credit.Role.CAST
     }
-    return render(
-        request,
-        "films/title_detail.html",
-        {
-            "title": title,
-            "jobs": [
-                (Credit.job_heading(role, len(people)), people)
-                for role, people in people_by_job.items()
-                if people
-            ],
-            "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
-            "crews_without_line_up": crews_without_line_up(title),
-            **title_reviews(request, title),
-        },
+    context = {
+        "title": title,
+        "jobs": [
+            (Credit.job_heading(role, len(people)), people)
+            for role, people in people_by_job.items()
+            if people
+        ],
+        "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
+        "crews_without_line_up": crews_without_line_up(title),
+    }
+    return (
+        render_to_string("films/_title_facts.html", context),
+        render_to_string("films/_title_sections.html", context),
     )
 
 

@@ -191,7 +191,9 @@ class Review(Moderated):
 class HelpfulVoteQuerySet(models.QuerySet):
     def review_ids_voted_by(self, user, reviews):
         """Which of these reviews the reader has marked helpful (one query, or none)."""
-        review_ids = [review.pk for review in reviews if review is not None]
+        return self.ids_voted_by(user, [review.pk for review in reviews if review is not None])
+
+    def ids_voted_by(self, user, review_ids):
         if not user.is_authenticated or not review_ids:
             return set()
         return set(

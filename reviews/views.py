@@ -14,39 +14,32 @@ from films.models import Title
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
+from .listing import ReviewListing, shared_form_html
 from .models import DEFAULT_REVIEW_SORT, REVIEW_SORT_KEYS, Comment, HelpfulVote, Review, Status
-from .pagination import paginate_reviews
 
 
 def title_reviews(request, title):
-    """The reviews part of a title page: aggregates come stored on the title."""
+    """The reviews part of a title page: aggregates come stored on the title, the list of
+    reviews from a copy shared by every reader (reviews.listing)."""
     sort = request.GET.get("sort")
     if sort not in REVIEW_SORT_KEYS:
         sort = DEFAULT_REVIEW_SORT
     reviews = Review.objects.published().filter(title=title).with_text().for_listing()
     listed = title.text_review_count  # stored: paging never counts the reviews table
+    featured = title.featured_review
+    if featured is not None and featured.is_published and featured.has_text:
+        # The staff pick is shown above the list, so not again in it.
+        reviews = reviews.exclude(pk=featured.pk)
+        listed -= 1
+    listing = ReviewListing(request, title=title, reviews=reviews, sort=sort, total=listed)
     own_review = None
     if request.user.is_authenticated:
         own_review = Review.objects.filter(title=title, author=request.user).for_listing().first()
-    featured = title.featured_review
     if featured is not None and own_review is not None and featured.pk == own_review.pk:
         featured = None  # the reader's own review is already at the top
-    # Each shown once above the list, so not again in it.
-    for shown_above in (own_review, featured):
-        if shown_above is not None and shown_above.is_published and shown_above.has_text:
-            reviews = reviews.exclude(pk=shown_above.pk)
-            listed -= 1
-    page = paginate_reviews(
-        reviews,
-        sort=sort,
-        total=max(listed, 0),
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-        last=request.GET.get("page") == "last",
-    )
-    voted = HelpfulVote.objects.review_ids_voted_by(request.user, [*page, featured])
+    voted = listing.voted_review_ids(also=[featured])
     return {
-        "reviews_page": page,
+        "reviews_listing_html": listing.html_for(voted_review_ids=voted, own_review=own_review),
         "review_sort": sort,
         "review_sorts": [
             ("helpful", _("Most helpful")),
@@ -57,7 +50,16 @@ def title_reviews(request, title):
         "own_review": own_review,
         "featured_review": featured,
         "voted_review_ids": voted,
-        "review_form": ReviewForm() if own_review is None else None,
+        "review_form_html": (
+            shared_form_html(
+                request,
+                parts=("review-form", title.pk),
+                template_name="reviews/_review_form.html",
+                context={"form": ReviewForm(), "title": title},
+            )
+            if own_review is None and request.user.is_authenticated
+            else ""
+        ),
     }
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "stepup_site.caching.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,6 +114,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Keep each worker thread's connection: opening one costs more than most queries.
+    _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+    _database["CONN_HEALTH_CHECKS"] = True
 elif _database["ENGINE"] == "django.db.backends.postgresql":
     # Django's own psycopg pool replaces persistent connections (CONN_MAX_AGE must be 0).
     # The pool is per process: gunicorn workers x DATABASE_POOL_MAX_SIZE must stay under
@@ -127,6 +131,10 @@ elif _database["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------
+# Pages and fragments are cached under a content version that every write changes
+# (stepup_site/caching.py). The version must be seen by every app process at once: in
+# production it lives in Redis with the pages; on the embedded default, whose local-memory
+# cache is private to each process, in a database table (created by a migration).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
@@ -136,13 +144,26 @@ if REDIS_URL:
             "KEY_PREFIX": "stepup",
         }
     }
+    CONTENT_VERSION_CACHE = "default"
+    # Sessions read from Redis, written through to the database.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "stepup",
-        }
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        },
+        "content_version": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "stepup_content_version",
+        },
     }
+    CONTENT_VERSION_CACHE = "content_version"
+# How long a cached page may live; a write makes it unreachable at once anyway. 0 = off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+# Never from the whole-page cache: the admin, accounts (forms), the liveness probe.
+PAGE_CACHE_SKIP_PREFIXES = ("/admin/", "/accounts/", "/healthz")
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -63,6 +63,14 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture
+def no_page_cache(settings):
+    """For tests of what a view itself does (its context, its queries): a page served
+    from the cache has neither. Everything else runs with caching on, as in production,
+    so any page left stale by a write fails the test that made the write."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
 def ensure_roles():
     """The Editors and Moderators groups, as their data migration makes them.
 

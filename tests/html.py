@@ -1,6 +1,8 @@
 """Checks every public page must pass: well-formed HTML and the basics of accessibility."""
 
 import itertools
+import re
+from html import unescape
 from html.parser import HTMLParser
 
 import html5lib
@@ -61,3 +63,26 @@ def assert_valid_accessible_page(html: str) -> _PageOutline:
     ids = [attributes["id"] for _, attributes in outline.tags if attributes.get("id")]
     assert len(ids) == len(set(ids)), "duplicate id attributes"
     return outline
+
+
+class ReviewList:
+    """What a reader sees of the list: its reviews in order, its number, its links."""
+
+    def __init__(self, response):
+        assert response.status_code == 200
+        html = response.content.decode()
+        listing = html[html.index('id="reviews-heading"') :]
+        self.review_ids = [
+            int(pk) for pk in re.findall(r'<article [^>]*id="review-(\d+)"', listing)
+        ]
+        pager = re.search(r"Page (\d+) of (\d+)", listing)  # shown when there are two or more
+        self.number, self.num_pages = map(int, pager.groups()) if pager else (1, 1)
+        self.links = {
+            label.lower(): unescape(href)
+            for href, label in re.findall(
+                r'<a class="page-link" href="([^"]*)#reviews"[^>]*>(\w+)</a>', listing
+            )
+        }
+
+    def __len__(self):
+        return len(self.review_ids)

@@ -158,6 +158,7 @@ def test_person_page_lists_roles_across_titles(client, catalog):
     assert html.count('href="/characters/camille/"') == 3
 
 
+@pytest.mark.usefixtures("no_page_cache")
 class TestTitleList:
     def names(self, client, **params):
         response = client.get(reverse("films:title_list"), params)
@@ -187,6 +188,7 @@ class TestTitleList:
         assert "Select a valid choice" not in html and "&lt;b&gt;" not in html
 
 
+@pytest.mark.usefixtures("no_page_cache")
 class TestSearch:
     def results(self, client, query):
         response = client.get(reverse("films:search"), {"q": query})
@@ -329,7 +331,7 @@ def grow_title(title, n=15):
     ],
 )
 def test_page_query_count_does_not_grow_with_rows(
-    client, django_assert_num_queries, name, slug_of, queries
+    client, django_assert_num_queries, name, slug_of, queries, no_page_cache
 ):
     title = TitleFactory()
     credit = CastCreditFactory(title=title)
@@ -358,7 +360,7 @@ def test_page_query_count_does_not_grow_with_rows(
         assert client.get(url).status_code == 200
 
 
-def test_search_query_count_is_one_per_kind(client, django_assert_num_queries, db):
+def test_search_query_count_is_one_per_kind(client, django_assert_num_queries, db, no_page_cache):
     PersonFactory.create_batch(30, name="Moose fan")
     # titles, people, characters, crews, routines: one query each however many match
     with django_assert_num_queries(5):

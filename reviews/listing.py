@@ -1,0 +1,139 @@
+"""A page of a title's reviews, rendered once and shared by every reader.
+
+Rendering twenty review cards is most of a title page's cost. Visitors all see the same
+cards, and members too except for a few marks: their CSRF token in the vote forms, which
+reviews they have marked helpful, and their own review (shown at the top of the page, so
+in the list it becomes a pointer to it). The page is rendered for "a member" with
+placeholders there, cached under the content version, and each member's marks are
+written into the copy as it is served.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from stepup_site.caching import cached_fragment
+
+from .models import HelpfulVote
+from .pagination import paginate_reviews
+
+
+class _AnyMember:
+    """Who the shared member copy is rendered for: signed in, and the author of nothing
+    (the page holds no edit links, only vote forms and report links)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    pk = None
+    id = None
+
+    def has_perm(self, perm, obj=None):
+        return False
+
+
+def _csrf_placeholder():
+    # Derived from the secret key: nobody can type it into a review to have a reader's
+    # token written into the page where they put it.
+    secret = f"{settings.SECRET_KEY}:csrf-placeholder".encode()
+    return "csrf-" + hashlib.sha256(secret).hexdigest()
+
+
+def _vote_button(review_pk, voted):
+    # The card template writes exactly this, quotes included; user text is escaped, so
+    # it cannot contain it.
+    if voted:
+        return f'btn-dark" aria-pressed="true" data-review="{review_pk}"'
+    return f'btn-outline-dark" aria-pressed="false" data-review="{review_pk}"'
+
+
+def shared_form_html(request, *, parts, template_name, context):
+    """A form rendered once for every member (its widgets are slow to render), with the
+    reader's CSRF token written into the shared copy."""
+    html = cached_fragment(
+        request,
+        parts,
+        lambda: render_to_string(template_name, {**context, "csrf_token": _csrf_placeholder()}),
+    )
+    return mark_safe(html.replace(_csrf_placeholder(), get_token(request)))
+
+
+class ReviewListing:
+    """The reviews part of a title page for one request."""
+
+    def __init__(self, request, *, title, reviews, sort, total):
+        self.request = request
+        self.member = request.user.is_authenticated
+        audience = "member" if self.member else "visitor"
+        self._shared = cached_fragment(
+            request,
+            ("title-reviews", title.pk, audience, request.get_full_path()),
+            lambda: self._render_shared(reviews, sort, total),
+        )
+
+    def _render_shared(self, reviews, sort, total):
+        page = paginate_reviews(
+            reviews,
+            sort=sort,
+            total=total,
+            after=self.request.GET.get("after"),
+            before=self.request.GET.get("before"),
+            last=self.request.GET.get("page") == "last",
+        )
+        html = render_to_string(
+            "reviews/_review_list.html",
+            {
+                "reviews_page": page,
+                "request": self.request,
+                "user": _AnyMember() if self.member else AnonymousUser(),
+                "csrf_token": _csrf_placeholder() if self.member else "",
+                "voted_review_ids": (),
+            },
+        )
+        return {"html": html, "review_ids": [review.pk for review in page]}
+
+    @property
+    def review_ids(self):
+        return self._shared["review_ids"]
+
+    @cached_property
+    def _html(self):
+        return self._shared["html"]
+
+    def html_for(self, *, voted_review_ids=(), own_review=None):
+        """The shared copy with this reader's marks written in."""
+        html = self._html
+        if not self.member:
+            return mark_safe(html)
+        html = html.replace(_csrf_placeholder(), get_token(self.request))
+        for review_pk in voted_review_ids:
+            html = html.replace(_vote_button(review_pk, False), _vote_button(review_pk, True))
+        if own_review is not None and own_review.pk in self.review_ids:
+            html = _replace_card(html, own_review.pk)
+        return mark_safe(html)
+
+    def voted_review_ids(self, also=()):
+        """Which listed reviews (and `also`) the reader has marked helpful: one query."""
+        review_ids = [*self.review_ids, *(review.pk for review in also if review)]
+        return HelpfulVote.objects.ids_voted_by(self.request.user, review_ids)
+
+
+def _replace_card(html, review_pk):
+    """The member's own review, already at the top of the page, becomes a pointer to it."""
+    start = html.find(f'id="review-{review_pk}">')
+    start = html.rfind("<article", 0, start)
+    end = html.find("</article>", start)
+    if start < 0 or end < 0:
+        return html
+    pointer = format_html(
+        '<p class="review-card-pointer" id="review-{}"><a href="#your-review">{}</a></p>',
+        review_pk,
+        _("Your review: shown at the top of this page."),
+    )
+    return html[:start] + pointer + html[end + len("</article>") :]

@@ -1,0 +1,169 @@
+"""Caching that never shows a stale page.
+
+Every cached page or fragment is stored under the current *content version*, a token
+that changes after every committed write to anything a page shows (the catalog, reviews,
+votes, comments, members). A write never has to know which pages it touched: the next
+read looks under the new token, misses, and renders afresh. Old entries age out.
+
+The token lives where every app server sees it: in Redis in production, shared by all
+of them; in the database on the embedded default, whose local-memory cache is private to
+each process. It is a fresh random value, not a counter, so two writers committing at
+once can never both leave a token that a reader saw before one of the commits.
+"""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.utils import translation
+
+VERSION_KEY = "content-version"
+
+
+def _versions():
+    return caches[settings.CONTENT_VERSION_CACHE]
+
+
+def _pages():
+    return caches["default"]
+
+
+def content_version(request):
+    """The token, read once per request (one cache or database read)."""
+    version = getattr(request, "_content_version", None)
+    if version is None:
+        version = _versions().get(VERSION_KEY)
+        if version is None:
+            # First read after a flush: whatever was cached before is unreachable anyway.
+            _versions().add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = _versions().get(VERSION_KEY)
+        request._content_version = version
+    return version
+
+
+def _new_version():
+    _versions().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def content_changed():
+    """Make every cached page stale: now, and again once the transaction commits. The
+    second change is the one that counts: a reader that saw the first token before the
+    commit may have cached what the transaction is replacing."""
+    _new_version()
+    transaction.on_commit(_new_version, robust=True)
+
+
+def caching_enabled():
+    return settings.PAGE_CACHE_SECONDS > 0
+
+
+def versioned_key(request, *parts):
+    """A cache key that is only valid for the current content version."""
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
+    return f"v:{content_version(request)}:{digest}"
+
+
+def cached_fragment(request, parts, render):
+    """`render()`'s result, from the cache while the content has not changed."""
+    if not caching_enabled():
+        return render()
+    key = versioned_key(request, *parts)
+    fragment = _pages().get(key)
+    if fragment is None:
+        fragment = render()
+        _pages().set(key, fragment, settings.PAGE_CACHE_SECONDS)
+    return fragment
+
+
+def _on_write(sender, **kwargs):
+    update_fields = kwargs.get("update_fields")
+    # A sign-in stamps last_login: nothing any page shows.
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
+    content_changed()
+
+
+def watch_app_models(app_config):
+    """Make any write to the app's models (admin, services, shell) refresh the pages.
+
+    Queryset .update() sends no signal: the services that use one (stored counters) do
+    so in the same transaction as a save or delete that does."""
+    for model in app_config.get_models():
+        uid = f"content-changed:{model._meta.label}"
+        post_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}:save")
+        post_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}:delete")
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(
+                _on_write, sender=field.remote_field.through, dispatch_uid=f"{uid}:{field.name}"
+            )
+
+
+class AnonymousPageCacheMiddleware:
+    """Whole pages for visitors who are not signed in, from the shared cache.
+
+    Placed before the session, auth and CSRF middleware so a hit costs a cache lookup and
+    little else. Only what is the same for every such visitor is stored: GET and HEAD
+    without a session or pending messages, answered 200 with no cookie set (a page with a
+    form sets the CSRF cookie, so it is never stored) and nothing marked private.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not self._cacheable_request(request):
+            return self.get_response(request)
+        key = versioned_key(
+            request,
+            "page",
+            request.get_host(),
+            request.get_full_path(),
+            translation.get_language_from_request(request),
+        )
+        stored = _pages().get(key)
+        if stored is not None:
+            return self._rebuild(stored, request)
+        response = self.get_response(request)
+        if request.method == "GET" and self._cacheable_response(response):
+            _pages().set(key, self._stored(response), settings.PAGE_CACHE_SECONDS)
+        response["X-Page-Cache"] = "miss"
+        return response
+
+    @staticmethod
+    def _cacheable_request(request):
+        return (
+            caching_enabled()
+            and request.method in ("GET", "HEAD")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and "messages" not in request.COOKIES
+            and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+        )
+
+    @staticmethod
+    def _cacheable_response(response):
+        cache_control = response.get("Cache-Control", "")
+        return (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and "private" not in cache_control
+            and "no-store" not in cache_control
+            and "no-cache" not in cache_control
+        )
+
+    @staticmethod
+    def _stored(response):
+        return (response.content, list(response.items()))
+
+    @staticmethod
+    def _rebuild(stored, request):
+        content, headers = stored
+        response = HttpResponse(content)
+        for name, value in headers:
+            response[name] = value
+        response["X-Page-Cache"] = "hit"
+        return response

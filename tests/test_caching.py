@@ -1,0 +1,172 @@
+"""Caching that never shows a stale page (stepup_site/caching.py, reviews/listing.py).
+
+These run with the cache on, as in production: a local-memory page cache with the content
+version in the database on the SQLite pass, Redis for both on the PostgreSQL pass.
+"""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from reviews import services
+from reviews.pagination import page_url
+from tests.factories import CastCreditFactory, TitleFactory, UserFactory, review
+from tests.html import ReviewList
+
+pytestmark = pytest.mark.django_db
+
+# Reading the content version costs a query when it lives in the database (the embedded
+# default) and none when it lives in Redis.
+VERSION_READS = 1 if settings.CONTENT_VERSION_CACHE != "default" else 0
+
+
+@pytest.fixture
+def title():
+    return TitleFactory(name="Step Up: All In", slug="step-up-all-in")
+
+
+def test_a_visitor_gets_the_page_from_the_cache_the_second_time(client, title):
+    first = client.get(title.get_absolute_url())
+    second = client.get(title.get_absolute_url())
+    assert first["X-Page-Cache"] == "miss" and second["X-Page-Cache"] == "hit"
+    assert first.content == second.content
+    assert second["Content-Type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("number_of_reviews", [10, 250])
+def test_a_cached_title_page_costs_at_most_the_version_read_at_any_size_and_depth(
+    client, title, django_assert_num_queries, number_of_reviews
+):
+    for author in UserFactory.create_batch(number_of_reviews):
+        review(title=title, author=author, body="Words", rating=1 + author.pk % 10)
+    deepest = page_url(title, sort="lowest", page=number_of_reviews // 20 or 1)
+    for url in (title.get_absolute_url(), deepest):
+        client.get(url)
+        with django_assert_num_queries(VERSION_READS):
+            assert client.get(url)["X-Page-Cache"] == "hit"
+
+
+def test_a_new_review_shows_at_once_on_every_page_that_shows_it(client, title):
+    author = UserFactory(username="krumpqueen")
+    pages = [
+        title.get_absolute_url(),
+        reverse("films:home"),
+        reverse("films:title_list"),
+        reverse("reviews:rss"),
+        author.get_absolute_url(),
+    ]
+    before = {url: client.get(url).content.decode() for url in pages}
+    assert "Fresh from the floor" not in before[pages[0]]
+    review(title=title, author=author, rating=9, body="Fresh from the floor")
+    for url in pages:
+        response = client.get(url)
+        assert response["X-Page-Cache"] == "miss", url
+    html = client.get(title.get_absolute_url()).content.decode()
+    assert "Fresh from the floor" in html and "1 rating" in html
+
+
+def test_votes_comments_and_moderation_refresh_the_cached_page(client, title):
+    written = review(title=title, body="Worth a vote")
+    url = title.get_absolute_url()
+    client.get(url)
+    services.helpful_vote_toggle(review=written, voter=UserFactory())
+    assert "1 person found this helpful" in client.get(url).content.decode()
+    services.comment_create(review=written, author=UserFactory(), body="Agreed")
+    assert "1 comment<" in client.get(url).content.decode()
+    moderator = UserFactory(is_staff=True)
+    services.set_status(item=written, status="removed", moderator=moderator, reason="Spam")
+    assert "Worth a vote" not in client.get(url).content.decode()
+
+
+def test_a_catalog_edit_in_the_admin_shows_at_once(client, title):
+    credit = CastCreditFactory(title=title)
+    client.get(title.get_absolute_url())
+    credit.person.name = "Renamed Dancer"
+    credit.person.save()
+    assert "Renamed Dancer" in client.get(title.get_absolute_url()).content.decode()
+
+
+def test_pages_for_members_and_pages_with_forms_are_never_stored_whole(client, title):
+    assert "X-Page-Cache" not in client.get(reverse("login"))  # under /accounts/: skipped
+    assert "X-Page-Cache" not in client.get(reverse("healthz"))
+    member = UserFactory()
+    client.force_login(member)
+    for _ in range(2):
+        assert "X-Page-Cache" not in client.get(title.get_absolute_url())
+
+
+def test_a_signing_in_does_not_make_pages_stale(client, title):
+    member = UserFactory(password="a long password for tests")
+    url = title.get_absolute_url()
+    client.get(url)
+    Client().login(username=member.username, password="a long password for tests")
+    assert client.get(url)["X-Page-Cache"] == "hit"
+
+
+def test_each_member_sees_their_own_marks_on_the_shared_list(title):
+    reviewed = [review(title=title, body=f"review {n}") for n in range(3)]
+    ana, ben = UserFactory(username="ana"), UserFactory(username="ben")
+    services.helpful_vote_toggle(review=reviewed[0], voter=ana)
+    services.helpful_vote_toggle(review=reviewed[1], voter=ben)
+    own = review(title=title, author=ben, body="ben's own words")
+
+    def pressed(html):
+        return {
+            int(pk) for pk in re.findall(r'btn-dark" aria-pressed="true" data-review="(\d+)"', html)
+        }
+
+    for member, voted in ((ana, {reviewed[0].pk}), (ben, {reviewed[1].pk})):
+        reader = Client(enforce_csrf_checks=True)
+        reader.force_login(member)
+        for _ in range(2):  # the second time from the shared copy
+            html = reader.get(title.get_absolute_url()).content.decode()
+            assert pressed(html) == voted
+        # The token written into the shared copy is this reader's: the vote form works.
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        target = reviewed[2]
+        response = reader.post(
+            reverse("reviews:helpful", kwargs={"pk": target.pk}),
+            {"csrfmiddlewaretoken": token},
+        )
+        assert response.status_code == 302
+        assert target.helpful_votes.filter(voter=member).exists()
+    ben_page = ReviewList(_as(ben).get(title.get_absolute_url()))
+    assert own.pk not in ben_page.review_ids  # at the top instead, with a pointer here
+    ana_page = ReviewList(_as(ana).get(title.get_absolute_url()))
+    assert own.pk in ana_page.review_ids
+
+
+def _as(member):
+    reader = Client()
+    reader.force_login(member)
+    return reader
+
+
+def test_a_signed_in_title_page_from_the_shared_copy_has_a_fixed_query_count(
+    title, django_assert_num_queries
+):
+    for author in UserFactory.create_batch(30):
+        review(title=title, author=author, body="Words", rating=1 + author.pk % 10)
+    reader = _as(UserFactory())
+    reader.get(title.get_absolute_url())
+    deep = page_url(title, sort="newest", page=2)
+    reader.get(deep)
+    # The session (from Redis when sessions are cached there), the user, the content
+    # version, the title, the reader's own review, their votes on the page.
+    session_reads = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+    expected = session_reads + 1 + VERSION_READS + 3
+    for url in (title.get_absolute_url(), deep):
+        with django_assert_num_queries(expected):
+            assert reader.get(url).status_code == 200
+
+
+def test_the_version_lives_where_every_app_server_sees_it():
+    backend = settings.CACHES[settings.CONTENT_VERSION_CACHE]["BACKEND"]
+    # Never a per-process local-memory cache: another worker would not see a write.
+    assert "locmem" not in backend
+    if connection.vendor == "sqlite" and not settings.REDIS_URL:
+        assert backend.endswith("DatabaseCache")
