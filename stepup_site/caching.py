@@ -115,6 +115,10 @@ class AnonymousPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if caching_enabled() and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES):
+            # Before the view reads anything: a fragment cached under this version must
+            # hold data at least as new as the version, never a read from before it.
+            content_version(request)
         if not self._cacheable_request(request):
             return self.get_response(request)
         key = versioned_key(
