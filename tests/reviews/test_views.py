@@ -50,7 +50,9 @@ def test_a_member_posts_a_review_and_sees_it_with_the_new_average(client, member
     html = page.content.decode()
     assert "Your review" in html and "Vegas!" in html
     assert "The finale.<br>That toss-and-catch." in html
-    assert '<span class="display-6 fw-semibold">3.3</span>' in html  # (4 + 9) / 2 / 2 = 3.25
+    assert (
+        '<span class="display-6 fw-semibold" id="rating-average">3.3</span>' in html
+    )  # (4 + 9) / 2 / 2 = 3.25
     assert "2 ratings" in html
     assert_valid_accessible_page(html)
 
