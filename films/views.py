@@ -1,16 +1,21 @@
 import hashlib
 
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
+from django.utils.html import escape
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from reviews.models import Review
-from reviews.views import title_reviews
-from stepup_site.caching import cached_fragment
+from reviews.listing import AnyMember, personalize, placeholder
+from reviews.models import HelpfulVote, Review
+from reviews.views import own_review_of, review_form_html, title_reviews
+from stepup_site.caching import cached_fragment, caching_enabled
 
 from .forms import SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
@@ -56,20 +61,97 @@ def title_list(request):
 
 @require_safe
 def title_detail(request, slug):
-    title = get_object_or_404(Title.objects.select_related("featured_review__author"), slug=slug)
+    # The title row changes with every review (its stored aggregates): cached per version.
+    title = cached_fragment(
+        request,
+        ("title", slug),
+        lambda: get_object_or_404(
+            Title.objects.select_related("featured_review__author"), slug=slug
+        ),
+    )
     facts_html, sections_html = cached_fragment(
         request, ("title-catalog", title.pk), lambda: render_title_catalog(title)
     )
-    return render(
+    catalog = {
+        "title": title,
+        "title_facts_html": facts_html,
+        "title_sections_html": sections_html,
+    }
+    # Visitors get whole pages from AnonymousPageCacheMiddleware. Members get one copy
+    # shared by all of them, with their own parts written in, unless the page has
+    # something only for them that the copy has no place for (a message after a post).
+    if request.user.is_authenticated and caching_enabled() and not get_messages(request):
+        page = member_title_page(request, title, catalog)
+        if page is not None:
+            return page
+    return render(request, "films/title_detail.html", {**catalog, **title_reviews(request, title)})
+
+
+def member_title_page(request, title, catalog):
+    """The title page for a signed-in member, from the copy rendered for AnyMember."""
+
+    def render_for_any_member():
+        reader = AnyMember()
+        reviews_part = title_reviews(request, title, reader=reader)
+        featured = reviews_part["featured_review"]
+        context = {
+            **catalog,
+            **reviews_part,
+            # What the context processors would add, for a reader who is nobody yet.
+            "request": request,
+            "user": reader,
+            "messages": (),
+            "csrf_token": placeholder("csrf"),
+            "your_review_placeholder": placeholder("your-review"),
+            "your_review_link_placeholder": placeholder("your-review-link"),
+        }
+        return {
+            "html": render_to_string("films/title_detail.html", context),
+            "listed_ids": reviews_part["review_listing"].review_ids,
+            "featured_id": featured.pk if featured else None,
+        }
+
+    shared = cached_fragment(
         request,
-        "films/title_detail.html",
-        {
-            "title": title,
-            "title_facts_html": facts_html,
-            "title_sections_html": sections_html,
-            **title_reviews(request, title),
-        },
+        ("title-page-for-members", title.pk, request.get_full_path(), get_language()),
+        render_for_any_member,
     )
+    own_review = own_review_of(title, request.user)
+    if own_review is not None and own_review.pk == shared["featured_id"]:
+        return None  # their own review is the staff pick: shown once, at the top
+    voted = HelpfulVote.objects.ids_voted_by(
+        request.user, [*shared["listed_ids"], shared["featured_id"]]
+    )
+    html = personalize(
+        shared["html"],
+        request,
+        voted_review_ids=voted,
+        own_review=own_review,
+        listed_ids=shared["listed_ids"],
+    )
+    if own_review is None:
+        your_review = render_to_string(
+            "reviews/_your_review.html",
+            {
+                "title": title,
+                "user": request.user,
+                "review_form_html": review_form_html(request, title),
+            },
+        )
+    else:
+        # The card of one's own review holds no form and no vote: cached with the review.
+        your_review = cached_fragment(
+            request,
+            ("own-review", own_review.pk, get_language()),
+            lambda: render_to_string(
+                "reviews/_your_review.html",
+                {"title": title, "own_review": own_review, "user": request.user},
+            ),
+        )
+    link_label = _("Your review") if own_review else _("Rate or review")
+    html = html.replace(placeholder("your-review-link"), escape(link_label))
+    html = html.replace(placeholder("your-review"), your_review)
+    return HttpResponse(html)
 
 
 def render_title_catalog(title):

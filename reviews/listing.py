@@ -15,7 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -25,24 +25,37 @@ from .models import HelpfulVote
 from .pagination import paginate_reviews
 
 
-class _AnyMember:
-    """Who the shared member copy is rendered for: signed in, and the author of nothing
-    (the page holds no edit links, only vote forms and report links)."""
+def placeholder(name):
+    """A token that stands in a shared copy for one reader's part of it. Derived from the
+    secret key, so nobody can type one into a review to have it replaced; letters, digits
+    and dashes only, so escaping leaves it as it is."""
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:placeholder:{name}".encode()).hexdigest()
+    return f"{name}-{digest[:32]}"
+
+
+class AnyMember:
+    """Who shared copies for members are rendered for: signed in, and the author of
+    nothing (so the copy holds vote forms and report links, never edit links)."""
 
     is_authenticated = True
     is_anonymous = False
+    is_staff = False
     pk = None
     id = None
+
+    @property
+    def username(self):
+        return placeholder("member-name")
+
+    def get_absolute_url(self):
+        return "/" + placeholder("member-url") + "/"
 
     def has_perm(self, perm, obj=None):
         return False
 
 
 def _csrf_placeholder():
-    # Derived from the secret key: nobody can type it into a review to have a reader's
-    # token written into the page where they put it.
-    secret = f"{settings.SECRET_KEY}:csrf-placeholder".encode()
-    return "csrf-" + hashlib.sha256(secret).hexdigest()
+    return placeholder("csrf")
 
 
 def _vote_button(review_pk, voted):
@@ -51,6 +64,19 @@ def _vote_button(review_pk, voted):
     if voted:
         return f'btn-dark" aria-pressed="true" data-review="{review_pk}"'
     return f'btn-outline-dark" aria-pressed="false" data-review="{review_pk}"'
+
+
+def personalize(html, request, *, voted_review_ids=(), own_review=None, listed_ids=()):
+    """A shared copy made for AnyMember, with this reader's parts written in."""
+    reader = request.user
+    html = html.replace(_csrf_placeholder(), get_token(request))
+    html = html.replace("/" + placeholder("member-url") + "/", reader.get_absolute_url())
+    html = html.replace(placeholder("member-name"), conditional_escape(reader.username))
+    for review_pk in voted_review_ids:
+        html = html.replace(_vote_button(review_pk, False), _vote_button(review_pk, True))
+    if own_review is not None and own_review.pk in listed_ids:
+        html = _replace_card(html, own_review.pk)
+    return html
 
 
 def shared_form_html(request, *, parts, template_name, context):
@@ -67,9 +93,10 @@ def shared_form_html(request, *, parts, template_name, context):
 class ReviewListing:
     """The reviews part of a title page for one request."""
 
-    def __init__(self, request, *, title, reviews, sort, total):
+    def __init__(self, request, *, reader, title, reviews, sort, total):
         self.request = request
-        self.member = request.user.is_authenticated
+        self.reader = reader
+        self.member = reader.is_authenticated
         audience = "member" if self.member else "visitor"
         self._shared = cached_fragment(
             request,
@@ -91,7 +118,7 @@ class ReviewListing:
             {
                 "reviews_page": page,
                 "request": self.request,
-                "user": _AnyMember() if self.member else AnonymousUser(),
+                "user": AnyMember() if self.member else AnonymousUser(),
                 "csrf_token": _csrf_placeholder() if self.member else "",
                 "voted_review_ids": (),
             },
@@ -107,21 +134,23 @@ class ReviewListing:
         return self._shared["html"]
 
     def html_for(self, *, voted_review_ids=(), own_review=None):
-        """The shared copy with this reader's marks written in."""
+        """The shared copy with this reader's marks written in (left as placeholders when
+        the reader is AnyMember: the copy is going into a shared page)."""
         html = self._html
-        if not self.member:
-            return mark_safe(html)
-        html = html.replace(_csrf_placeholder(), get_token(self.request))
-        for review_pk in voted_review_ids:
-            html = html.replace(_vote_button(review_pk, False), _vote_button(review_pk, True))
-        if own_review is not None and own_review.pk in self.review_ids:
-            html = _replace_card(html, own_review.pk)
+        if self.member and not isinstance(self.reader, AnyMember):
+            html = personalize(
+                html,
+                self.request,
+                voted_review_ids=voted_review_ids,
+                own_review=own_review,
+                listed_ids=self.review_ids,
+            )
         return mark_safe(html)
 
     def voted_review_ids(self, also=()):
         """Which listed reviews (and `also`) the reader has marked helpful: one query."""
         review_ids = [*self.review_ids, *(review.pk for review in also if review)]
-        return HelpfulVote.objects.ids_voted_by(self.request.user, review_ids)
+        return HelpfulVote.objects.ids_voted_by(self.reader, review_ids)
 
 
 def _replace_card(html, review_pk):

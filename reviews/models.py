@@ -194,7 +194,7 @@ class HelpfulVoteQuerySet(models.QuerySet):
         return self.ids_voted_by(user, [review.pk for review in reviews if review is not None])
 
     def ids_voted_by(self, user, review_ids):
-        if not user.is_authenticated or not review_ids:
+        if not user.is_authenticated or user.pk is None or not review_ids:
             return set()
         return set(
             self.filter(voter=user, review_id__in=review_ids).values_list("review_id", flat=True)

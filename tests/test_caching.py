@@ -15,7 +15,7 @@ from django.urls import reverse
 from reviews import services
 from reviews.pagination import page_url
 from tests.factories import CastCreditFactory, TitleFactory, UserFactory, review
-from tests.html import ReviewList
+from tests.html import ReviewList, assert_valid_accessible_page
 
 pytestmark = pytest.mark.django_db
 
@@ -156,9 +156,10 @@ def test_a_signed_in_title_page_from_the_shared_copy_has_a_fixed_query_count(
     deep = page_url(title, sort="newest", page=2)
     reader.get(deep)
     # The session (from Redis when sessions are cached there), the user, the content
-    # version, the title, the reader's own review, their votes on the page.
+    # version, the reader's own review, their votes on the page. The title, its catalog
+    # and the page itself come from the cache.
     session_reads = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
-    expected = session_reads + 1 + VERSION_READS + 3
+    expected = session_reads + 1 + VERSION_READS + 2
     for url in (title.get_absolute_url(), deep):
         with django_assert_num_queries(expected):
             assert reader.get(url).status_code == 200
@@ -170,3 +171,30 @@ def test_the_version_lives_where_every_app_server_sees_it():
     assert "locmem" not in backend
     if connection.vendor == "sqlite" and not settings.REDIS_URL:
         assert backend.endswith("DatabaseCache")
+
+
+def test_the_shared_member_page_is_each_members_own_page(title):
+    review(title=title, body="someone else's words")
+    ana, ben = UserFactory(username="ana"), UserFactory(username="ben<&>")
+    review(title=title, author=ben, body="ben's own words", rating=7)
+    pages = {}
+    for member in (ana, ben, ana):  # ana twice: the second time from the shared copy
+        reader = Client(enforce_csrf_checks=True)
+        reader.force_login(member)
+        pages[member.username] = (reader, reader.get(title.get_absolute_url()).content.decode())
+    reader, html = pages["ana"]
+    assert_valid_accessible_page(html)
+    assert '<a class="nav-link text-truncate member-name" href="/members/ana/">ana</a>' in html
+    assert "Rate and review Step Up: All In" in html and ">Rate or review</a>" in html
+    assert "ben&#x27;s own words" in html and 'id="own-review"' not in html
+    # The review form in the shared copy carries ana's own token: posting it works.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    response = reader.post(
+        reverse("reviews:edit", kwargs={"slug": title.slug}),
+        {"csrfmiddlewaretoken": token, "rating": 8, "body": "ana's words"},
+    )
+    assert response.status_code == 302
+    _, html = pages["ben<&>"]
+    assert '">ben&lt;&amp;&gt;</a>' in html and "member-name-" not in html
+    assert 'id="own-review"' in html and ">Your review</a>" in html
+    assert "Rate and review" not in html
