@@ -68,6 +68,7 @@ def title_detail(request, slug):
         lambda: get_object_or_404(
             Title.objects.select_related("featured_review__author"), slug=slug
         ),
+        mutable=True,  # a model instance the request works on: its own copy
     )
     facts_html, sections_html = cached_fragment(
         request, ("title-catalog", title.pk), lambda: render_title_catalog(title)

@@ -12,7 +12,10 @@ once can never both leave a token that a reader saw before one of the commits.
 """
 
 import hashlib
+import pickle
+import threading
 import uuid
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import caches
@@ -67,15 +70,93 @@ def versioned_key(request, *parts):
     return f"v:{content_version(request)}:{digest}"
 
 
-def cached_fragment(request, parts, render):
-    """`render()`'s result, from the cache while the content has not changed."""
+class _LocalCopies:
+    """The entries this process used last, kept in its memory up to a byte budget.
+
+    Safe with any number of processes because a versioned key never changes meaning: what
+    is stored under it is the same everywhere, for ever. A hit saves the round trip to
+    Redis and the copy of a whole page over it; only the version is read from there.
+    """
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def set(self, key, value, size):
+        if size > self.max_bytes // 4:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+_local_copies = _LocalCopies(max_bytes=settings.PAGE_CACHE_LOCAL_BYTES)
+
+
+def _read(key, *, shared_object):
+    local = _local_copies.get(key)
+    if local is not None:
+        return pickle.loads(local) if shared_object else local
+    value = _pages().get(key)
+    if value is not None:
+        _keep_local(key, value, shared_object=shared_object)
+    return value
+
+
+def _write(key, value, *, shared_object):
+    _pages().set(key, value, settings.PAGE_CACHE_SECONDS)
+    _keep_local(key, value, shared_object=shared_object)
+
+
+def _keep_local(key, value, *, shared_object):
+    if shared_object:
+        # Kept pickled: each request unpickles its own copy, which it may change.
+        value = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    _local_copies.set(key, value, _size(value))
+
+
+def _size(value):
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_size(item) for item in value.values()) + 100
+    if isinstance(value, (tuple, list)):
+        return sum(_size(item) for item in value) + 100
+    return 100
+
+
+def cached_fragment(request, parts, render, *, mutable=False):
+    """`render()`'s result, from the cache while the content has not changed.
+
+    Rendered HTML is shared as it is by the requests of a process; `mutable=True` for a
+    value a request could change (a model instance): each then gets its own copy."""
     if not caching_enabled():
         return render()
     key = versioned_key(request, *parts)
-    fragment = _pages().get(key)
+    fragment = _read(key, shared_object=mutable)
     if fragment is None:
         fragment = render()
-        _pages().set(key, fragment, settings.PAGE_CACHE_SECONDS)
+        _write(key, fragment, shared_object=mutable)
     return fragment
 
 
@@ -128,12 +209,12 @@ class AnonymousPageCacheMiddleware:
             request.get_full_path(),
             translation.get_language_from_request(request),
         )
-        stored = _pages().get(key)
+        stored = _read(key, shared_object=False)
         if stored is not None:
             return self._rebuild(stored, request)
         response = self.get_response(request)
         if request.method == "GET" and self._cacheable_response(response):
-            _pages().set(key, self._stored(response), settings.PAGE_CACHE_SECONDS)
+            _write(key, self._stored(response), shared_object=False)
         response["X-Page-Cache"] = "miss"
         return response
 
@@ -161,7 +242,7 @@ class AnonymousPageCacheMiddleware:
 
     @staticmethod
     def _stored(response):
-        return (response.content, list(response.items()))
+        return (response.content, tuple(response.items()))
 
     @staticmethod
     def _rebuild(stored, request):

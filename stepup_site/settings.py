@@ -164,6 +164,9 @@ else:
     CONTENT_VERSION_CACHE = "content_version"
 # How long a cached page may live; a write makes it unreachable at once anyway. 0 = off.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+# Each process also keeps the entries it used last in its own memory (safe: versioned
+# keys never change meaning), up to this many bytes.
+PAGE_CACHE_LOCAL_BYTES = env.int("PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024)
 # Never from the whole-page cache: the admin, accounts (forms), the liveness probe.
 PAGE_CACHE_SKIP_PREFIXES = ("/admin/", "/accounts/", "/healthz")
 

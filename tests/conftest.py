@@ -58,9 +58,13 @@ def empty_cache():
     """Each test starts with an empty cache (Redis on the PostgreSQL pass of .ci/run)."""
     from django.core.cache import cache
 
+    from stepup_site.caching import _local_copies
+
     cache.clear()
+    _local_copies.clear()
     yield
     cache.clear()
+    _local_copies.clear()
 
 
 @pytest.fixture

@@ -198,3 +198,18 @@ def test_the_shared_member_page_is_each_members_own_page(title):
     assert '">ben&lt;&amp;&gt;</a>' in html and "member-name-" not in html
     assert 'id="own-review"' in html and ">Your review</a>" in html
     assert "Rate and review" not in html
+
+
+def test_local_copies_keep_the_most_recently_used_within_their_byte_budget():
+    from stepup_site.caching import _LocalCopies
+
+    copies = _LocalCopies(max_bytes=1000)
+    for name in "abcd":
+        copies.set(name, name * 200, 200)
+    assert copies.get("a") == "a" * 200  # used: now the most recent
+    copies.set("e", "e" * 200, 200)
+    copies.set("f", "f" * 200, 200)  # over budget: the least recently used goes
+    assert copies.get("b") is None
+    assert [copies.get(name) is not None for name in "cdaef"] == [True] * 5
+    copies.set("huge", "x" * 900, 900)  # more than a quarter of the budget: not kept
+    assert copies.get("huge") is None
