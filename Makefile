@@ -7,13 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format chromium screenshots clean help
+.PHONY: run test lint format chromium screenshots bench clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
 	@echo "make test         the whole test suite, browser tests included"
 	@echo "make lint         ruff lint + format check, migrations in sync"
 	@echo "make screenshots  regenerate docs/screenshots/*.png"
+	@echo "make bench        load-test gunicorn with wrk (BENCH_ARGS=\"--help\" for the knobs)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,19 @@ screenshots: $(VENV)/.deps-test chromium
 	DEBUG=1 $(BIN)/python manage.py load_catalog
 	DEBUG=1 $(BIN)/python manage.py load_sample_content
 	DEBUG=1 $(BIN)/python -m tools.screenshots docs/screenshots
+
+# Load test of the production set-up (gunicorn, DEBUG off) with wrk: DATABASE_URL and
+# REDIS_URL when set, else bench.sqlite3. Debian's wrk is installed when missing and we are root.
+bench: $(VENV)/.deps-test
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's wrk for the benchmark..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "!!! wrk is missing and cannot be installed (not root): apt-get install wrk"; exit 1; \
+	  fi; \
+	fi
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,946 @@
+"""Load-test the site as production serves it: `make bench` (python -m tools.bench --help).
+
+Builds or reuses a benchmark database, serves it with gunicorn, DEBUG off and the hashed
+static files, then measures each main page for a fixed time with wrk from a second process.
+Prints a table, writes it as Markdown (with a description of the machine) to
+bench-results-<sqlite|postgresql>.md, and exits non-zero when any request failed, a worker
+grew past RSS_LIMIT_MB, or a title's stored rating aggregates stopped matching its reviews.
+
+Database: DATABASE_URL when set (PostgreSQL), otherwise bench.sqlite3 beside manage.py.
+Cache: REDIS_URL when set, otherwise each worker's own local memory.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import runpy
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LUA_SCRIPT = PROJECT_ROOT / "tools" / "bench_report.lua"
+GUNICORN_CONF = PROJECT_ROOT / "stepup_site" / "gunicorn.conf.py"
+SQLITE_FILE = PROJECT_ROOT / "bench.sqlite3"
+GUNICORN_LOG = PROJECT_ROOT / "bench-gunicorn.log"
+
+# What the caller set, before this run adds the production environment to it.
+CALLER_ENVIRONMENT = dict(os.environ)
+RSS_LIMIT_MB = 150
+RSS_SAMPLE_SECONDS = 0.5
+ALL_IN_NAME = "Step Up: All In"
+SORTS = ("helpful", "newest", "highest", "lowest")
+# What --only picks from; /healthz is the baseline and always measured.
+GROUPS = ("home", "all-in", "person", "search", "signed-in", "write")
+SEARCH_TERM = "moose"
+# Every review the write run posts has a headline starting so (the wrk script writes it).
+POSTED_HEADLINE = "Bench run take"
+# Reviews the write run may create, at most: enough for a few minutes of posting, and the
+# runner deletes them all again afterwards.
+WRITE_PAIRS_MAX = 6000
+WRITE_USERS_PER_TITLE = 1000
+# What the anonymous title page shows and a signed-in one never does.
+ANONYMOUS_MARKER = "Sign in to rate and review"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data = parser.add_argument_group("benchmark data (manage.py bench_data)")
+    data.add_argument(
+        "--users",
+        type=int,
+        default=100_000,
+        help="members (default %(default)s; bench_data raises it to what All In needs)",
+    )
+    data.add_argument(
+        "--reviews", type=int, default=1_000_000, help="reviews in all (default %(default)s)"
+    )
+    data.add_argument(
+        "--all-in-reviews",
+        type=int,
+        default=250_000,
+        help=f"reviews of {ALL_IN_NAME} among them (default %(default)s)",
+    )
+    data.add_argument(
+        "--skip-data",
+        action="store_true",
+        help="no generation: measure the bench data already in the database (migrations and "
+        "the catalog are still brought up to date)",
+    )
+    load = parser.add_argument_group("load")
+    load.add_argument(
+        "--duration", type=int, default=10, help="seconds per endpoint (default %(default)s)"
+    )
+    load.add_argument(
+        "--warmup", type=int, default=2, help="seconds of warm-up before each (default 2)"
+    )
+    load.add_argument(
+        "--connections", type=int, default=16, help="wrk keep-alive connections (default 16)"
+    )
+    load.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    load.add_argument(
+        "--timeout",
+        type=int,
+        default=10,
+        help="seconds before wrk gives a request up as an error (default %(default)s; wrk's "
+        "own 2 s would turn a slow page into errors and leave it out of the latencies)",
+    )
+    load.add_argument(
+        "--deep-page", type=int, default=5000, help="the deep review page (default 5000)"
+    )
+    load.add_argument(
+        "--signed-in-users",
+        type=int,
+        default=400,
+        help="members whose sessions the signed-in runs rotate through (default 400)",
+    )
+    load.add_argument(
+        "--only",
+        default="",
+        help=f"measure only these, comma-separated, from {', '.join(GROUPS)} (/healthz is "
+        "always measured; the write run and its aggregate check only when 'write' is chosen)",
+    )
+    server = parser.add_argument_group("gunicorn (defaults: stepup_site/gunicorn.conf.py)")
+    server.add_argument("--workers", type=int, default=None, help="worker processes")
+    server.add_argument(
+        "--threads", type=int, default=None, help="threads per worker (1: sync workers)"
+    )
+    return parser.parse_args(argv)
+
+
+# --- Environment and set-up -------------------------------------------------------------
+
+
+def random_secret_key():
+    # Varied and 64 long: past the bar settings.py sets with DEBUG off (50, not Django's
+    # insecure prefix).
+    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+    return "".join(secrets.choice(alphabet) for _ in range(64))
+
+
+def bench_environment(args):
+    """The production environment every process of the run shares (this one included)."""
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{SQLITE_FILE}")
+    env.update(
+        DJANGO_SETTINGS_MODULE="stepup_site.settings",
+        DEBUG="0",
+        SECRET_KEY=random_secret_key(),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Only what the site logs as a problem: a line per request would be measured too.
+        LOG_LEVEL="WARNING",
+        # Workers are never recycled during the run: a leak then shows in the RSS check
+        # instead of being reset, and no restart lands inside a measurement.
+        GUNICORN_MAX_REQUESTS="0",
+        # Not the machine's default gunicornc socket, which a real server may be using.
+        GUNICORN_CONTROL_SOCKET="off",
+    )
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["GUNICORN_THREADS"] = str(args.threads)
+    return env
+
+
+def manage(env, *arguments):
+    print(f"$ manage.py {' '.join(arguments)}", flush=True)
+    subprocess.run([sys.executable, "manage.py", *arguments], cwd=PROJECT_ROOT, env=env, check=True)
+
+
+def setup_django(env):
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def bench_sizes():
+    """(bench members, their reviews, their reviews of All In) in the database now."""
+    from films.models import Title
+    from reviews.bench_data import bench_users
+    from reviews.models import Review
+
+    bench_reviews = Review.objects.filter(author__in=bench_users())
+    return (
+        bench_users().count(),
+        bench_reviews.count(),
+        bench_reviews.filter(title__in=Title.objects.filter(name=ALL_IN_NAME)).count(),
+    )
+
+
+def delete_leftover_posts():
+    """Reviews an earlier run posted and could not take away (it was killed): they would
+    make the data look changed and have it generated again."""
+    from reviews import services
+    from reviews.models import Review
+
+    leftovers = Review.objects.filter(headline__startswith=POSTED_HEADLINE)
+    for review in leftovers:
+        services.review_delete(review=review)
+
+
+def prepare_data(args, env):
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "load_catalog", "-v", "0")
+    from django.db import connections
+
+    delete_leftover_posts()
+    if args.skip_data:
+        return
+    members, reviews, all_in_reviews = found = bench_sizes()
+    connections.close_all()
+    # bench_data raises the member count when the busiest title needs more distinct authors.
+    if members >= args.users and (reviews, all_in_reviews) == (args.reviews, args.all_in_reviews):
+        # Generating takes minutes at full size: a second run measures the same data again
+        # (the write run deletes the reviews it created, so the counts stay exact).
+        print(f"Reusing the benchmark data: {members} members, {reviews} reviews.", flush=True)
+        return
+    wanted = (args.users, args.reviews, args.all_in_reviews)
+    print(f"Benchmark data (members, reviews, All In): found {found}, want {wanted}.", flush=True)
+    manage(
+        env,
+        "bench_data",
+        "--users",
+        str(args.users),
+        "--reviews",
+        str(args.reviews),
+        "--all-in-reviews",
+        str(args.all_in_reviews),
+        # Deletes only the bench members and what they wrote; nothing on an empty database.
+        "--replace",
+    )
+    from django.conf import settings
+    from django.core.cache import caches
+
+    # The generator writes in bulk, past the signals that tell cached pages the content
+    # changed: start from empty caches (with REDIS_URL, its whole Redis database).
+    for alias in settings.CACHES:
+        caches[alias].clear()
+
+
+# --- What to measure --------------------------------------------------------------------
+
+
+@dataclass
+class Endpoint:
+    name: str
+    path: str
+    # Extra environment for the wrk script: sessions to rotate through, review posts.
+    script_env: dict = field(default_factory=dict)
+    writes: bool = False
+    signed_in: bool = False
+
+
+@dataclass
+class Measurement:
+    endpoint: Endpoint
+    result: dict
+    peak_rss_mb: float
+    note: str = ""
+
+
+def all_in_title():
+    from films.models import Title
+
+    return Title.objects.get(name=ALL_IN_NAME)
+
+
+def deep_page_url(title, sort, wanted_page):
+    """Page `wanted_page` of the title's reviews (the last one when there are fewer)."""
+    try:
+        from reviews.pagination import REVIEWS_PER_PAGE, page_url
+    except ImportError:
+        # Before keyset pagination: the offset paginator's own links.
+        from reviews.views import REVIEWS_PER_PAGE
+
+        def page_url(title, *, sort, page):
+            return f"{title.get_absolute_url()}?sort={sort}&page={page}"
+
+    pages = max(1, math.ceil(title.text_review_count / REVIEWS_PER_PAGE))
+    page = min(wanted_page, pages)
+    return page, page_url(title, sort=sort, page=page)
+
+
+def director_path(title):
+    from films.models import Credit
+
+    credit = (
+        Credit.objects.filter(title=title, role=Credit.Role.DIRECTOR)
+        .select_related("person")
+        .order_by("pk")
+        .first()
+    )
+    if credit is None:
+        raise SystemExit(f"No director is credited on {title.name}: load_catalog first.")
+    return credit.person.get_absolute_url()
+
+
+def signed_in_sessions(users):
+    """A fresh session for each member, exactly as django.contrib.auth.login makes one."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.db import transaction
+
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = {}
+    with transaction.atomic():
+        for user in users:
+            session = session_store()
+            session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.create()
+            keys[user.pk] = session.session_key
+    return keys
+
+
+def delete_sessions(keys):
+    from importlib import import_module
+
+    from django.conf import settings
+
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    for key in keys:
+        session_store(session_key=key).delete()
+
+
+def bench_members():
+    """Bench members who can sign in: active, never suspended."""
+    from reviews.bench_data import bench_users
+
+    return bench_users().filter(is_active=True, suspended_at__isnull=True)
+
+
+def unreviewed_pairs():
+    """(member, title) pairs where the member has no review of the title: posting creates."""
+    from films.models import Title
+
+    per_title = []
+    for title in Title.objects.order_by("pk"):
+        members = bench_members().exclude(reviews__title=title).order_by("-pk")
+        per_title.append([(member, title) for member in members[:WRITE_USERS_PER_TITLE]])
+    # Interleaved, so the creates of any stretch of the run spread over every title.
+    pairs = [pair for row in zip(*per_title, strict=False) for pair in row]
+    if not pairs:
+        pairs = [pair for column in per_title for pair in column]
+    return pairs[:WRITE_PAIRS_MAX]
+
+
+def write_lines(folder, name, lines):
+    path = Path(folder) / name
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return str(path)
+
+
+# --- Serving and measuring ----------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn stepup_site.wsgi with the production config, in its own process group."""
+
+    def __init__(self, env, port):
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        self.process = None
+        self.log = None
+
+    def start(self):
+        self.log = GUNICORN_LOG.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "stepup_site.wsgi", "-c", str(GUNICORN_CONF)],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            # Ctrl-C reaches only this runner, which then stops gunicorn gracefully.
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited at start-up:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer /healthz within 60 s:\n{self.log_tail()}")
+
+    def stop(self):
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)  # graceful: finish requests in flight
+                try:
+                    self.process.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    # Its own process group: the workers go with the master.
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait(timeout=10)
+        finally:
+            if self.log is not None:
+                self.log.close()
+
+    def log_tail(self, lines=30):
+        if self.log is not None and not self.log.closed:
+            self.log.flush()
+        if not GUNICORN_LOG.exists():
+            return ""
+        return "\n".join(GUNICORN_LOG.read_text(errors="replace").splitlines()[-lines:])
+
+
+def child_pids(parent_pid):
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # The command name is in parentheses and may hold spaces: fields start after it.
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == parent_pid:
+            children.append(int(entry))
+    return children
+
+
+def resident_mb(pid):
+    """(VmRSS, RssAnon) in MB, or None once the process is gone.
+
+    VmRSS is the limit's measure; RssAnon is the worker's own heap, without the pages of
+    files it maps (SQLite maps up to 128 MB of the database: shared page cache, counted in
+    every worker's VmRSS)."""
+    fields = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _colon, value = line.partition(":")
+            if name in {"VmRSS", "RssAnon"}:
+                fields[name] = int(value.split()[0]) / 1024
+    except OSError:
+        return None
+    if "VmRSS" not in fields:
+        return None  # a zombie has no memory left to report
+    return fields["VmRSS"], fields.get("RssAnon", 0.0)
+
+
+class WorkerMemory(threading.Thread):
+    """Samples every gunicorn worker's resident memory while the load runs."""
+
+    def __init__(self, master_pid):
+        super().__init__(daemon=True)
+        self.master_pid = master_pid
+        self.peak_by_worker = {}  # pid: peak VmRSS
+        self.anon_peak_by_worker = {}  # pid: peak RssAnon
+        self.window_peak = 0.0
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.wait(RSS_SAMPLE_SECONDS):
+            self.sample()
+
+    def sample(self):
+        for pid in child_pids(self.master_pid):
+            resident = resident_mb(pid)
+            if resident is None:
+                continue
+            total, anonymous = resident
+            self.peak_by_worker[pid] = max(self.peak_by_worker.get(pid, 0.0), total)
+            self.anon_peak_by_worker[pid] = max(self.anon_peak_by_worker.get(pid, 0.0), anonymous)
+            self.window_peak = max(self.window_peak, total)
+
+    def start_window(self):
+        self.window_peak = 0.0
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=5)
+
+
+def run_wrk(url, seconds, args, script_env=None):
+    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s"]
+    command += [f"--timeout={args.timeout}s", "--latency", "-s", str(LUA_SCRIPT), url]
+    env = {**os.environ, "BENCH_THREADS": str(args.wrk_threads), **(script_env or {})}
+    finished = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=seconds + 60
+    )
+    for line in reversed(finished.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise SystemExit(f"wrk gave no result for {url}:\n{finished.stdout}\n{finished.stderr}")
+
+
+def fetch(url, cookie=None):
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def preflight(server, endpoint, member_name=None, cookie=None):
+    """One request before the load: a page that fails, or a session that does not sign
+    in, would otherwise be measured as fast and fine."""
+    status, body = fetch(server.base_url + endpoint.path, cookie)
+    if status != 200:
+        raise SystemExit(f"{endpoint.name}: {endpoint.path} answered {status}")
+    if cookie and (ANONYMOUS_MARKER in body or f">{member_name}</a>" not in body):
+        raise SystemExit(f"{endpoint.name}: the session cookie did not sign {member_name} in")
+
+
+def measure(server, memory, endpoint, args):
+    url = server.base_url + endpoint.path
+    if args.warmup:
+        warmup_env = endpoint.script_env
+        if endpoint.writes:
+            # Warming up with posts would use up the pairs the measured run creates with.
+            warmup_env = {k: v for k, v in warmup_env.items() if k != "BENCH_WRITES_FILE"}
+        run_wrk(url, args.warmup, args, warmup_env)
+    memory.start_window()
+    result = run_wrk(url, args.duration, args, endpoint.script_env)
+    memory.sample()
+    print(
+        f"  {endpoint.name:<44} {result['rps']:>9.1f} req/s  p50 {result['p50_ms']:.1f} ms  "
+        f"p99 {result['p99_ms']:.1f} ms  errors {result['errors']}",
+        flush=True,
+    )
+    return Measurement(endpoint, result, memory.window_peak)
+
+
+# --- Checks -----------------------------------------------------------------------------
+
+
+def aggregate_mismatches():
+    """Every title's stored rating aggregates against a fresh count of its reviews."""
+    from films.models import Title
+    from reviews.services import title_aggregates_recount
+
+    problems = []
+    for title in Title.objects.order_by("pk"):
+        for key, counted in title_aggregates_recount(title).items():
+            stored = getattr(title, key)
+            if stored != counted:
+                problems.append(f"{title.slug}: {key} stored {stored}, counted {counted}")
+    return problems
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+def redacted(database_url):
+    parts = urlsplit(database_url)
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return database_url
+
+
+def machine_description(env, gunicorn_settings, args, load_before):
+    from django.db import connection
+
+    cpu_model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu_model = line.split(":", 1)[1].strip()
+            break
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0]}"
+        else:
+            cursor.execute("SELECT sqlite_version()")
+            database = f"SQLite {cursor.fetchone()[0]} (WAL)"
+    database += f", {redacted(env['DATABASE_URL'])}"
+    cache = "local memory, per worker"
+    if env.get("REDIS_URL"):
+        import redis
+
+        version = redis.Redis.from_url(env["REDIS_URL"]).info()["redis_version"]
+        cache = f"Redis {version}, {env['REDIS_URL']}"
+    workers = gunicorn_settings["workers"]
+    threads = gunicorn_settings["threads"]
+    shown_env = " ".join(
+        f"{name}={shlex.quote(redacted(env[name]))}"
+        for name in ("DATABASE_URL", "REDIS_URL")
+        if CALLER_ENVIRONMENT.get(name)
+    )
+    command = "python -m tools.bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return [
+        ("CPU", f"{len(os.sched_getaffinity(0))} cores (nproc), {cpu_model}"),
+        ("Load before the run", f"{load_before:.2f} (1-minute load average)"),
+        ("RAM", f"{memory_kb / 1024 / 1024:.1f} GiB"),
+        ("OS", f"{platform.platform()}, Python {platform.python_version()}"),
+        ("Database", database),
+        ("Cache", cache),
+        (
+            "gunicorn",
+            f"{gunicorn_settings['worker_class']}, {workers} workers x {threads} threads, "
+            f"stepup_site/gunicorn.conf.py",
+        ),
+        (
+            "Load",
+            f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
+            f"{args.warmup} s warm-up per endpoint, on the same machine",
+        ),
+        ("Command", f"`{(shown_env + ' ') if shown_env else ''}{command}`"),
+    ]
+
+
+def table_rows(measurements):
+    baseline = measurements[0].result["rps"] if measurements else 0
+    rows = []
+    for measured in measurements:
+        result = measured.result
+        ratio = result["rps"] / baseline if baseline else 0
+        rows.append(
+            [
+                measured.endpoint.name + (f" ({measured.note})" if measured.note else ""),
+                f"{result['rps']:.1f}",
+                f"{result['p50_ms']:.1f}",
+                f"{result['p95_ms']:.1f}",
+                f"{result['p99_ms']:.1f}",
+                str(result["errors"]),
+                f"{ratio:.2f}",
+                f"{measured.peak_rss_mb:.0f}",
+            ]
+        )
+    return rows
+
+
+HEADINGS = ["endpoint", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "x /healthz", "RSS MB"]
+
+
+def text_table(rows):
+    widths = [max(len(row[i]) for row in [HEADINGS, *rows]) for i in range(len(HEADINGS))]
+
+    def line(cells):
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    return "\n".join([line(HEADINGS), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def markdown_table(rows):
+    lines = ["| " + " | ".join(HEADINGS) + " |", "|" + "---|" + "---:|" * (len(HEADINGS) - 1)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- The run -------------------------------------------------------------------------------
+
+
+def read_endpoints(args, title, chosen):
+    """The anonymous pages, and a note when the deep page had to be a shallower one."""
+    endpoints = [Endpoint("/healthz", "/healthz")]  # the baseline, always measured
+    note = ""
+    if "home" in chosen:
+        endpoints.append(Endpoint("home /", "/"))
+    if "all-in" in chosen:
+        for sort in SORTS:
+            first_page = f"{title.get_absolute_url()}?sort={sort}"
+            endpoints.append(Endpoint(f"All In ?sort={sort} page 1", first_page))
+        for sort in SORTS:
+            page, path = deep_page_url(title, sort, args.deep_page)
+            if page != args.deep_page:
+                note = f"the deep page is {page}: All In has only {page} pages of reviews"
+            endpoints.append(Endpoint(f"All In ?sort={sort} page {page}", path))
+    if "person" in chosen:
+        endpoints.append(Endpoint("person (All In's director)", director_path(title)))
+    if "search" in chosen:
+        endpoints.append(Endpoint(f"search ?q={SEARCH_TERM}", f"/search/?q={SEARCH_TERM}"))
+    return endpoints, note
+
+
+@dataclass
+class SignedInRun:
+    """Sessions made for the run, deleted again at its end."""
+
+    cookie_name: str
+    folder: str
+    session_keys: dict = field(default_factory=dict)
+    sample_member: object = None
+    # The write run: the pairs it may create, and the last review id before it.
+    write_pairs: list = field(default_factory=list)
+    last_review_before: int = 0
+
+    def sessions_for(self, members):
+        self.session_keys.update(
+            signed_in_sessions(m for m in members if m.pk not in self.session_keys)
+        )
+        return [self.session_keys[member.pk] for member in members]
+
+    def page_endpoint(self, title, count):
+        members = list(bench_members().order_by("pk")[:count])
+        if not members:
+            raise SystemExit("No bench members: run without --skip-data to generate them.")
+        self.sample_member = members[0]
+        sessions_file = write_lines(self.folder, "sessions.txt", self.sessions_for(members))
+        return Endpoint(
+            f"All In signed in ({len(members)} members)",
+            title.get_absolute_url(),
+            {"BENCH_SESSIONS_FILE": sessions_file, "BENCH_COOKIE_NAME": self.cookie_name},
+            signed_in=True,
+        )
+
+    def write_endpoint(self):
+        from django.db.models import Max
+
+        from reviews.models import Review
+
+        self.write_pairs = unreviewed_pairs()
+        if not self.write_pairs:
+            raise SystemExit("Every bench member has reviewed every title: nothing to create.")
+        writers = list({member.pk: member for member, _title in self.write_pairs}.values())
+        self.sessions_for(writers)
+        pairs_file = write_lines(
+            self.folder,
+            "writes.txt",
+            [f"{self.session_keys[member.pk]} {t.slug}" for member, t in self.write_pairs],
+        )
+        # The warm-up GETs one title's review form as members who have not reviewed it (a
+        # member whose review a moderator removed would get a 403 there).
+        warmup_title = self.write_pairs[0][1]
+        warmup_sessions = [
+            self.session_keys[member.pk] for member, t in self.write_pairs if t == warmup_title
+        ]
+        self.last_review_before = Review.objects.aggregate(last=Max("pk"))["last"] or 0
+        alphabet = string.ascii_letters + string.digits
+        return Endpoint(
+            f"post/edit reviews ({len(writers)} members)",
+            f"/titles/{warmup_title.slug}/review/",
+            {
+                "BENCH_WRITES_FILE": pairs_file,
+                "BENCH_SESSIONS_FILE": write_lines(self.folder, "warmup.txt", warmup_sessions),
+                "BENCH_COOKIE_NAME": self.cookie_name,
+                "BENCH_CSRF_SECRET": "".join(secrets.choice(alphabet) for _ in range(32)),
+                "BENCH_HEADLINE": POSTED_HEADLINE,
+            },
+            writes=True,
+        )
+
+    def reviews_created(self):
+        """The write run's reviews: the only ones with ids past the last one before it."""
+        from reviews.models import Review
+
+        writer_ids = {member.pk for member, _title in self.write_pairs}
+        return Review.objects.filter(pk__gt=self.last_review_before, author_id__in=writer_ids)
+
+    def clean_up(self):
+        """Delete the write run's reviews through the service that keeps the counts, so the
+        next run finds the same data; and the sessions."""
+        from reviews import services
+
+        removed = 0
+        if self.write_pairs:
+            for review in self.reviews_created():
+                services.review_delete(review=review)
+                removed += 1
+            print(f"Deleted the {removed} reviews the write run created.", flush=True)
+        delete_sessions(self.session_keys.values())
+
+
+def run_load(server, memory, endpoints, signed_in, args):
+    """Every endpoint measured in turn, then /healthz again; failures found on the way."""
+    from django.db import connections
+
+    failures = []
+    for endpoint in endpoints:
+        if endpoint.signed_in:
+            member = signed_in.sample_member
+            cookie = f"{signed_in.cookie_name}={signed_in.session_keys[member.pk]}"
+            preflight(server, endpoint, member.username, cookie)
+        elif not endpoint.writes:
+            preflight(server, endpoint)
+    measurements = []
+    for endpoint in endpoints:
+        measurements.append(measure(server, memory, endpoint, args))
+    measurements.append(measure(server, memory, Endpoint("/healthz again", "/healthz"), args))
+    for measured in measurements:
+        if measured.endpoint.writes:
+            # Counted after the last measurement, when the posts still in flight as wrk
+            # stopped have landed. wrk counts only the answers it waited for, so the edits
+            # (its posts minus the creates) are a lower bound.
+            posts = measured.result["requests"]
+            created = signed_in.reviews_created().count()
+            connections.close_all()
+            measured.note = f"{created} created, {posts - created} edited"
+            if created <= 0 or posts - created <= 0:
+                failures.append(f"the write run must both create and edit: {measured.note}")
+    return measurements, failures
+
+
+def check_aggregates():
+    print("Checking every title's stored aggregates against a recount...", flush=True)
+    mismatches = aggregate_mismatches()
+    for mismatch in mismatches:
+        print(f"  MISMATCH {mismatch}")
+    print("  all titles match" if not mismatches else "  MISMATCHES", flush=True)
+    return [f"aggregates: {mismatch}" for mismatch in mismatches]
+
+
+def write_report(vendor, description, rows, notes):
+    results_file = PROJECT_ROOT / f"bench-results-{vendor}.md"
+    results_file.write_text(
+        "\n".join(
+            [
+                f"### Benchmark on {vendor}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                "",
+                "| | |",
+                "|---|---|",
+                *(f"| {label} | {value} |" for label, value in description),
+                "",
+                markdown_table(rows),
+                "",
+                *notes,
+                "",
+            ]
+        )
+    )
+    print(f"Written to {results_file.name}.")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # A CI timeout or `kill` stops the run like Ctrl-C does: through the finally blocks that
+    # stop gunicorn and take the run's reviews and sessions away again.
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(128 + signal.SIGTERM))
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `make bench` installs Debian's wrk when run as root.")
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5 * (os.cpu_count() or 1):
+        # wrk, gunicorn and the database share these cores with whatever else runs.
+        print(
+            f"!!! The machine is busy (load average {load_before:.1f} on "
+            f"{os.cpu_count()} cores): the numbers will be low and noisy.",
+            flush=True,
+        )
+    only = [part.strip() for part in args.only.split(",") if part.strip()]
+    chosen = {group for group in GROUPS if not only or any(part in group for part in only)}
+    env = bench_environment(args)
+    setup_django(env)
+    prepare_data(args, env)
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+
+    from django.conf import settings
+    from django.db import connection, connections
+
+    vendor = connection.vendor
+    title = all_in_title()
+    endpoints, deep_note = read_endpoints(args, title, chosen)
+    signed_in = SignedInRun(settings.SESSION_COOKIE_NAME, tempfile.mkdtemp(prefix="stepup-bench-"))
+    # Read with this run's GUNICORN_* environment: what gunicorn will use, for the report.
+    gunicorn_settings = runpy.run_path(str(GUNICORN_CONF))
+    server = Gunicorn(env, free_port())
+    memory = None
+    measurements = []
+    failures = []
+    try:
+        if "signed-in" in chosen:
+            endpoints.append(signed_in.page_endpoint(title, args.signed_in_users))
+        if "write" in chosen:
+            endpoints.append(signed_in.write_endpoint())
+        connections.close_all()
+        server.start()
+        memory = WorkerMemory(server.process.pid)
+        memory.start()
+        print(
+            f"gunicorn {gunicorn_settings['worker_class']}, {gunicorn_settings['workers']} "
+            f"workers x {gunicorn_settings['threads']} threads at {server.base_url}; "
+            f"{args.duration} s per endpoint:",
+            flush=True,
+        )
+        measurements, failures = run_load(server, memory, endpoints, signed_in, args)
+    finally:
+        if memory is not None:
+            memory.stop()
+        server.stop()
+        if signed_in.write_pairs:
+            failures += check_aggregates()
+        signed_in.clean_up()
+        shutil.rmtree(signed_in.folder, ignore_errors=True)
+
+    failures += [
+        f"{measured.endpoint.name}: {measured.result['errors']} errors"
+        for measured in measurements
+        if measured.result["errors"]
+    ]
+    peaks = memory.peak_by_worker
+    failures += [
+        f"worker {pid} reached {peak:.0f} MB RSS (limit {RSS_LIMIT_MB} MB)"
+        for pid, peak in sorted(peaks.items())
+        if peak > RSS_LIMIT_MB
+    ]
+
+    rows = table_rows(measurements)
+    worker_peaks = ", ".join(
+        f"{peak:.0f} ({memory.anon_peak_by_worker.get(pid, 0):.0f} heap)"
+        for pid, peak in sorted(peaks.items())
+    )
+    notes = [
+        f"Peak RSS per gunicorn worker over the whole run, MB: {worker_peaks} "
+        f"(limit {RSS_LIMIT_MB} MB on the RSS; heap: RssAnon, without mapped files)."
+    ]
+    if deep_note:
+        notes.append(f"Note: {deep_note}.")
+    if signed_in.write_pairs:
+        matched = not any(failure.startswith("aggregates") for failure in failures)
+        notes.append(
+            "Write run: every title's stored rating aggregates "
+            + ("match a recount of its reviews." if matched else "DO NOT match a recount.")
+        )
+    print()
+    print(text_table(rows))
+    print("\n".join(["", *notes]))
+    write_report(
+        vendor, machine_description(env, gunicorn_settings, args, load_before), rows, notes
+    )
+    connections.close_all()
+    if failures:
+        print("\nFAILED:\n" + "\n".join(f"  - {failure}" for failure in failures))
+        print(f"\nLast lines of {GUNICORN_LOG.name}:\n{server.log_tail()}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # gunicorn is stopped and the run's data taken away by then (the finally blocks).
+        sys.exit("\nInterrupted.")

@@ -1,0 +1,66 @@
+"""The query plans of the title page's queries, on the bench database, as Markdown.
+
+Usage: DATABASE_URL=... python -m tools.explain_queries [--title-slug step-up-all-in]
+PostgreSQL: EXPLAIN (ANALYZE, BUFFERS), so the plans show the indexes really used and the
+time they took; SQLite: EXPLAIN QUERY PLAN. Pages 1 and 5,000 for each sort order, built
+exactly as reviews.pagination builds them.
+"""
+
+import argparse
+import os
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--title-slug", default="step-up-all-in")
+    parser.add_argument("--deep-page", type=int, default=5000)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
+    os.environ.setdefault("DEBUG", "1")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from accounts.models import User
+    from films.models import Title
+    from reviews.models import REVIEW_SORT_KEYS, HelpfulVote, Review
+    from reviews.pagination import REVIEWS_PER_PAGE, RowValueCompare
+
+    title = Title.objects.get(slug=args.title_slug)
+    postgres = connection.vendor == "postgresql"
+    listed = Review.objects.published().filter(title=title).with_text().for_listing()
+
+    def explain(label, queryset):
+        plan = queryset.explain(analyze=True, buffers=True) if postgres else queryset.explain()
+        print(f"### {label}\n\n```\n{plan}\n```\n")
+
+    print(f"## Query plans on {connection.vendor} ({title.text_review_count:,} listed reviews)\n")
+    for sort, (columns, direction) in REVIEW_SORT_KEYS.items():
+        descending = direction == "descending"
+        order = [f"-{c}" if descending else c for c in columns]
+        explain(f"`{sort}`, page 1", listed.order_by(*order)[: REVIEWS_PER_PAGE + 1])
+        before_deep = (
+            Review.objects.published()
+            .filter(title=title)
+            .with_text()
+            .order_by(*order)
+            .values_list(*columns)[(args.deep_page - 1) * REVIEWS_PER_PAGE - 1]
+        )
+        deep = listed.filter(
+            RowValueCompare(columns, list(before_deep), "<" if descending else ">", Review)
+        ).order_by(*order)[: REVIEWS_PER_PAGE + 1]
+        explain(f"`{sort}`, page {args.deep_page:,} (keyset)", deep)
+    reader = User.objects.filter(reviews__title=title).first()
+    explain(
+        "The reader's own review", Review.objects.filter(title=title, author=reader).for_listing()
+    )
+    page_ids = list(listed.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
+    explain(
+        "The reader's helpful votes on the page",
+        HelpfulVote.objects.filter(voter=reader, review_id__in=page_ids).values_list("review_id"),
+    )
+
+
+if __name__ == "__main__":
+    main()
