@@ -65,8 +65,14 @@ def caching_enabled():
 
 
 def versioned_key(request, *parts):
-    """A cache key that is only valid for the current content version."""
-    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
+    """A cache key that is only valid for the current content version and secret key.
+
+    The secret key is in it because shared copies hold placeholders derived from it
+    (reviews.listing.placeholder): after a key rotation they would never be filled in.
+    """
+    digest = hashlib.sha256(
+        "\x1f".join(str(part) for part in (settings.SECRET_KEY, *parts)).encode()
+    ).hexdigest()
     return f"v:{content_version(request)}:{digest}"
 
 

@@ -213,3 +213,13 @@ def test_local_copies_keep_the_most_recently_used_within_their_byte_budget():
     assert [copies.get(name) is not None for name in "cdaef"] == [True] * 5
     copies.set("huge", "x" * 900, 900)  # more than a quarter of the budget: not kept
     assert copies.get("huge") is None
+
+
+def test_a_new_secret_key_never_serves_a_copy_made_with_the_old_one(title, settings):
+    member = UserFactory(username="ana")
+    reader = _as(member)
+    reader.get(title.get_absolute_url())  # the shared copy, with the old key's placeholders
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]  # ana stays signed in
+    settings.SECRET_KEY = "a-rotated-secret-key-" + "k3y" * 20
+    html = reader.get(title.get_absolute_url()).content.decode()
+    assert '">ana</a>' in html and "member-name-" not in html and "csrf-" not in html
