@@ -197,7 +197,9 @@ class HelpfulVoteQuerySet(models.QuerySet):
         if not user.is_authenticated or user.pk is None or not review_ids:
             return set()
         return set(
-            self.filter(voter=user, review_id__in=review_ids).values_list("review_id", flat=True)
+            self.filter(voter=user, review_id__in=review_ids)
+            .order_by()
+            .values_list("review_id", flat=True)
         )
 
 

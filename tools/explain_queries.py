@@ -28,6 +28,7 @@ def main():
     from reviews.pagination import REVIEWS_PER_PAGE, RowValueCompare
 
     title = Title.objects.get(slug=args.title_slug)
+    count_page_queries(title, args.deep_page)
     postgres = connection.vendor == "postgresql"
     listed = Review.objects.published().filter(title=title).with_text().for_listing()
 
@@ -53,13 +54,47 @@ def main():
         explain(f"`{sort}`, page {args.deep_page:,} (keyset)", deep)
     reader = User.objects.filter(reviews__title=title).first()
     explain(
-        "The reader's own review", Review.objects.filter(title=title, author=reader).for_listing()
+        "The reader's own review (reviews.views.own_review_of)",
+        Review.objects.filter(title=title, author=reader).select_related("author").order_by()[:1],
     )
     page_ids = list(listed.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
     explain(
         "The reader's helpful votes on the page",
         HelpfulVote.objects.filter(voter=reader, review_id__in=page_ids).values_list("review_id"),
     )
+
+
+def count_page_queries(title, deep_page):
+    """Queries of the All In page at this size, page 1 and the deep page, caching off (the
+    cost of a miss) and on (a hit), for a visitor and a member."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from reviews.pagination import page_url
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    member = User.objects.filter(reviews__title=title).first()
+    urls = {"page 1": title.get_absolute_url(), f"page {deep_page:,}": None}
+    urls[f"page {deep_page:,}"] = page_url(title, sort="newest", page=deep_page)
+    print(f"## Queries per request ({title.text_review_count:,} listed reviews)\n")
+    print("| request | caching off (a miss) | caching on (a hit) |\n|---|---:|---:|")
+    for reader in ("visitor", "member"):
+        for label, url in urls.items():
+            counts = []
+            for seconds in (0, 600):
+                settings.PAGE_CACHE_SECONDS = seconds
+                client = Client()
+                if reader == "member":
+                    client.force_login(member)
+                client.get(url)
+                with CaptureQueriesContext(connection) as queries:
+                    assert client.get(url).status_code == 200
+                counts.append(len(queries))
+            print(f"| {reader}, {label} | {counts[0]} | {counts[1]} |")
+    print()
 
 
 if __name__ == "__main__":
