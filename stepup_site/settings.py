@@ -162,8 +162,9 @@ else:
         },
     }
     CONTENT_VERSION_CACHE = "content_version"
-# How long a cached page may live; a write makes it unreachable at once anyway. 0 = off.
-PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+# How long a cached page may live; a write makes it unreachable at once anyway. 0 = off,
+# the default under DEBUG, where a template being edited must show on the next reload.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
 # Each process also keeps the entries it used last in its own memory (safe: versioned
 # keys never change meaning), up to this many bytes.
 PAGE_CACHE_LOCAL_BYTES = env.int("PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024)

@@ -26,6 +26,9 @@ print(json.dumps({
     "email_host": s.EMAIL_HOST,
     "media_root": str(s.MEDIA_ROOT),
     "static_storage": s.STORAGES["staticfiles"]["BACKEND"],
+    "page_cache_seconds": s.PAGE_CACHE_SECONDS,
+    "content_version_cache": s.CACHES[s.CONTENT_VERSION_CACHE]["BACKEND"],
+    "session_engine": s.SESSION_ENGINE,
 }, default=str))
 """
 
@@ -101,6 +104,17 @@ def test_redis_url_selects_djangos_redis_cache():
     loaded = loaded_settings(DEBUG="1", REDIS_URL="redis://cache.example:6379/2")
     assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["cache_location"] == "redis://cache.example:6379/2"
+
+
+def test_pages_are_cached_in_production_and_not_while_developing():
+    production = loaded_settings(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="example.org")
+    assert production["page_cache_seconds"] == 600
+    # Each worker's local memory holds pages; the version they hang on is shared.
+    assert production["content_version_cache"].endswith("DatabaseCache")
+    assert loaded_settings(DEBUG="1")["page_cache_seconds"] == 0
+    with_redis = loaded_settings(DEBUG="1", REDIS_URL="redis://cache.example:6379/2")
+    assert with_redis["content_version_cache"].endswith("RedisCache")
+    assert with_redis["session_engine"] == "django.contrib.sessions.backends.cached_db"
 
 
 def test_email_and_media_come_from_the_environment():
