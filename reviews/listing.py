@@ -70,7 +70,9 @@ def personalize(html, request, *, voted_review_ids=(), own_review=None, listed_i
     """A shared copy made for AnyMember, with this reader's parts written in."""
     reader = request.user
     html = html.replace(_csrf_placeholder(), get_token(request))
-    html = html.replace("/" + placeholder("member-url") + "/", reader.get_absolute_url())
+    html = html.replace(
+        "/" + placeholder("member-url") + "/", conditional_escape(reader.get_absolute_url())
+    )
     html = html.replace(placeholder("member-name"), conditional_escape(reader.username))
     for review_pk in voted_review_ids:
         html = html.replace(_vote_button(review_pk, False), _vote_button(review_pk, True))

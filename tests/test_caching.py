@@ -195,7 +195,8 @@ def test_the_shared_member_page_is_each_members_own_page(title):
     )
     assert response.status_code == 302
     _, html = pages["ben<&>"]
-    assert '">ben&lt;&amp;&gt;</a>' in html and "member-name-" not in html
+    assert 'href="/members/ben%3C&amp;%3E/">ben&lt;&amp;&gt;</a>' in html
+    assert "member-name-" not in html and "member-url-" not in html
     assert 'id="own-review"' in html and ">Your review</a>" in html
     assert "Rate and review" not in html
 
