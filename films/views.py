@@ -130,24 +130,16 @@ def member_title_page(request, title, catalog):
         own_review=own_review,
         listed_ids=shared["listed_ids"],
     )
+    context = {"title": title, "own_review": own_review, "user": request.user}
     if own_review is None:
-        your_review = render_to_string(
-            "reviews/_your_review.html",
-            {
-                "title": title,
-                "user": request.user,
-                "review_form_html": review_form_html(request, title),
-            },
-        )
+        context["review_form_html"] = review_form_html(request, title)
+        your_review = render_to_string("reviews/_your_review.html", context)
     else:
         # The card of one's own review holds no form and no vote: cached with the review.
         your_review = cached_fragment(
             request,
             ("own-review", own_review.pk, get_language()),
-            lambda: render_to_string(
-                "reviews/_your_review.html",
-                {"title": title, "own_review": own_review, "user": request.user},
-            ),
+            lambda: render_to_string("reviews/_your_review.html", context),
         )
     link_label = _("Your review") if own_review else _("Rate or review")
     html = html.replace(placeholder("your-review-link"), escape(link_label))

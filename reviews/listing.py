@@ -8,6 +8,7 @@ placeholders there, cached under the content version, and each member's marks ar
 written into the copy as it is served.
 """
 
+import functools
 import hashlib
 
 from django.conf import settings
@@ -29,7 +30,13 @@ def placeholder(name):
     """A token that stands in a shared copy for one reader's part of it. Derived from the
     secret key, so nobody can type one into a review to have it replaced; letters, digits
     and dashes only, so escaping leaves it as it is."""
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:placeholder:{name}".encode()).hexdigest()
+    return _placeholder(settings.SECRET_KEY, name)
+
+
+@functools.lru_cache(maxsize=32)
+def _placeholder(secret_key, name):
+    # Several per member request, each the same until the key changes: hashed once.
+    digest = hashlib.sha256(f"{secret_key}:placeholder:{name}".encode()).hexdigest()
     return f"{name}-{digest[:32]}"
 
 
