@@ -14,6 +14,13 @@ class SignUpForm(UserCreationForm):
         help_text=_("For resetting your password. Never shown to anyone."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    # A honeypot: moved off screen by the site's CSS and skipped by the Tab key, so people
+    # never fill it in; a naive bot fills in every field it finds.
+    extra_details = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -34,6 +41,15 @@ class SignUpForm(UserCreationForm):
                 code="reserved",
             )
         return username
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("extra_details"):
+            # Above the form, where a person would see it; and says nothing a bot could use.
+            raise forms.ValidationError(
+                _("This account could not be created. Please try again."), code="honeypot"
+            )
+        return cleaned_data
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 # Usernames kept for the sample accounts of load_sample_content: nobody signs up as one.
@@ -22,6 +23,10 @@ class User(AbstractUser):
     # Set while a moderator has suspended the account (is_active is then off too); kept
     # apart from is_active so lifting a suspension never revives an account closed otherwise.
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True, editable=False)
+
+    # Raised to end every session the member has open (a suspension): sessions carry a
+    # hash that includes it, and Django ends any whose hash no longer matches.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -44,3 +49,15 @@ class User(AbstractUser):
 
     def get_absolute_url(self):
         return reverse("accounts:profile", kwargs={"username": self.username})
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash (of the password) until the first epoch, so raising it is what
+        # ends sessions, never this code arriving.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
 from reviews.services import account_delete
+from stepup_site.ratelimits import rate_limited
 
 from .forms import AccountDeleteForm, SignUpForm
 from .models import User
@@ -24,6 +25,7 @@ PROFILE_REVIEWS_PER_PAGE = 20
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("signup", key="ip")
 def signup(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(

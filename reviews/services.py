@@ -170,6 +170,10 @@ def comment_update(*, comment, body):
 
 @transaction.atomic
 def comment_delete(*, comment):
+    # The review first, then the comment: the order in which deleting the review takes
+    # them (it locks the review, then deletes its comments). Taken the other way round,
+    # the two deadlock on PostgreSQL and one member gets an error page.
+    Review.objects.select_for_update().filter(pk=comment.review_id).first()
     locked = Comment.objects.select_for_update().filter(pk=comment.pk).first()
     if locked is None:
         return
@@ -347,7 +351,11 @@ def account_suspend(*, member, moderator, reason, hide_content=False):
     member = get_user_model().objects.select_for_update().get(pk=member.pk)
     member.is_active = False
     member.suspended_at = timezone.now()
-    member.save(update_fields=["is_active", "suspended_at"])
+    # Ends every session the member has open, for good: lifting the suspension later does
+    # not bring them back.
+    member.session_epoch = F("session_epoch") + 1
+    member.save(update_fields=["is_active", "suspended_at", "session_epoch"])
+    member.refresh_from_db(fields=["session_epoch"])
     _record(action=ModerationAction.Kind.SUSPEND, moderator=moderator, member=member, reason=reason)
     if hide_content:
         removal = _("Removed with the suspension of the account: %(reason)s") % {"reason": reason}

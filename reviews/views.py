@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from films.models import Title
+from stepup_site.ratelimits import rate_limited
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
@@ -91,6 +92,7 @@ def _safe_next(request, fallback):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("review")
 def review_edit(request, slug):
     """Write a review of a title, or edit yours: asking twice edits the one you have."""
     title = get_object_or_404(Title, slug=slug)
@@ -126,6 +128,7 @@ def review_edit(request, slug):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("review")
 def review_delete(request, slug):
     title = get_object_or_404(Title, slug=slug)
     review = get_object_or_404(Review, title=title, author=request.user)
@@ -178,6 +181,7 @@ def _wants_json(request):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("vote")
 def helpful_toggle(request, pk):
     """A toggle for forms (redirects back) and for the page script (answers JSON)."""
     if request.method == "GET":
@@ -210,6 +214,7 @@ def helpful_toggle(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("comment")
 def comment_create(request, pk):
     review = get_object_or_404(_visible_reviews(request.user), pk=pk)
     if request.method == "GET":
@@ -237,6 +242,7 @@ def _own_comment(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("comment")
 def comment_edit(request, pk):
     comment = _own_comment(request, pk)
     form = CommentForm(request.POST if request.method == "POST" else None, instance=comment)
@@ -259,6 +265,7 @@ def comment_edit(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("comment")
 def comment_delete(request, pk):
     comment = _own_comment(request, pk)
     if request.method == "POST":
@@ -313,6 +320,7 @@ def _report(request, *, review=None, comment=None):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("report")
 def review_report(request, pk):
     # Only what the public can see can be reported: hidden items are already with moderators.
     return _report(request, review=get_object_or_404(Review.objects.published(), pk=pk))
@@ -320,6 +328,7 @@ def review_report(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("report")
 def comment_report(request, pk):
     visible = Comment.objects.published().filter(review__status=Status.PUBLISHED)
     return _report(request, comment=get_object_or_404(visible, pk=pk))

@@ -36,7 +36,12 @@ def _pages():
 
 
 def content_version(request):
-    """The token, read once per request (one cache or database read)."""
+    """The token, read once per request (one cache or database read).
+
+    Empty when the cache holding it cannot be reached: nothing is then read from or
+    stored in the cache for the request, since a write made meanwhile could not have
+    changed the token.
+    """
     version = getattr(request, "_content_version", None)
     if version is None:
         version = _versions().get(VERSION_KEY)
@@ -44,8 +49,8 @@ def content_version(request):
             # First read after a flush: whatever was cached before is unreachable anyway.
             _versions().add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = _versions().get(VERSION_KEY)
-        request._content_version = version
-    return version
+        request._content_version = version or ""
+    return request._content_version
 
 
 def _new_version():
@@ -156,7 +161,7 @@ def cached_fragment(request, parts, render, *, mutable=False):
 
     Rendered HTML is shared as it is by the requests of a process; `mutable=True` for a
     value a request could change (a model instance): each then gets its own copy."""
-    if not caching_enabled():
+    if not caching_enabled() or not content_version(request):
         return render()
     key = versioned_key(request, *parts)
     fragment = _read(key, shared_object=mutable)
@@ -232,6 +237,7 @@ class AnonymousPageCacheMiddleware:
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and "messages" not in request.COOKIES
             and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+            and content_version(request)
         )
 
     @staticmethod

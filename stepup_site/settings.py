@@ -53,13 +53,21 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "imagekit",
+    "axes",
+    # The project package itself, for its management commands (backup, restore).
+    "stepup_site",
     "accounts",
     "films",
     "reviews",
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (rate limits, login throttling, logs) sees the real client.
+    "stepup_site.security.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Above the page cache, so pages served from it carry the same headers.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "stepup_site.caching.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,7 +76,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it answers for a locked-out sign-in before the view runs.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stepup_site.urls"
@@ -141,12 +150,19 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, where Redis being unreachable is a cache miss rather than
+            # an error: pages, sessions and rate limits keep working without it.
+            "BACKEND": "stepup_site.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "stepup",
+            "OPTIONS": {
+                # Fail fast when Redis is unreachable, instead of hanging a worker.
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
+            },
         }
     }
-    CONTENT_VERSION_CACHE = "default"
+    SHARED_CACHE = "default"
     # Sessions read from Redis, written through to the database.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
@@ -156,12 +172,15 @@ else:
             "LOCATION": "stepup",
             "OPTIONS": {"MAX_ENTRIES": 5000},
         },
-        "content_version": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        # What every app process must see alike (the content version, rate-limit counters),
+        # in a database table (created by a migration): local memory is private to a process.
+        "shared": {
+            "BACKEND": "stepup_site.cache.SharedDatabaseCache",
             "LOCATION": "stepup_content_version",
         },
     }
-    CONTENT_VERSION_CACHE = "content_version"
+    SHARED_CACHE = "shared"
+CONTENT_VERSION_CACHE = SHARED_CACHE
 # How long a cached page may live; a write makes it unreachable at once anyway. 0 = off,
 # the default under DEBUG, where a template being edited must show on the next reload.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
@@ -255,18 +274,97 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Security ------------------------------------------------------------------
-# Production is served over HTTPS: cookies only travel encrypted.
+# Production is served over HTTPS only. Every default here is the production one (what
+# `check --deploy` asks for); a plain-HTTP set-up on loopback (tests, `make bench`) turns
+# SECURE_SSL_REDIRECT off explicitly.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Browsers remember for a year to use HTTPS only, on every subdomain too.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Cookies only travel encrypted, are out of scripts' reach and stay on this site.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+# The helpful-vote script reads the token from the page's form, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Origins allowed to POST (e.g. https://stepup.example.org), needed behind a TLS proxy.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Set only behind one proxy that terminates TLS and overwrites X-Forwarded-Proto.
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+
+# Behind one reverse proxy (nginx, a load balancer) that terminates TLS: it sets
+# X-Forwarded-Proto and appends the address it saw to X-Forwarded-For. Only then are those
+# headers read, and only the part that proxy wrote (stepup_site.security).
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY or env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from this site
+# only, no inline code, no plugins, no <base> rewriting, never framed. Bootstrap's CSS draws
+# its icons (selects, the menu button) from data: SVGs, hence data: for images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Abuse ------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out account or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins are counted per account and, separately, per client address: five either
+# way and that account, or that address, waits out the cool-off.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "stepup_site.security.client_address"
+AXES_LOCKOUT_CALLABLE = "stepup_site.views.signin_locked_out"
+# Attempts live in the database (durable, shared by every process); successful sign-ins
+# are not logged there, only failures.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Writes and sign-ups are rate-limited (django-ratelimit) through the shared cache, so the
+# limit holds across every app process and server. Rates are "count/period" (s, m, h, d).
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = SHARED_CACHE
+RATELIMIT_IP_META_KEY = "stepup_site.security.client_address"
+# If the cache is unreachable, let the request through rather than refuse everyone.
+RATELIMIT_FAIL_OPEN = True
+RATE_LIMITS = {
+    "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h"),
+    "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/h"),
+    "review": env.str("RATE_LIMIT_REVIEW", default="30/h"),
+    "comment": env.str("RATE_LIMIT_COMMENT", default="60/h"),
+    "vote": env.str("RATE_LIMIT_VOTE", default="300/h"),
+    "report": env.str("RATE_LIMIT_REPORT", default="20/h"),
+}
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit predates Django's own RedisCache and does not know it; its incr is
+    # Redis INCRBY, atomic. SharedDatabaseCache makes incr atomic in a transaction.
+    "django_ratelimit.W001",
+]
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.contrib.sitemaps.views import sitemap
 from django.http import HttpResponse
 from django.urls import include, path, re_path
@@ -13,6 +13,8 @@ from django.views.static import serve
 
 from accounts.forms import SignInForm
 from films.sitemaps import SITEMAPS
+
+from .ratelimits import rate_limited
 
 
 @never_cache
@@ -40,6 +42,12 @@ urlpatterns = [
         LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
         name="login",
     ),
+    # Each request may send an email: limited per client address.
+    path(
+        "accounts/password_reset/",
+        rate_limited("password_reset", key="ip")(PasswordResetView.as_view()),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("reviews.urls")),
@@ -52,3 +60,6 @@ if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     ]
+
+handler403 = "stepup_site.views.permission_denied"
+handler500 = "stepup_site.views.server_error"

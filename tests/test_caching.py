@@ -103,7 +103,11 @@ def test_a_signing_in_does_not_make_pages_stale(client, title):
     member = UserFactory(password="a long password for tests")
     url = title.get_absolute_url()
     client.get(url)
-    Client().login(username=member.username, password="a long password for tests")
+    signing_in = Client()
+    signing_in.post(
+        reverse("login"), {"username": member.username, "password": "a long password for tests"}
+    )
+    assert signing_in.session["_auth_user_id"] == str(member.pk)
     assert client.get(url)["X-Page-Cache"] == "hit"
 
 

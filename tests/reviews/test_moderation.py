@@ -348,7 +348,8 @@ def test_suspending_can_hide_the_content_and_lifting_it_restores_sign_in(client,
     assert Review.objects.get(author=member).status == Status.REMOVED
     assert Title.objects.get(pk=title.pk).rating_count == 0
     services.account_unsuspend(member=member, moderator=None)
-    assert client.login(username=member.username, password="battle-in-vegas-2014")
+    client.post(reverse("login"), {"username": member.username, "password": "battle-in-vegas-2014"})
+    assert client.session["_auth_user_id"] == str(member.pk)
     actions = list(ModerationAction.objects.filter(member=member).values_list("action", flat=True))
     assert {"suspend", "remove", "unsuspend"} <= set(actions)
 

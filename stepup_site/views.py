@@ -1,0 +1,74 @@
+"""The site's answers when something goes wrong, in its own look."""
+
+import logging
+import math
+import sys
+
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template import loader
+from django.utils.translation import gettext as _
+from django.views import defaults
+from django.views.decorators.csrf import requires_csrf_token
+
+from .ratelimits import RateLimited
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean the database cannot be reached or is too busy right now, not a bug.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_DATABASE_SECONDS = 30
+
+
+@requires_csrf_token
+def permission_denied(request, exception):
+    """403, or 429 when the refusal is a rate limit."""
+    if isinstance(exception, RateLimited):
+        response = render(
+            request,
+            "429.html",
+            {"retry_after_minutes": max(1, round(exception.retry_after / 60))},
+            status=429,
+        )
+        response["Retry-After"] = str(exception.retry_after)
+        return response
+    return defaults.permission_denied(request, exception)
+
+
+@requires_csrf_token
+def server_error(request):
+    """500, or a 503 saying "try again shortly" when the database is unreachable.
+
+    Rendered without the request: the page must not need the session, the member or
+    anything else from the database that has just failed.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        try:
+            content = loader.get_template("503.html").render()
+        except Exception:  # the page must come out whatever else is broken
+            logger.exception("The 503 page could not be rendered")
+            content = _("The site is briefly unavailable. Please try again in a minute.")
+        response = HttpResponse(content, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_DATABASE_SECONDS)
+        return response
+    return defaults.server_error(request)
+
+
+def signin_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer once an account or an address has failed too often: 429."""
+    cool_off_seconds = int(get_cool_off(request).total_seconds())
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "cooloff_minutes": max(1, math.ceil(cool_off_seconds / 60)),
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(cool_off_seconds)
+    return response
