@@ -9,6 +9,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFill, Transpose
 
+from .images import reencoded_image
 from .search import normalize_for_search
 from .validators import validate_poster
 
@@ -192,6 +193,12 @@ class Title(SearchableName):
 
     def get_absolute_url(self):
         return reverse("films:title_detail", kwargs={"slug": self.slug})
+
+    def save(self, *args, **kwargs):
+        if self.poster and not self.poster._committed:
+            # A new upload: only its pixels are stored (films.images), under this title's name.
+            self.poster = reencoded_image(self.poster, name=self.slug or "poster")
+        super().save(*args, **kwargs)
 
     def clean(self):
         # Not a database constraint: extracting a year from a date in a CHECK needs a

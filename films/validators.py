@@ -32,7 +32,12 @@ def validate_poster(file):
         with Image.open(file) as image:
             width, height = image.size
             image_format = image.format
-    except (OSError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        # Pillow's own limit, far above ours: refused before a pixel is decoded.
+        raise ValidationError(
+            _("This image has far too many pixels for a poster."), code="poster_too_many_pixels"
+        ) from error
+    except OSError as error:
         raise ValidationError(
             _("This file is not an image the site can read."), code="poster_unreadable"
         ) from error
@@ -57,3 +62,15 @@ def validate_poster(file):
             % {"format": image_format},
             code="poster_format",
         )
+    # Decode every pixel now (the size is known to be sensible): a file whose header
+    # looks right but whose data is truncated or corrupt is refused here, not on save.
+    try:
+        with Image.open(file) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ValidationError(
+            _("This image is damaged or incomplete; please upload it again."),
+            code="poster_damaged",
+        ) from error
+    finally:
+        file.seek(0)

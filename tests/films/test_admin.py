@@ -1,4 +1,5 @@
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,111 @@ def test_saving_a_title_whose_poster_file_went_missing_still_works(staff_client)
     assert response.status_code == 302
     title.refresh_from_db()
     assert title.name == "Renamed"
+
+
+# --- Uploads: only the pixels are kept --------------------------------------------------
+
+
+def jpeg_with_metadata_and_a_page_appended():
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"  # Make
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}  # GPS position
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 900), (200, 30, 90)).save(
+        buffer, "JPEG", exif=exif.tobytes(), comment=b"taken at home"
+    )
+    # A polyglot: a valid JPEG that is also an HTML page with a script, for a sniffing browser.
+    return buffer.getvalue() + b"<html><script>alert(document.cookie)</script></html>"
+
+
+def test_a_stored_poster_keeps_only_its_pixels_not_metadata_or_appended_bytes(staff_client):
+    title = TitleFactory(slug="all-in")
+    upload = SimpleUploadedFile("camera.jpeg", jpeg_with_metadata_and_a_page_appended())
+    assert post_poster(staff_client, title, upload).status_code == 302
+    title.refresh_from_db()
+    stored = Path(title.poster.path).read_bytes()
+    assert b"<script" not in stored
+    assert b"SpyCam" not in stored
+    assert b"taken at home" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == "JPEG"
+        assert image.size == (600, 900)
+        assert not image.getexif()
+        assert "exif" not in image.info and "comment" not in image.info
+    # Named after the title, with the extension of what it really is.
+    assert Path(title.poster.name).parent.name == "posters"
+    assert Path(title.poster.name).suffix == ".jpg"
+    assert Path(title.poster.name).stem.startswith("all-in")
+
+
+def test_png_text_chunks_are_dropped_and_png_stays_png(staff_client):
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "someone@example.org")
+    title = TitleFactory()
+    assert post_poster(staff_client, title, image_file(pnginfo=text)).status_code == 302
+    title.refresh_from_db()
+    stored = Path(title.poster.path).read_bytes()
+    assert b"someone@example.org" not in stored
+    assert Image.open(io.BytesIO(stored)).format == "PNG"
+    assert title.poster.name.endswith(".png")
+
+
+@pytest.mark.parametrize(
+    ("image_format", "content_type"),
+    [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")],
+)
+def test_every_stored_poster_is_served_as_an_image_whatever_its_upload_name(
+    staff_client, settings, rf, image_format, content_type
+):
+    """The stored name's extension is the decoded format's, so a server (Django's own media
+    view here, or nginx) sends an image content type; and nosniff stops a browser guessing."""
+    from django.views.static import serve
+
+    title = TitleFactory()
+    upload = image_file("innocent.jpg", image_format=image_format)  # name and content disagree
+    assert post_poster(staff_client, title, upload).status_code == 302
+    title.refresh_from_db()
+    response = serve(rf.get("/"), title.poster.name, document_root=settings.MEDIA_ROOT)
+    assert response["Content-Type"] == content_type
+    assert staff_client.get(title.get_absolute_url())["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_html_file_named_like_an_image_is_refused(staff_client):
+    page = SimpleUploadedFile("poster.jpg", b"<html><script>alert(1)</script></html>")
+    assert "Upload a valid image" in form_errors(post_poster(staff_client, TitleFactory(), page))
+
+
+def test_an_image_named_like_a_page_is_refused(staff_client):
+    upload = image_file("poster.html")
+    assert "extension" in form_errors(post_poster(staff_client, TitleFactory(), upload))
+
+
+def test_a_truncated_image_is_refused_as_damaged(staff_client):
+    whole = image_file("poster.png", size=(600, 900)).read()
+    cut = SimpleUploadedFile("poster.png", whole[: len(whole) // 2])
+    message = form_errors(post_poster(staff_client, TitleFactory(), cut))
+    assert "damaged" in message or "valid image" in message
+
+
+def test_a_file_over_five_megabytes_is_refused_with_a_clear_message(staff_client):
+    noise = Image.frombytes("RGB", (1500, 1500), os.urandom(1500 * 1500 * 3))
+    upload = image_file("noise.png", image=noise)
+    assert upload.size > 5 * 1024 * 1024
+    message = form_errors(post_poster(staff_client, TitleFactory(), upload))
+    assert "posters may be at most 5.0\xa0MB" in message
+
+
+@pytest.mark.parametrize("side", [12_000, 20_000])
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(staff_client, side):
+    """A few kilobytes of PNG that would decode to 144 or 400 million pixels. Past twice
+    Pillow's own limit Django's image check refuses it first, with its generic message."""
+    bomb = image_file("bomb.png", image=Image.new("1", (side, side)))
+    assert bomb.size < 200_000
+    title = TitleFactory()
+    message = form_errors(post_poster(staff_client, title, bomb))
+    assert "144,000,000 pixels" not in message
+    assert ("12000×12000 pixels" in message) if side == 12_000 else ("valid image" in message)
+    title.refresh_from_db()
+    assert not title.poster
