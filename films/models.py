@@ -191,14 +191,14 @@ class Title(SearchableName):
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
-        return reverse("films:title_detail", kwargs={"slug": self.slug})
-
     def save(self, *args, **kwargs):
         if self.poster and not self.poster._committed:
             # A new upload: only its pixels are stored (films.images), under this title's name.
             self.poster = reencoded_image(self.poster, name=self.slug or "poster")
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("films:title_detail", kwargs={"slug": self.slug})
 
     def clean(self):
         # Not a database constraint: extracting a year from a date in a CHECK needs a
