@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "imagekit",
     "axes",
+    # For its system check: it refuses a rate-limit cache that is not shared between processes.
+    "django_ratelimit",
     # The project package itself, for its management commands (backup, restore).
     "stepup_site",
     "accounts",

@@ -1,0 +1,290 @@
+"""Throttled sign-ins, rate-limited writes, the sign-up honeypot and the client's address."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from reviews.models import Comment, HelpfulVote, Report, Review
+from stepup_site.security import ClientAddressMiddleware
+from tests.factories import TitleFactory, UserFactory, review
+from tests.html import assert_valid_accessible_page
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "battle-in-vegas-2014"
+
+
+def sign_in(username, password, address="198.51.100.1", **headers):
+    client = Client(REMOTE_ADDR=address, **headers)
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    return client, response
+
+
+def signed_in(response):
+    return response.status_code == 302
+
+
+# --- Failed sign-ins ---------------------------------------------------------------
+
+
+def test_five_failures_for_an_account_pause_it_from_every_address():
+    member = UserFactory(username="target", password=PASSWORD)
+    answers = [
+        sign_in("target", "wrong-guess", address=f"203.0.113.{attempt}")[1].status_code
+        for attempt in range(5)
+    ]
+    # The form again, with its message, four times; the fifth failure starts the pause.
+    assert answers == [200, 200, 200, 200, 429]
+    _, locked = sign_in("target", PASSWORD, address="192.0.2.77")
+    assert locked.status_code == 429
+    assert "Sign-in paused" in locked.content.decode()
+    assert int(locked["Retry-After"]) == 15 * 60
+    # Another member is not affected.
+    UserFactory(username="bystander", password=PASSWORD)
+    assert signed_in(sign_in("bystander", PASSWORD, address="192.0.2.77")[1])
+    assert member.last_login is None
+
+
+def test_five_failures_from_an_address_pause_it_for_every_account():
+    for number in range(5):
+        UserFactory(username=f"member{number}", password=PASSWORD)
+        assert not signed_in(sign_in(f"member{number}", "wrong-guess", address="203.0.113.9")[1])
+    UserFactory(username="sixth", password=PASSWORD)
+    _, locked = sign_in("sixth", PASSWORD, address="203.0.113.9")
+    assert locked.status_code == 429
+    # The same account from another address is fine: only the address is paused.
+    assert signed_in(sign_in("sixth", PASSWORD, address="198.51.100.20")[1])
+
+
+def test_four_failures_then_the_right_password_signs_in_and_starts_the_count_again():
+    UserFactory(username="forgetful", password=PASSWORD)
+    for _ in range(4):
+        sign_in("forgetful", "wrong-guess")
+    assert signed_in(sign_in("forgetful", PASSWORD)[1])
+    for _ in range(4):
+        sign_in("forgetful", "wrong-guess")
+    assert signed_in(sign_in("forgetful", PASSWORD)[1])
+
+
+def test_the_pause_ends_after_the_cool_off():
+    UserFactory(username="patient", password=PASSWORD)
+    for _ in range(5):
+        sign_in("patient", "wrong-guess")
+    assert sign_in("patient", PASSWORD)[1].status_code == 429
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert signed_in(sign_in("patient", PASSWORD)[1])
+
+
+def test_the_locked_out_page_is_in_the_sites_look():
+    for _ in range(5):
+        sign_in("nobody-in-particular", "wrong-guess")
+    _, locked = sign_in("nobody-in-particular", "wrong-guess")
+    html = locked.content.decode()
+    assert locked.status_code == 429
+    assert_valid_accessible_page(html)
+    assert "Step Up Community" in html and "try again in 15 minutes" in html
+    assert reverse("password_reset") in html
+
+
+# --- The client's address ----------------------------------------------------------
+
+
+def address_seen(settings, behind_proxy, remote, forwarded=None):
+    settings.BEHIND_PROXY = behind_proxy
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, **headers)
+    ClientAddressMiddleware(lambda request: None)(request)
+    return request.META["REMOTE_ADDR"]
+
+
+@pytest.mark.parametrize(
+    ("behind_proxy", "remote", "forwarded", "expected"),
+    [
+        # On the open internet the header is the client's own words: ignored.
+        (False, "203.0.113.7", "10.0.0.1", "203.0.113.7"),
+        # Behind the proxy: the entry it appended, whatever the client put before it.
+        (True, "10.0.0.2", "203.0.113.7", "203.0.113.7"),
+        (True, "10.0.0.2", "1.2.3.4, 203.0.113.7", "203.0.113.7"),
+        (True, "10.0.0.2", "1.2.3.4,2001:db8::1", "2001:db8::1"),
+        # Nothing usable from the proxy: the connection's own address.
+        (True, "10.0.0.2", "not-an-address", "10.0.0.2"),
+        (True, "10.0.0.2", None, "10.0.0.2"),
+    ],
+)
+def test_the_client_address_is_only_what_the_trusted_proxy_saw(
+    settings, behind_proxy, remote, forwarded, expected
+):
+    assert address_seen(settings, behind_proxy, remote, forwarded) == expected
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_address_pause(settings):
+    """Behind the proxy, an attacker rotating what they send in X-Forwarded-For is still
+    paused: the proxy appends their real address, and only that is read."""
+    settings.BEHIND_PROXY = True
+    for attempt in range(5):
+        UserFactory(username=f"victim{attempt}", password=PASSWORD)
+        sign_in(
+            f"victim{attempt}",
+            "wrong-guess",
+            address="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{attempt}, 203.0.113.66",
+        )
+    UserFactory(username="next-victim", password=PASSWORD)
+    _, locked = sign_in(
+        "next-victim", PASSWORD, address="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.66"
+    )
+    assert locked.status_code == 429
+    # Someone else behind the same proxy is not paused.
+    assert signed_in(
+        sign_in("next-victim", PASSWORD, address="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.5")[1]
+    )
+
+
+# --- Rate limits on writes ---------------------------------------------------------
+
+
+def member_client():
+    client = Client(REMOTE_ADDR="198.51.100.30")
+    member = UserFactory()
+    client.force_login(member)
+    return client, member
+
+
+def limited(response):
+    return response.status_code == 429
+
+
+WRITES = {
+    "review": (
+        lambda ctx: ("reviews:edit", {"slug": ctx["title"].slug}, {"rating": "8", "body": ""}),
+        lambda: Review.objects.count(),
+    ),
+    "comment": (
+        lambda ctx: ("reviews:comment_create", {"pk": ctx["review"].pk}, {"body": "So true"}),
+        lambda: Comment.objects.count(),
+    ),
+    "vote": (
+        lambda ctx: ("reviews:helpful", {"pk": ctx["review"].pk}, {}),
+        lambda: HelpfulVote.objects.count(),
+    ),
+    "report": (
+        lambda ctx: ("reviews:report", {"pk": ctx["review"].pk}, {"reason": "spam", "note": ""}),
+        lambda: Report.objects.count(),
+    ),
+}
+
+
+@pytest.mark.parametrize("group", WRITES)
+def test_each_kind_of_write_is_limited_per_member_with_a_429_page(settings, group):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, group: "2/h"}
+    title = TitleFactory()
+    context = {"title": title, "review": review(title=title, body="Worth a read")}
+    make_request, count_rows = WRITES[group]
+    client, _ = member_client()
+    name, kwargs, data = make_request(context)
+    url = reverse(name, kwargs=kwargs)
+    answers = [client.post(url, data).status_code for _ in range(2)]
+    assert 429 not in answers
+    rows = count_rows()
+    refused = client.post(url, data)
+    assert limited(refused)
+    assert count_rows() == rows  # nothing written past the limit
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    html = refused.content.decode()
+    assert_valid_accessible_page(html)
+    assert "Slow down a little" in html and "Step Up Community" in html
+    # Reading is never limited, and another member still writes.
+    assert client.get(title.get_absolute_url()).status_code == 200
+    other, _ = member_client()
+    assert not limited(other.post(url, data))
+
+
+def test_limits_hold_across_every_form_of_a_group_and_show_the_form_freely(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "review": "1/h"}
+    client, _ = member_client()
+    first, second = TitleFactory(), TitleFactory()
+    assert not limited(
+        client.post(reverse("reviews:edit", kwargs={"slug": first.slug}), {"rating": "6"})
+    )
+    assert client.get(reverse("reviews:edit", kwargs={"slug": second.slug})).status_code == 200
+    assert limited(
+        client.post(reverse("reviews:edit", kwargs={"slug": second.slug}), {"rating": "6"})
+    )
+    assert limited(client.post(reverse("reviews:delete", kwargs={"slug": first.slug})))
+    assert Review.objects.count() == 1
+
+
+def sign_up(client, username, **extra):
+    return client.post(
+        reverse("accounts:signup"),
+        {
+            "username": username,
+            "email": f"{username}@example.org",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        }
+        | extra,
+    )
+
+
+def test_sign_ups_are_limited_per_address(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "signup": "2/h"}
+    for number in range(2):
+        assert sign_up(Client(REMOTE_ADDR="203.0.113.40"), f"fan{number}").status_code == 302
+    assert limited(sign_up(Client(REMOTE_ADDR="203.0.113.40"), "fan2"))
+    assert sign_up(Client(REMOTE_ADDR="203.0.113.41"), "fan3").status_code == 302
+    assert sorted(User.objects.values_list("username", flat=True)) == ["fan0", "fan1", "fan3"]
+
+
+def test_password_reset_requests_are_limited_per_address(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "2/h"}
+    client = Client(REMOTE_ADDR="203.0.113.50")
+    for _ in range(2):
+        response = client.post(reverse("password_reset"), {"email": "a@example.org"})
+        assert response.status_code == 302
+    assert limited(client.post(reverse("password_reset"), {"email": "a@example.org"}))
+
+
+def test_the_default_limits_leave_room_for_an_eager_member():
+    """Ten reviews, ten comments and fifty votes in a row are a keen fan, not abuse."""
+    client, _ = member_client()
+    titles = [TitleFactory() for _ in range(10)]
+    target = review(title=titles[0], body="Worth a read")
+    for title in titles:
+        url = reverse("reviews:edit", kwargs={"slug": title.slug})
+        assert client.post(url, {"rating": "7"}).status_code == 302
+    comment_url = reverse("reviews:comment_create", kwargs={"pk": target.pk})
+    for number in range(10):
+        assert client.post(comment_url, {"body": f"Point {number}"}).status_code == 302
+    vote_url = reverse("reviews:helpful", kwargs={"pk": target.pk})
+    for _ in range(50):
+        assert client.post(vote_url).status_code == 302
+
+
+# --- The sign-up honeypot ----------------------------------------------------------
+
+
+def test_a_bot_filling_the_hidden_field_gets_no_account():
+    response = sign_up(Client(), "botty", extra_details="http://spam.example")
+    assert response.status_code == 400
+    assert "could not be created" in response.content.decode()
+    assert not User.objects.filter(username="botty").exists()
+
+
+def test_the_honeypot_is_out_of_reach_for_people():
+    """Skipped by Tab, never autofilled, and moved off screen by the site's stylesheet."""
+    html = Client().get(reverse("accounts:signup")).content.decode()
+    honeypot = re.search(r"<input[^>]*name=\"extra_details\"[^>]*>", html).group(0)
+    assert 'tabindex="-1"' in honeypot and 'autocomplete="off"' in honeypot
+    assert 'id="div_id_extra_details"' in html
+    stylesheet = (Path(__file__).resolve().parents[2] / "static/css/site.css").read_text()
+    rule = stylesheet[stylesheet.index("#div_id_extra_details") :].split("}")[0]
+    assert "position: absolute" in rule and "left: -10000px" in rule
+    assert sign_up(Client(), "realfan").status_code == 302

@@ -1,0 +1,84 @@
+"""Sessions: a new one at sign-in, none after sign-out or a suspension."""
+
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.test import Client
+from django.urls import reverse
+
+from reviews import services
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "battle-in-vegas-2014"
+
+
+def session_store(key=None) -> SessionBase:
+    return import_module(settings.SESSION_ENGINE).SessionStore(key)
+
+
+def sign_in(client, member):
+    response = client.post(reverse("login"), {"username": member.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def is_signed_in(client, member):
+    page = client.get(reverse("films:home")).content.decode()
+    return f">{member.username}</a>" in page
+
+
+def test_signing_in_replaces_the_session_a_visitor_had():
+    """A session fixed before sign-in (planted by an attacker, say) is useless after it."""
+    member = UserFactory(password=PASSWORD)
+    planted = session_store()
+    planted["planted"] = True
+    planted.create()
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = planted.session_key
+    new_key = sign_in(client, member)
+    assert new_key != planted.session_key
+    assert not session_store().exists(planted.session_key)
+    assert is_signed_in(client, member)
+
+
+def test_signing_out_ends_the_session_on_the_server_too():
+    member = UserFactory(password=PASSWORD)
+    client = Client()
+    key = sign_in(client, member)
+    client.post(reverse("logout"))
+    assert not session_store().exists(key)
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert not is_signed_in(replay, member)
+
+
+def test_a_suspension_ends_every_session_for_good():
+    member = UserFactory(password=PASSWORD)
+    laptop, phone = Client(), Client()
+    sign_in(laptop, member)
+    sign_in(phone, member)
+    assert is_signed_in(laptop, member) and is_signed_in(phone, member)
+    services.account_suspend(member=member, moderator=None, reason="Spam")
+    assert not is_signed_in(laptop, member)
+    services.account_unsuspend(member=member, moderator=None)
+    # Lifting the suspension lets the member sign in again; it does not revive old sessions.
+    assert not is_signed_in(phone, member)
+    fresh = Client()
+    sign_in(fresh, member)
+    assert is_signed_in(fresh, member)
+
+
+def test_sessions_from_before_session_epochs_stay_valid():
+    """Until a member's first epoch their session hash is Django's own, so deploying this
+    signed nobody out; the first epoch changes it."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    member = UserFactory(password=PASSWORD)
+    djangos_own = AbstractBaseUser._get_session_auth_hash(member)
+    assert member.get_session_auth_hash() == djangos_own
+    member.session_epoch = 1
+    assert member.get_session_auth_hash() != djangos_own
