@@ -67,20 +67,18 @@ class ResilientRedisCacheClient(RedisCacheClient):
         if self.outage.skip():
             return fallback()
         try:
-            result = operation(*args)
+            if self.outage.down_since is not None:
+                # First contact since an outage: empty Redis before reading anything from it.
+                self._empty_after_outage()
+            return operation(*args)
         except RedisError as error:
             self.outage.failed(error)
             return fallback()
-        if self.outage.down_since is not None and self.outage.recovered():
-            self._empty_after_outage()
-        return result
 
     def _empty_after_outage(self):
-        try:
-            super().clear()
+        super().clear()
+        if self.outage.recovered():
             logger.warning("Redis is back; emptied it of what may have gone stale meanwhile.")
-        except RedisError as error:
-            self.outage.failed(error)
 
     def add(self, key, value, timeout):
         return self._call(super().add, lambda: False, key, value, timeout)

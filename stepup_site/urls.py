@@ -61,5 +61,6 @@ if settings.SERVE_MEDIA:
         re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     ]
 
+handler400 = "stepup_site.views.bad_request"
 handler403 = "stepup_site.views.permission_denied"
 handler500 = "stepup_site.views.server_error"

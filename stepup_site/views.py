@@ -7,7 +7,7 @@ import sys
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
@@ -21,6 +21,12 @@ logger = logging.getLogger(__name__)
 # Errors that mean the database cannot be reached or is too busy right now, not a bug.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_DATABASE_SECONDS = 30
+
+
+def bad_request(request, exception):
+    """400, rendered without the request: what is wrong may be the request itself (a host
+    that is not allowed), and the page reading it again would fail the same way."""
+    return HttpResponseBadRequest(loader.get_template("400.html").render())
 
 
 @requires_csrf_token

@@ -28,7 +28,7 @@ def sign_in(client, member):
 
 def is_signed_in(client, member):
     page = client.get(reverse("films:home")).content.decode()
-    return f">{member.username}</a>" in page
+    return f'member-name" href="{member.get_absolute_url()}"' in page and ">Sign out<" in page
 
 
 def test_signing_in_replaces_the_session_a_visitor_had():

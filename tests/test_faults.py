@@ -1,0 +1,247 @@
+"""Faults: the database or Redis going away, and the site's own error pages."""
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+from django.db import OperationalError
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from films.models import Title
+from reviews.models import Review
+from tests.conftest import skip_or_fail
+from tests.factories import TitleFactory, UserFactory, review
+from tests.html import assert_valid_accessible_page
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "battle-in-vegas-2014"
+
+
+# --- The database goes away --------------------------------------------------------
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """Every new query fails as it does when the server is unreachable; undo() brings it back."""
+
+    def unreachable(self):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: refused")
+
+    class Outage:
+        def start(self):
+            monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", unreachable)
+
+        def end(self):
+            monkeypatch.undo()
+
+    return Outage()
+
+
+def browser(**defaults):
+    """A client that gets the error page a browser would, not the exception."""
+    return Client(raise_request_exception=False, **defaults)
+
+
+def assert_readable_503(response):
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    html = response.content.decode()
+    assert_valid_accessible_page(html)
+    assert "Briefly unavailable" in html and "Step Up Community" in html
+    assert "Traceback" not in html and "OperationalError" not in html
+    assert "Content-Security-Policy" in response.headers  # still the site's headers
+
+
+def test_with_the_database_down_every_kind_of_request_gets_a_readable_503(database_down):
+    title = TitleFactory()
+    member = UserFactory(password=PASSWORD)
+    reader = browser()
+    reader.force_login(member)
+    database_down.start()
+    assert_readable_503(browser().get(title.get_absolute_url()))
+    assert_readable_503(reader.get(title.get_absolute_url()))
+    assert_readable_503(
+        reader.post(reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": "8"})
+    )
+    assert_readable_503(
+        browser().post(reverse("login"), {"username": member.username, "password": PASSWORD})
+    )
+    # The liveness probe needs no database: the load balancer keeps the process.
+    assert browser().get("/healthz").status_code == 200
+
+
+def test_the_site_recovers_by_itself_when_the_database_is_back(database_down):
+    title = TitleFactory()
+    member = UserFactory(password=PASSWORD)
+    writer = browser()
+    writer.force_login(member)
+    database_down.start()
+    assert writer.get(title.get_absolute_url()).status_code == 503
+    database_down.end()
+    assert writer.get(title.get_absolute_url()).status_code == 200
+    posted = writer.post(reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": "8"})
+    assert posted.status_code == 302
+    assert Review.objects.get(author=member).rating == 8
+    assert Title.objects.get(pk=title.pk).rating_count == 1
+
+
+# --- Redis goes away -----------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis server of this test's own, which it can freeze (as a network cut does: it
+    keeps its data and stops answering) and thaw."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        skip_or_fail("redis-server is not installed, so a Redis outage cannot be staged")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("the test's own redis-server did not start")
+            time.sleep(0.05)
+    yield server, f"redis://127.0.0.1:{port}/0"
+    server.send_signal(signal.SIGCONT)
+    server.kill()
+    server.wait()
+
+
+def redis_setup(url):
+    """What settings.py configures when REDIS_URL is set, with short timeouts."""
+    return override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "stepup_site.cache.ResilientRedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "stepup",
+                "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+            }
+        },
+        CONTENT_VERSION_CACHE="default",
+        RATELIMIT_USE_CACHE="default",
+        SESSION_ENGINE="django.contrib.sessions.backends.cached_db",
+        PAGE_CACHE_SECONDS=600,
+    )
+
+
+def test_with_redis_cut_off_pages_sign_in_and_writes_keep_working_and_nothing_is_stale(
+    own_redis,
+):
+    server, url = own_redis
+    title = TitleFactory()
+    review(title=title, body="Written before the outage")
+    member = UserFactory(password=PASSWORD)
+    with redis_setup(url):
+        visitor = Client()
+        assert visitor.get(title.get_absolute_url())["X-Page-Cache"] == "miss"
+        assert visitor.get(title.get_absolute_url())["X-Page-Cache"] == "hit"
+        leaving = Client()
+        leaving.post(reverse("login"), {"username": member.username, "password": PASSWORD})
+        old_session = leaving.cookies["sessionid"].value
+
+        server.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        writer = Client()
+        signed_in = writer.post(
+            reverse("login"), {"username": member.username, "password": PASSWORD}
+        )
+        assert signed_in.status_code == 302
+        assert writer.get(title.get_absolute_url()).status_code == 200
+        posted = writer.post(
+            reverse("reviews:edit", kwargs={"slug": title.slug}),
+            {"rating": "9", "body": "Written while Redis was away"},
+        )
+        assert posted.status_code == 302
+        page = visitor.get(title.get_absolute_url())
+        assert page.status_code == 200
+        assert "Written while Redis was away" in page.content.decode()
+        leaving.post(reverse("logout"))  # the cached copy of this session cannot be removed
+        # Each request pays at most one short timeout, not one per cache call.
+        assert time.monotonic() - started < 5
+
+        server.send_signal(signal.SIGCONT)
+        time.sleep(2.5)  # past the pause before Redis is asked again
+        page = visitor.get(title.get_absolute_url())
+        assert "Written while Redis was away" in page.content.decode()
+        assert Client().get(title.get_absolute_url()).status_code == 200
+        replay = Client()
+        replay.cookies["sessionid"] = old_session
+        assert ">Sign out<" not in replay.get(reverse("films:home")).content.decode()
+
+
+def test_with_redis_stopped_the_rate_limits_let_members_through(own_redis, settings):
+    server, url = own_redis
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "comment": "1/h"}
+    target = review(title=TitleFactory(), body="Discuss")
+    member = Client()
+    member.force_login(UserFactory())
+    url_comment = reverse("reviews:comment_create", kwargs={"pk": target.pk})
+    with redis_setup(url):
+        assert member.post(url_comment, {"body": "first"}).status_code == 302
+        assert member.post(url_comment, {"body": "second"}).status_code == 429
+        server.send_signal(signal.SIGSTOP)
+        # Refusing everyone because the counter is unreachable would be worse than a
+        # few extra comments: the limit fails open.
+        assert member.post(url_comment, {"body": "third"}).status_code == 302
+
+
+# --- The site's own error pages --------------------------------------------------------
+
+
+def editing_someone_elses_comment(client):
+    from reviews.models import Comment
+
+    target = review(title=TitleFactory(), body="Discuss")
+    comment = Comment.objects.create(review=target, author=UserFactory(), body="Mine")
+    client.force_login(UserFactory())
+    return client.get(reverse("reviews:comment_edit", kwargs={"pk": comment.pk}))
+
+
+@pytest.mark.parametrize(
+    ("status", "make_request", "heading"),
+    [
+        (400, lambda client: client.get("/", HTTP_HOST="evil.example"), "Bad request"),
+        (403, lambda client: client.post(reverse("logout")), "This form has expired"),
+        (403, lambda client: editing_someone_elses_comment(client), "Not allowed"),
+        (404, lambda client: client.get("/no-such-page/"), "Page not found"),
+    ],
+)
+def test_error_pages_are_in_the_sites_look(status, make_request, heading):
+    response = make_request(browser(enforce_csrf_checks=True))
+    assert response.status_code == status
+    html = response.content.decode()
+    assert_valid_accessible_page(html)
+    assert f"<h1>{heading}</h1>" in html
+    assert 'class="navbar-brand' in html
+
+
+@override_settings(ROOT_URLCONF="tests.broken_urls")
+def test_an_unexpected_error_is_a_500_in_the_sites_look():
+    response = browser().get("/broken/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert_valid_accessible_page(html)
+    assert "<h1>Something went wrong</h1>" in html and "a bug" not in html
