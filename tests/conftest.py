@@ -129,8 +129,19 @@ def playwright_browser():
 
 @pytest.fixture
 def page(playwright_browser):
+    """A desktop-sized tab. Every browser test also proves the pages it visits live within
+    the Content-Security-Policy: Chromium reports anything the policy blocked (an inline
+    script or style, a foreign source) on the console, and any such report fails the test."""
     context = playwright_browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    blocked = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked something: {blocked}"

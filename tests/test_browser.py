@@ -188,3 +188,42 @@ def test_a_moderator_removes_a_reported_review_from_the_queue(live_server, catal
     expect(reviews).not_to_contain_text("Buy cheap sneakers here")
     expect(reviews).to_contain_text("5.0")
     expect(reviews).to_contain_text("1 rating")
+
+
+def test_pages_and_the_admin_work_within_the_content_security_policy(live_server, catalog, page):
+    """The policy allows no inline code: the star input, the vote script, the menu and the
+    admin's own scripts (inlines, prepopulated slugs, action bar) must all come from files.
+    The page fixture fails the test on any violation Chromium reports."""
+    from films.models import Title
+    from tests.factories import UserFactory, review
+
+    all_in = Title.objects.get(slug="step-up-all-in")
+    review(title=all_in, rating=9, body="Policy-abiding review")
+    UserFactory(username="boss", is_staff=True, is_superuser=True, password="run-the-site-1234")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("boss")
+    page.get_by_label("Password").fill("run-the-site-1234")
+    page.get_by_role("button", name="Log in").click()
+    for path in (
+        "/",
+        "/titles/step-up-all-in/",
+        "/titles/step-up-all-in/review/",
+        "/accounts/signup/",
+        "/admin/",
+        f"/admin/films/title/{all_in.pk}/change/",
+        "/admin/films/title/add/",
+        "/admin/reviews/review/",
+    ):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, path
+        assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    # The admin's scripts ran: typing a name fills the slug in (prepopulated_fields).
+    page.goto(f"{live_server.url}/admin/films/title/add/")
+    page.locator("#id_name").press_sequentially("Step Up Test Title")
+    expect(page.locator("#id_slug")).to_have_value("step-up-test-title")
+    # And the site's: the star input answers the keyboard.
+    page.goto(f"{live_server.url}/titles/step-up-all-in/review/")
+    stars = page.get_by_role("group", name="Your rating")
+    stars.locator("label").nth(5).click()  # 3 stars
+    page.keyboard.press("ArrowRight")
+    expect(stars.get_by_role("radio", name="3½ stars")).to_be_checked()

@@ -147,6 +147,8 @@ def bench_environment(args):
         DEBUG="0",
         SECRET_KEY=random_secret_key(),
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Plain HTTP on loopback: no TLS in front of gunicorn here.
+        SECURE_SSL_REDIRECT="0",
         # Only what the site logs as a problem: a line per request would be measured too.
         LOG_LEVEL="WARNING",
         # Workers are never recycled during the run: a leak then shows in the RSS check
