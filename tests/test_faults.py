@@ -1,9 +1,11 @@
 """Faults: the database or Redis going away, and the site's own error pages."""
 
+import contextlib
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -14,7 +16,7 @@ from django.urls import reverse
 
 from films.models import Title
 from reviews.models import Review
-from tests.conftest import skip_or_fail
+from tests.conftest import service_reachable, skip_or_fail
 from tests.factories import TitleFactory, UserFactory, review
 from tests.html import assert_valid_accessible_page
 
@@ -245,3 +247,143 @@ def test_an_unexpected_error_is_a_500_in_the_sites_look():
     html = response.content.decode()
     assert_valid_accessible_page(html)
     assert "<h1>Something went wrong</h1>" in html and "a bug" not in html
+
+
+# --- A real PostgreSQL outage, under gunicorn ----------------------------------------------
+
+
+class CuttableLink:
+    """A TCP relay between gunicorn and PostgreSQL that the test can cut and restore, as a
+    database restart or a network fault does: cut, every open connection dies and new ones
+    are refused; restored, it listens again on the same port."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener = None
+        self._sockets = set()
+        self._lock = threading.Lock()
+
+    def restore(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self):
+        # shutdown() first: close() alone leaves a socket listening while accept() blocks on it.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            for open_socket in self._sockets:
+                with contextlib.suppress(OSError):
+                    open_socket.shutdown(socket.SHUT_RDWR)
+                open_socket.close()
+            self._sockets.clear()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, server))
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+FAULTS_DATABASE = "stepup_faults"
+
+
+@pytest.fixture
+def gunicorn_on_a_cuttable_postgres(tmp_path, collected_static_files):
+    """gunicorn with the production settings on a PostgreSQL database of its own, reached
+    through a link the test can cut. Runs in both passes of .ci/run: it needs the machine's
+    PostgreSQL, not the suite's DATABASE_URL."""
+    from django.conf import settings
+
+    from tests.servers import Server, manage, production_environment
+
+    if not service_reachable("postgres://127.0.0.1:5432", 5432):
+        skip_or_fail("PostgreSQL is not reachable at 127.0.0.1:5432")
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {FAULTS_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {FAULTS_DATABASE}")
+    link = CuttableLink(5432)
+    link.restore()
+    env = production_environment(
+        {
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{link.port}/{FAULTS_DATABASE}",
+            "REDIS_URL": "",
+            # A request waits this long for a connection before it gets the 503 page.
+            "DATABASE_POOL_TIMEOUT": "3",
+        },
+        settings.STATIC_ROOT,
+        tmp_path / "media",
+    )
+    manage(env, "migrate", "--noinput")
+    manage(env, "load_catalog")
+    server = Server("faults", free_port(), tmp_path / "gunicorn.log")
+    server.start(env)
+    try:
+        server.wait_until_healthy()
+        yield server, link
+    finally:
+        server.stop()
+        link.cut()
+        with psycopg.connect(
+            "postgres://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {FAULTS_DATABASE} WITH (FORCE)")
+
+
+def test_postgres_going_away_is_a_503_page_and_coming_back_needs_no_restart(
+    gunicorn_on_a_cuttable_postgres,
+):
+    from tests.servers import Visitor, sign_up
+
+    server, link = gunicorn_on_a_cuttable_postgres
+    visitor = Visitor()
+    all_in = "/titles/step-up-all-in/"
+    assert visitor.request(server, "GET", all_in)[0] == 200
+
+    link.cut()
+    started = time.monotonic()
+    status, headers, html = visitor.request(server, "GET", all_in)
+    assert status == 503, html[:2000]
+    assert headers["Retry-After"] == "30"
+    assert "Briefly unavailable" in html and "Traceback" not in html
+    assert_valid_accessible_page(html)
+    assert visitor.request(server, "GET", "/healthz")[0] == 200
+    assert time.monotonic() - started < 10
+
+    link.restore()
+    deadline = time.monotonic() + 20
+    while visitor.request(server, "GET", all_in)[0] != 200:
+        assert time.monotonic() < deadline, "the site did not recover by itself"
+        time.sleep(0.2)
+    member = sign_up(server, "back-online")
+    member.post_form(server, f"{all_in}review/", {"rating": "8", "body": "Back online."})
+    assert "Back online." in member.get(server, all_in)
+    # The outage is logged for the operators, as 503s with the database's error; never a 500.
+    assert "Service Unavailable: /titles/step-up-all-in/" in server.log()
+    assert "Internal Server Error" not in server.log()
