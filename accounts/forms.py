@@ -42,6 +42,15 @@ class SignUpForm(UserCreationForm):
             )
         return username
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.max_length = USERNAME_MAX_LENGTH
+        username.widget.attrs["maxlength"] = USERNAME_MAX_LENGTH
+        username.help_text = _(
+            "Up to %(limit)s characters: letters, digits and @ . + - _ only."
+        ) % {"limit": USERNAME_MAX_LENGTH}
+
     def clean(self):
         cleaned_data = super().clean()
         if cleaned_data.get("extra_details"):
