@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format chromium screenshots bench clean help
+.PHONY: run test lint format chromium screenshots wrk bench soak backup restore clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
@@ -15,6 +15,9 @@ help:
 	@echo "make lint         ruff lint + format check, migrations in sync"
 	@echo "make screenshots  regenerate docs/screenshots/*.png"
 	@echo "make bench        load-test gunicorn with wrk (BENCH_ARGS=\"--help\" for the knobs)"
+	@echo "make soak         60 s of mixed reads and writes at 32 connections, then recounts (SOAK_ARGS)"
+	@echo "make backup       database + media to BACKUP (default backups/stepup-<UTC time>.tar.gz)"
+	@echo "make restore      BACKUP=file.tar.gz into a migrated database (RESTORE_ARGS=--replace)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,9 +69,8 @@ screenshots: $(VENV)/.deps-test chromium
 	DEBUG=1 $(BIN)/python manage.py load_sample_content
 	DEBUG=1 $(BIN)/python -m tools.screenshots docs/screenshots
 
-# Load test of the production set-up (gunicorn, DEBUG off) with wrk: DATABASE_URL and
-# REDIS_URL when set, else bench.sqlite3. Debian's wrk is installed when missing and we are root.
-bench: $(VENV)/.deps-test
+# Debian's wrk for bench and soak: installed when missing and we are root.
+wrk:
 	@if ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian's wrk for the benchmark..."; \
@@ -77,7 +79,30 @@ bench: $(VENV)/.deps-test
 	    echo "!!! wrk is missing and cannot be installed (not root): apt-get install wrk"; exit 1; \
 	  fi; \
 	fi
+
+# Load test of the production set-up (gunicorn, DEBUG off) with wrk: DATABASE_URL and
+# REDIS_URL when set, else bench.sqlite3.
+bench: $(VENV)/.deps-test wrk
 	$(BIN)/python -m tools.bench $(BENCH_ARGS)
+
+# The same set-up under one 60 s run of mixed reads and writes at 32 connections; then every
+# stored count is checked against a recount and what the run posted is taken away.
+soak: $(VENV)/.deps-test wrk
+	$(BIN)/python -m tools.bench --soak $(SOAK_ARGS)
+
+# Every row and every uploaded file, in one .tar.gz (stepup_site/backup.py). BACKUP may name
+# the file; by default backups/stepup-<UTC time>.tar.gz. DATABASE_URL and MEDIA_ROOT as set.
+backup: $(VENV)/.deps-run
+	$(BIN)/python manage.py backup $(if $(BACKUP),"$(BACKUP)")
+
+# Migrates, then restores BACKUP; refuses a database that already holds data unless
+# RESTORE_ARGS=--replace.
+restore: $(VENV)/.deps-run
+	@if [ -z "$(BACKUP)" ]; then \
+	  echo "!!! make restore needs the backup to restore: make restore BACKUP=backups/stepup-....tar.gz"; exit 1; \
+	fi
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py restore "$(BACKUP)" $(RESTORE_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -135,16 +135,16 @@ elif _database["ENGINE"] == "django.db.backends.postgresql":
     # The pool is per process: gunicorn workers x DATABASE_POOL_MAX_SIZE must stay under
     # the server's max_connections.
     _database["CONN_MAX_AGE"] = 0
-    from psycopg_pool import ConnectionPool
-
+    # A connection is checked as it leaves the pool: after the server restarts, requests
+    # get a fresh connection instead of a dead one (recovery with no app restart). Django
+    # passes the pool ConnectionPool.check_connection itself when this is on; a "check" in
+    # the pool options would be a second value for it (TypeError on the first connection).
+    _database["CONN_HEALTH_CHECKS"] = True
     _database.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
         # How long a request waits for a connection before it is answered 503.
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
-        # A connection is checked as it leaves the pool: after the server restarts, requests
-        # get a fresh connection instead of a dead one (recovery with no app restart).
-        "check": ConnectionPool.check_connection,
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
