@@ -162,18 +162,32 @@ def comment_create(*, review, author, body):
     return comment
 
 
+@transaction.atomic
 def comment_update(*, comment, body):
+    """Comment.DoesNotExist if it was deleted a moment ago (alone, or with its review)."""
+    Comment.objects.select_for_update().get(pk=comment.pk)  # held while it is saved
     comment.body = body
     comment.save(update_fields=["body", "updated_at"])
     return comment
 
 
 @transaction.atomic
-def comment_delete(*, comment):
-    # The review first, then the comment: the order in which deleting the review takes
-    # them (it locks the review, then deletes its comments). Taken the other way round,
-    # the two deadlock on PostgreSQL and one member gets an error page.
+def _lock_review_of(comment):
+    """Lock a comment's review before the comment itself: the order in which deleting the
+    review takes them (it locks the review, then deletes its comments). Taken the other way
+    round, the two deadlock on PostgreSQL and one member gets an error page."""
     Review.objects.select_for_update().filter(pk=comment.review_id).first()
+
+
+def _locked(item):
+    """A review or comment read again under a row lock, in the deadlock-free order."""
+    if isinstance(item, Comment):
+        _lock_review_of(item)
+    return type(item).objects.select_for_update().get(pk=item.pk)
+
+
+def comment_delete(*, comment):
+    _lock_review_of(comment)
     locked = Comment.objects.select_for_update().filter(pk=comment.pk).first()
     if locked is None:
         return
@@ -189,7 +203,7 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
         raise PermissionDenied(_("You cannot report what you wrote yourself."))
     # Locked, and its status read from the locked row: a report arriving as a moderator
     # acts (or as another report lands) never works from a stale status.
-    item = type(item).objects.select_for_update().get(pk=item.pk)
+    item = _locked(item)
     try:
         with transaction.atomic():
             report = Report.objects.create(
@@ -244,8 +258,7 @@ def set_status(*, item, status, moderator, reason="", notify=True, hidden_by_sus
     Removing needs a reason, which the author receives by email. Approving or restoring
     an item that was already published changes nothing but the record.
     """
-    model = type(item)
-    item = model.objects.select_for_update().get(pk=item.pk)
+    item = _locked(item)
     if status == Status.REMOVED and not reason.strip():
         raise ValueError("removing an item needs a reason")
     was_published, previous = item.is_published, item.status

@@ -247,7 +247,10 @@ def comment_edit(request, pk):
     comment = _own_comment(request, pk)
     form = CommentForm(request.POST if request.method == "POST" else None, instance=comment)
     if request.method == "POST" and form.is_valid():
-        services.comment_update(comment=comment, body=form.cleaned_data["body"])
+        try:
+            services.comment_update(comment=comment, body=form.cleaned_data["body"])
+        except Comment.DoesNotExist as gone:
+            raise Http404(_("This comment has been deleted.")) from gone
         messages.success(request, _("Your comment is updated."))
         return redirect(comment.get_absolute_url())
     return render(
@@ -295,6 +298,8 @@ def _report(request, *, review=None, comment=None):
             )
         except services.AlreadyReported:
             messages.info(request, _("You have already reported this; the moderators have it."))
+        except (Review.DoesNotExist, Comment.DoesNotExist) as gone:
+            raise Http404(_("This has been deleted.")) from gone
         else:
             messages.success(request, _("Thank you: the moderators will look at your report."))
         # Enough reports may just have hidden the item: go back to where it was shown.
