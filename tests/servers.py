@@ -12,6 +12,7 @@ import string
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -119,6 +120,20 @@ class Server:
 
     def log_tail(self, lines=40):
         return "\n".join(self.log().splitlines()[-lines:])
+
+
+@contextmanager
+def site_served(env, folder, name):
+    """A migrated database with the catalog, served by gunicorn until the block ends."""
+    manage(env, "migrate", "--noinput")
+    manage(env, "load_catalog")
+    server = Server(name, free_port(), folder / f"gunicorn-{name}.log")
+    server.start(env)
+    try:
+        server.wait_until_healthy()
+        yield server
+    finally:
+        server.stop()
 
 
 @dataclass

@@ -37,7 +37,7 @@ from reviews.models import Comment, HelpfulVote, Review, Status
 from tests.conftest import skip_or_fail
 from tests.factories import TitleFactory, UserFactory, review
 from tests.reviews.test_services import stored_aggregates
-from tests.servers import Server, free_port, manage, production_environment, sign_up
+from tests.servers import manage, production_environment, sign_up, site_served
 
 # Row locks, unique indexes and a connection pool under real parallel load: PostgreSQL's.
 # The SQLite pass of CI tests on an in-memory database, which locks unlike the production
@@ -431,15 +431,8 @@ def sqlite_server(collected_static_files, tmp_path):
         tmp_path / "media",
     )
     env.update(GUNICORN_WORKERS="2", GUNICORN_THREADS="4", RATELIMIT_ENABLE="0")
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_catalog")
-    server = Server("sqlite", free_port(), tmp_path / "gunicorn.log")
-    server.start(env)
-    try:
-        server.wait_until_healthy()
+    with site_served(env, tmp_path, "sqlite") as server:
         yield server, env, database
-    finally:
-        server.stop()
 
 
 @on_sqlite

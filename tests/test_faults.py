@@ -319,7 +319,7 @@ def gunicorn_on_a_cuttable_postgres(tmp_path, collected_static_files):
     PostgreSQL, not the suite's DATABASE_URL."""
     from django.conf import settings
 
-    from tests.servers import Server, manage, production_environment
+    from tests.servers import production_environment, site_served
 
     if not service_reachable("postgres://127.0.0.1:5432", 5432):
         skip_or_fail("PostgreSQL is not reachable at 127.0.0.1:5432")
@@ -340,15 +340,10 @@ def gunicorn_on_a_cuttable_postgres(tmp_path, collected_static_files):
         settings.STATIC_ROOT,
         tmp_path / "media",
     )
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_catalog")
-    server = Server("faults", free_port(), tmp_path / "gunicorn.log")
-    server.start(env)
     try:
-        server.wait_until_healthy()
-        yield server, link
+        with site_served(env, tmp_path, "faults") as server:
+            yield server, link
     finally:
-        server.stop()
         link.cut()
         with psycopg.connect(
             "postgres://postgres@127.0.0.1:5432/postgres", autocommit=True
