@@ -34,6 +34,12 @@ class SignUpForm(UserCreationForm):
                 % {"limit": USERNAME_MAX_LENGTH},
                 code="too_long",
             )
+        if set(username) == {"."}:
+            # /members/./ and /members/../ are not the member's page: a browser resolves the
+            # dots as "this folder" and "the one above".
+            raise forms.ValidationError(
+                _("A username needs a letter or a digit."), code="dots_only"
+            )
         if username.lower().startswith(SAMPLE_PREFIX):
             raise forms.ValidationError(
                 _("Usernames starting with “%(prefix)s” are kept for the site's sample accounts.")

@@ -1,3 +1,5 @@
+import re
+
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr
@@ -12,6 +14,18 @@ from .forms import rating_label
 from .models import Review
 
 FEED_LENGTH = 30
+
+# What XML 1.0 cannot carry: most control characters, U+FFFE and U+FFFF. The forms accept
+# them (they refuse only NUL), and Django refuses to write a feed holding a control
+# character (U+FFFE would make it ill-formed): one stray character in one review would
+# take the whole feed down for everyone.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text):
+    """Member text as a feed can carry it: the characters XML cannot hold left out
+    (usernames cannot contain any; headlines and reviews can)."""
+    return NOT_XML.sub("", text)
 
 
 class LatestReviewsFeed(Feed):
@@ -42,7 +56,7 @@ class LatestReviewsFeed(Feed):
         if review.contains_spoilers:
             parts = [str(_("Contains spoilers: open the review to read it."))]
         text = "\n\n".join(part for part in parts if part) or str(rating_label(review.rating))
-        return linebreaksbr(escape(text))
+        return linebreaksbr(escape(xml_text(text)))
 
     def item_author_name(self, review):
         return review.author.username
