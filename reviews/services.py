@@ -171,8 +171,7 @@ def comment_update(*, comment, body):
     return comment
 
 
-@transaction.atomic
-def _lock_review_of(comment):
+def _lock_review_of(*, comment):
     """Lock a comment's review before the comment itself: the order in which deleting the
     review takes them (it locks the review, then deletes its comments). Taken the other way
     round, the two deadlock on PostgreSQL and one member gets an error page."""
@@ -182,12 +181,13 @@ def _lock_review_of(comment):
 def _locked(item):
     """A review or comment read again under a row lock, in the deadlock-free order."""
     if isinstance(item, Comment):
-        _lock_review_of(item)
+        _lock_review_of(comment=item)
     return type(item).objects.select_for_update().get(pk=item.pk)
 
 
+@transaction.atomic
 def comment_delete(*, comment):
-    _lock_review_of(comment)
+    _lock_review_of(comment=comment)
     locked = Comment.objects.select_for_update().filter(pk=comment.pk).first()
     if locked is None:
         return
@@ -413,6 +413,14 @@ def account_delete(*, user):
     # A fixed order (by title, by review) so two deletions never deadlock on the same rows.
     for review in Review.objects.filter(author=user).order_by("title_id"):
         review_delete(review=review)
+    # Then the other reviews they voted on or commented on, by id, before their votes and
+    # comments go: review before comment, as everywhere, or this deadlocks with a deletion
+    # of one of those reviews.
+    touched = {
+        *HelpfulVote.objects.filter(voter=user).values_list("review_id", flat=True),
+        *Comment.objects.filter(author=user).values_list("review_id", flat=True),
+    }
+    list(Review.objects.select_for_update().filter(pk__in=touched).order_by("pk").values("pk"))
     votes = Counter(HelpfulVote.objects.filter(voter=user).values_list("review_id", flat=True))
     comments = Counter(
         Comment.objects.published().filter(author=user).values_list("review_id", flat=True)

@@ -5,6 +5,7 @@ safe to run on a laptop; with DEBUG off the site refuses to start until the
 secrets a public deployment needs are really set.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -170,6 +171,7 @@ if REDIS_URL:
             },
         }
     }
+    # Rate-limit counts, which every process must see alike.
     SHARED_CACHE = "default"
     # Sessions read from Redis, written through to the database.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -180,15 +182,22 @@ else:
             "LOCATION": "stepup",
             "OPTIONS": {"MAX_ENTRIES": 5000},
         },
-        # What every app process must see alike (the content version, rate-limit counters),
-        # in a database table (created by a migration): local memory is private to a process.
+        # What every app process must see alike, in database tables (created by migrations):
+        # local memory is private to a process. The content version alone in its table, so
+        # nothing else stored can ever push it out.
+        "content_version": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "stepup_content_version",
+        },
         "shared": {
             "BACKEND": "stepup_site.cache.SharedDatabaseCache",
-            "LOCATION": "stepup_content_version",
+            "LOCATION": "stepup_rate_limits",
+            # Counts live an hour or a day; expired ones are removed once this is passed.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         },
     }
     SHARED_CACHE = "shared"
-CONTENT_VERSION_CACHE = SHARED_CACHE
+CONTENT_VERSION_CACHE = "default" if REDIS_URL else "content_version"
 # How long a cached page may live; a write makes it unreachable at once anyway. 0 = off,
 # the default under DEBUG, where a template being edited must show on the next reload.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
@@ -313,6 +322,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # X-Forwarded-Proto and appends the address it saw to X-Forwarded-For. Only then are those
 # headers read, and only the part that proxy wrote (stepup_site.security).
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+# Where that proxy connects from; a request from anywhere else keeps its own address.
+TRUSTED_PROXIES = [
+    ipaddress.ip_network(network, strict=False)
+    for network in env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+]
 if BEHIND_PROXY or env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -345,8 +359,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
-AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "stepup_site.security.client_address"
+# Not reset by a successful sign-in: that would wipe every failure from the address, so an
+# attacker could guess 4 passwords, sign in to their own account, and go on for ever.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "stepup_site.security.lockout_address"
 AXES_LOCKOUT_CALLABLE = "stepup_site.views.signin_locked_out"
 # Attempts live in the database (durable, shared by every process); successful sign-ins
 # are not logged there, only failures.
@@ -370,7 +386,7 @@ RATE_LIMITS = {
 }
 SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit predates Django's own RedisCache and does not know it; its incr is
-    # Redis INCRBY, atomic. SharedDatabaseCache makes incr atomic in a transaction.
+    # Redis INCRBY, atomic. SharedDatabaseCache makes incr atomic with a row lock.
     "django_ratelimit.W001",
 ]
 

@@ -18,9 +18,23 @@ from .ratelimits import RateLimited
 
 logger = logging.getLogger(__name__)
 
-# Errors that mean the database cannot be reached or is too busy right now, not a bug.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_DATABASE_SECONDS = 30
+# PostgreSQL's error classes for "cannot be reached or cannot take more right now":
+# connection exceptions (08), insufficient resources (53), operator intervention such as a
+# shutdown or restart (57). A deadlock or a serialization failure is a bug to fix: a 500.
+UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
+
+
+def database_unavailable(error):
+    """True for an error that means the database is down or too busy, not a bug.
+
+    SQLite's errors ("unable to open database file", "database is locked" past the busy
+    timeout) and psycopg's pool timeout carry no SQLSTATE, and all mean exactly that.
+    """
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES
 
 
 def bad_request(request, exception):
@@ -51,8 +65,7 @@ def server_error(request):
     Rendered without the request: the page must not need the session, the member or
     anything else from the database that has just failed.
     """
-    error = sys.exc_info()[1]
-    if isinstance(error, DATABASE_UNAVAILABLE):
+    if database_unavailable(sys.exc_info()[1]):
         try:
             content = loader.get_template("503.html").render()
         except Exception:  # the page must come out whatever else is broken

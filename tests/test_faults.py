@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from django.core.cache import caches
 from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client, override_settings
@@ -163,6 +164,7 @@ def test_with_redis_cut_off_pages_sign_in_and_writes_keep_working_and_nothing_is
         leaving = Client()
         leaving.post(reverse("login"), {"username": member.username, "password": PASSWORD})
         old_session = leaving.cookies["sessionid"].value
+        caches["default"].set("untouched-by-the-outage", "still here")
 
         server.send_signal(signal.SIGSTOP)
         started = time.monotonic()
@@ -189,6 +191,8 @@ def test_with_redis_cut_off_pages_sign_in_and_writes_keep_working_and_nothing_is
         page = visitor.get(title.get_absolute_url())
         assert "Written while Redis was away" in page.content.decode()
         assert Client().get(title.get_absolute_url()).status_code == 200
+        # Only what the outage made stale was dropped, not the whole cache.
+        assert caches["default"].get("untouched-by-the-outage") == "still here"
         replay = Client()
         replay.cookies["sessionid"] = old_session
         assert ">Sign out<" not in replay.get(reverse("films:home")).content.decode()
@@ -382,3 +386,26 @@ def test_postgres_going_away_is_a_503_page_and_coming_back_needs_no_restart(
     # The outage is logged for the operators, as 503s with the database's error; never a 500.
     assert "Service Unavailable: /titles/step-up-all-in/" in server.log()
     assert "Internal Server Error" not in server.log()
+
+
+def test_only_an_unreachable_or_overloaded_database_is_a_503_not_a_deadlock():
+    """A deadlock is a bug to see (a 500 in the logs), not an outage to wait out."""
+    import psycopg
+
+    from stepup_site.views import database_unavailable
+
+    def wrapped(cause):
+        error = OperationalError(str(cause))
+        error.__cause__ = cause
+        return error
+
+    refused = wrapped(psycopg.OperationalError("connection refused"))  # no SQLSTATE
+    shutting_down = wrapped(psycopg.errors.AdminShutdown("terminating connection"))
+    too_many = wrapped(psycopg.errors.TooManyConnections("too many clients"))
+    deadlock = wrapped(psycopg.errors.DeadlockDetected("deadlock detected"))
+    assert database_unavailable(refused)
+    assert database_unavailable(shutting_down)
+    assert database_unavailable(too_many)
+    assert database_unavailable(OperationalError("database is locked"))  # SQLite
+    assert not database_unavailable(deadlock)
+    assert not database_unavailable(RuntimeError("a bug"))

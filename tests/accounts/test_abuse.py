@@ -1,5 +1,6 @@
 """Throttled sign-ins, rate-limited writes, the sign-up honeypot and the client's address."""
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -63,11 +64,22 @@ def test_five_failures_from_an_address_pause_it_for_every_account():
     assert signed_in(sign_in("sixth", PASSWORD, address="198.51.100.20")[1])
 
 
-def test_four_failures_then_the_right_password_signs_in_and_starts_the_count_again():
+def test_signing_in_between_guesses_does_not_wipe_the_count():
+    """An attacker alternating guesses at someone else's password with sign-ins to their
+    own account is still paused at the fifth failure from their address."""
+    UserFactory(username="attacker", password=PASSWORD)
+    UserFactory(username="victim", password=PASSWORD)
+    address = "203.0.113.80"
+    for _ in range(2):
+        for _ in range(2):
+            assert sign_in("victim", "a-guess", address=address)[1].status_code == 200
+        assert signed_in(sign_in("attacker", PASSWORD, address=address)[1])
+    assert sign_in("victim", "a-guess", address=address)[1].status_code == 429  # the fifth
+    assert sign_in("attacker", PASSWORD, address=address)[1].status_code == 429
+
+
+def test_the_right_password_after_a_few_failures_still_signs_in():
     UserFactory(username="forgetful", password=PASSWORD)
-    for _ in range(4):
-        sign_in("forgetful", "wrong-guess")
-    assert signed_in(sign_in("forgetful", PASSWORD)[1])
     for _ in range(4):
         sign_in("forgetful", "wrong-guess")
     assert signed_in(sign_in("forgetful", PASSWORD)[1])
@@ -113,21 +125,37 @@ def address_seen(settings, behind_proxy, remote, forwarded=None):
         (True, "10.0.0.2", "203.0.113.7", "203.0.113.7"),
         (True, "10.0.0.2", "1.2.3.4, 203.0.113.7", "203.0.113.7"),
         (True, "10.0.0.2", "1.2.3.4,2001:db8::1", "2001:db8::1"),
+        (True, "10.0.0.2", "1.2.3.4, 203.0.113.7:51234", "203.0.113.7"),
+        (True, "10.0.0.2", "1.2.3.4, [2001:db8::1]:443", "2001:db8::1"),
         # Nothing usable from the proxy: the connection's own address.
         (True, "10.0.0.2", "not-an-address", "10.0.0.2"),
         (True, "10.0.0.2", None, "10.0.0.2"),
+        # Straight to gunicorn, not through the proxy: the header is a forgery, ignored.
+        (True, "198.51.100.9", "203.0.113.7", "198.51.100.9"),
     ],
 )
 def test_the_client_address_is_only_what_the_trusted_proxy_saw(
     settings, behind_proxy, remote, forwarded, expected
 ):
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/24")]
     assert address_seen(settings, behind_proxy, remote, forwarded) == expected
+
+
+def test_an_ipv6_client_cannot_step_through_its_network_to_escape_the_pause():
+    for number in range(5):
+        UserFactory(username=f"v6target{number}", password=PASSWORD)
+        sign_in(f"v6target{number}", "wrong-guess", address=f"2001:db8:1:2::{number + 1}")
+    UserFactory(username="v6next", password=PASSWORD)
+    _, locked = sign_in("v6next", PASSWORD, address="2001:db8:1:2::ffff")
+    assert locked.status_code == 429
+    assert signed_in(sign_in("v6next", PASSWORD, address="2001:db8:1:3::1")[1])
 
 
 def test_a_forged_forwarded_for_header_does_not_escape_the_address_pause(settings):
     """Behind the proxy, an attacker rotating what they send in X-Forwarded-For is still
     paused: the proxy appends their real address, and only that is read."""
     settings.BEHIND_PROXY = True
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.2")]
     for attempt in range(5):
         UserFactory(username=f"victim{attempt}", password=PASSWORD)
         sign_in(
