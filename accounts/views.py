@@ -106,6 +106,7 @@ def profile(request, username):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("password_check")
 def delete_account(request):
     form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():

@@ -379,6 +379,11 @@ RATELIMIT_FAIL_OPEN = True
 RATE_LIMITS = {
     "signup": env.str("RATE_LIMIT_SIGNUP", default="10/h"),
     "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/h"),
+    # Per email address asked for, whatever address asks: no flooding one inbox.
+    "password_reset_email": env.str("RATE_LIMIT_PASSWORD_RESET_EMAIL", default="3/h"),
+    # Forms that check the member's password (change it, delete the account) outside
+    # sign-in, where django-axes does not count: a stolen session must not guess on.
+    "password_check": env.str("RATE_LIMIT_PASSWORD_CHECK", default="10/h"),
     "review": env.str("RATE_LIMIT_REVIEW", default="30/h"),
     "comment": env.str("RATE_LIMIT_COMMENT", default="60/h"),
     "vote": env.str("RATE_LIMIT_VOTE", default="300/h"),

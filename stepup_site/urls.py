@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
 from django.contrib.sitemaps.views import sitemap
 from django.http import HttpResponse
 from django.urls import include, path, re_path
@@ -45,8 +45,17 @@ urlpatterns = [
     # Each request may send an email: limited per client address.
     path(
         "accounts/password_reset/",
-        rate_limited("password_reset", key="ip")(PasswordResetView.as_view()),
+        rate_limited("password_reset", key="ip")(
+            rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")(
+                PasswordResetView.as_view()
+            )
+        ),
         name="password_reset",
+    ),
+    path(
+        "accounts/password_change/",
+        rate_limited("password_check")(PasswordChangeView.as_view()),
+        name="password_change",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),

@@ -316,3 +316,90 @@ def test_the_honeypot_is_out_of_reach_for_people():
     rule = stylesheet[stylesheet.index("#div_id_extra_details") :].split("}")[0]
     assert "position: absolute" in rule and "left: -10000px" in rule
     assert sign_up(Client(), "realfan").status_code == 302
+
+
+# --- Every write is limited ---------------------------------------------------------
+
+# Views that never write, and writes guarded otherwise; anything else must be rate-limited.
+READ_ONLY = {
+    "healthz", "sitemap", "robots", "password_change_done", "password_reset_done",
+    "password_reset_complete", "accounts:export_csv", "accounts:export_json",
+    "accounts:profile", "reviews:title_rss", "reviews:title_atom", "reviews:detail",
+    "reviews:rss", "reviews:atom", "films:home", "films:title_list", "films:title_detail",
+    "films:generated_poster", "films:person_list", "films:person_detail",
+    "films:character_list", "films:character_detail", "films:crew_list", "films:crew_detail",
+    "films:search",
+}  # fmt: skip
+GUARDED_OTHERWISE = {
+    "login": "django-axes pauses an account or address after 5 failures",
+    "logout": "ends the member's own session only",
+    "password_reset_confirm": "needs the emailed single-use token",
+}
+
+
+def site_views():
+    """(name, view) of each URL outside the admin, first match only, as requests resolve."""
+    from django.urls import URLResolver, get_resolver
+
+    seen = set()
+
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name != "admin":
+                    yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+                continue
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            if name not in seen:
+                seen.add(name)
+                yield name, pattern.callback
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def test_every_view_that_writes_is_rate_limited():
+    """A new view must be classed here: read-only, guarded otherwise, or rate-limited."""
+    unlimited = [
+        name
+        for name, view in site_views()
+        if name not in READ_ONLY
+        and name not in GUARDED_OTHERWISE
+        and not getattr(view, "rate_limits", ())
+    ]
+    assert unlimited == []
+    limited = {name: set(getattr(view, "rate_limits", ())) for name, view in site_views()}
+    assert limited["password_change"] == {"password_check"}
+    assert limited["accounts:delete"] == {"password_check"}
+    assert limited["password_reset"] == {"password_reset", "password_reset_email"}
+
+
+def test_password_guesses_from_a_signed_in_session_are_limited(settings):
+    """A stolen session cannot try passwords on the change or delete forms for ever."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_check": "3/h"}
+    client, member = member_client()
+    answers = [
+        client.post(
+            reverse("password_change"),
+            {"old_password": "guess", "new_password1": "x", "new_password2": "x"},
+        ).status_code
+        for _ in range(2)
+    ]
+    answers.append(client.post(reverse("accounts:delete"), {"password": "guess"}).status_code)
+    assert 429 not in answers
+    assert limited(client.post(reverse("accounts:delete"), {"password": "guess"}))
+    assert User.objects.filter(pk=member.pk).exists()
+
+
+def test_one_inbox_cannot_be_flooded_with_reset_emails_from_many_addresses(settings):
+    UserFactory(email="target@example.org")
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset_email": "2/h"}
+    answers = [
+        Client(REMOTE_ADDR=f"203.0.113.{n}")
+        .post(reverse("password_reset"), {"email": "Target@Example.org "})
+        .status_code
+        for n in range(3)
+    ]
+    assert answers == [302, 302, 429]
+    from django.core import mail
+
+    assert len(mail.outbox) == 2
