@@ -101,6 +101,12 @@ class UserAdmin(DjangoUserAdmin):
         perms_needed = {name for name in perms_needed if str(name) not in removed_with_author}
         return [*deleted, *map(str, protected)], model_count, perms_needed, []
 
+    def save_model(self, request, obj, form, change):
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Closing an account by hand ends its sessions for good, as a suspension does.
+            obj.session_epoch += 1
+        super().save_model(request, obj, form, change)
+
     def delete_model(self, request, obj):
         account_delete(user=obj)
 

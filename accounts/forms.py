@@ -8,6 +8,13 @@ from .models import SAMPLE_PREFIX, User
 USERNAME_MAX_LENGTH = 30
 
 
+class _NeverRefilled(forms.TextInput):
+    """Sent back empty: a person whose browser filled it in by mistake can send again."""
+
+    def format_value(self, value):
+        return None
+
+
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(
         label=_("Email address"),
@@ -19,7 +26,7 @@ class SignUpForm(UserCreationForm):
     extra_details = forms.CharField(
         label=_("Leave this field empty"),
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+        widget=_NeverRefilled(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
     class Meta(UserCreationForm.Meta):

@@ -29,7 +29,8 @@ def reencoded_image(file, *, name):
         image_format, extension = SAVED_AS[upload.format]
         image = ImageOps.exif_transpose(upload)
     # Pillow writes some of what it read (a JPEG comment, an ICC profile) back out unless
-    # the image forgets it.
+    # the image forgets it. Transparency is part of the picture, not metadata: kept.
+    transparency = image.info.get("transparency")
     image.info = {}
     output = io.BytesIO()
     if image_format == "JPEG":
@@ -37,7 +38,8 @@ def reencoded_image(file, *, name):
             image = image.convert("RGB")
         image.save(output, "JPEG", quality=90, optimize=True)
     elif image_format == "PNG":
-        image.save(output, "PNG", optimize=True)
+        options = {} if transparency is None else {"transparency": transparency}
+        image.save(output, "PNG", optimize=True, **options)
     else:
         image.save(output, "WEBP", quality=90)
     return ContentFile(output.getvalue(), name=f"{PurePath(name).stem}.{extension}")

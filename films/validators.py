@@ -5,8 +5,11 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from PIL import Image
 
-# MPO is how Pillow reads many JPEGs from phones and cameras (a JPEG with extra frames).
-ACCEPTED_POSTER_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
+from .images import SAVED_AS
+
+# What re-encoding can write (films.images): JPEG (and MPO, as Pillow reads many JPEGs from
+# phones and cameras), PNG and WebP.
+ACCEPTED_POSTER_FORMATS = set(SAVED_AS)
 
 
 def validate_poster(file):

@@ -403,3 +403,9 @@ def test_one_inbox_cannot_be_flooded_with_reset_emails_from_many_addresses(setti
     from django.core import mail
 
     assert len(mail.outbox) == 2
+
+
+def test_the_honeypot_comes_back_empty_so_a_person_can_send_again():
+    response = sign_up(Client(), "autofilled", extra_details="filled by the browser")
+    honeypot = re.search(r"<input[^>]*name=\"extra_details\"[^>]*>", response.content.decode())
+    assert "value=" not in honeypot.group(0)

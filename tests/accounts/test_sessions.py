@@ -82,3 +82,28 @@ def test_sessions_from_before_session_epochs_stay_valid():
     assert member.get_session_auth_hash() == djangos_own
     member.session_epoch = 1
     assert member.get_session_auth_hash() != djangos_own
+
+
+def test_unticking_active_in_the_admin_ends_the_sessions_for_good():
+    member = UserFactory(password=PASSWORD)
+    phone = Client()
+    sign_in(phone, member)
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:accounts_user_change", args=[member.pk])
+    form = staff.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name not in {"password", "groups", "user_permissions"}
+    }
+    data |= {"is_active": "", "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00"}
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+    response = staff.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    member.refresh_from_db()
+    assert not member.is_active and member.session_epoch == 1
+    member.is_active = True
+    member.save()
+    assert not is_signed_in(phone, member)

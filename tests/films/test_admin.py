@@ -347,3 +347,14 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(staff_client, side
     assert ("12000×12000 pixels" in message) if side == 12_000 else ("valid image" in message)
     title.refresh_from_db()
     assert not title.poster
+
+
+def test_a_transparent_png_stays_transparent(staff_client):
+    palette = Image.new("P", (600, 900), 0)
+    palette.putpalette([255, 0, 0] * 256)
+    title = TitleFactory()
+    upload = image_file("logo.png", image=palette, transparency=0)
+    assert post_poster(staff_client, title, upload).status_code == 302
+    title.refresh_from_db()
+    stored = Image.open(title.poster.path).convert("RGBA")
+    assert stored.getpixel((10, 10))[3] == 0
