@@ -66,3 +66,30 @@ def lockout_address(request):
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
     return str(address)
+
+
+class RequestSizeLimitMiddleware:
+    """Answer 413 before reading a body larger than any form here needs.
+
+    Django caps form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) but streams file parts to disk
+    whatever their size: without this, anyone could fill the disk through any form.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BYTES:
+            from django.shortcuts import render
+
+            return render(
+                request,
+                "413.html",
+                {"limit_mb": settings.MAX_REQUEST_BYTES // (1024 * 1024)},
+                status=413,
+            )
+        return self.get_response(request)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it (rate limits, login throttling, logs) sees the real client.
     "stepup_site.security.ClientAddressMiddleware",
+    "stepup_site.security.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above the page cache, so pages served from it carry the same headers.
     "csp.middleware.CSPMiddleware",
@@ -271,6 +272,9 @@ IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic
 # (a small file can still decompress into a huge bitmap).
 POSTER_MAX_UPLOAD_BYTES = env.int("POSTER_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
 POSTER_MAX_PIXELS = env.int("POSTER_MAX_PIXELS", default=40_000_000)
+# No request body may be larger. Twice the poster limit, so a poster a little too large
+# still reaches the form and its message saying by how much.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=2 * POSTER_MAX_UPLOAD_BYTES + 1024 * 1024)
 
 # --- Email -------------------------------------------------------------------
 # Console in development; production sets EMAIL_URL, e.g. smtp+tls://user:pass@host:587

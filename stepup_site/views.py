@@ -7,10 +7,11 @@ import sys
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 
@@ -47,12 +48,17 @@ def bad_request(request, exception):
 def permission_denied(request, exception):
     """403, or 429 when the refusal is a rate limit."""
     if isinstance(exception, RateLimited):
-        response = render(
-            request,
-            "429.html",
-            {"retry_after_minutes": max(1, round(exception.retry_after / 60))},
-            status=429,
-        )
+        minutes = max(1, math.ceil(exception.retry_after / 60))
+        if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
+            # The page's own scripts (helpful.js) show this rather than posting again.
+            message = ngettext(
+                "Slow down a little: try again in about %(minutes)s minute.",
+                "Slow down a little: try again in about %(minutes)s minutes.",
+                minutes,
+            ) % {"minutes": minutes}
+            response = JsonResponse({"error": message}, status=429)
+        else:
+            response = render(request, "429.html", {"retry_after_minutes": minutes}, status=429)
         response["Retry-After"] = str(exception.retry_after)
         return response
     return defaults.permission_denied(request, exception)

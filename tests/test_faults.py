@@ -409,3 +409,15 @@ def test_only_an_unreachable_or_overloaded_database_is_a_503_not_a_deadlock():
     assert database_unavailable(OperationalError("database is locked"))  # SQLite
     assert not database_unavailable(deadlock)
     assert not database_unavailable(RuntimeError("a bug"))
+
+
+def test_a_body_larger_than_any_form_needs_is_refused_unread_with_a_page():
+    from django.conf import settings
+
+    huge = "x" * (settings.MAX_REQUEST_BYTES + 1)
+    response = browser().post(reverse("accounts:signup"), {"username": huge})
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert_valid_accessible_page(html)
+    assert "<h1>Too large</h1>" in html and "11 MB at most" in html
+    assert not UserFactory._meta.model.objects.exists()

@@ -15,6 +15,12 @@ document.addEventListener("submit", async (event) => {
       credentials: "same-origin",
     });
     const isJson = (response.headers.get("Content-Type") || "").startsWith("application/json");
+    const count = form.parentElement.querySelector(".helpful-count");
+    if (response.status === 429 && isJson && count) {
+      // Too many votes in a short while: say so here; posting again would count again.
+      count.textContent = (await response.json()).error;
+      return;
+    }
     if (!response.ok || !isJson) {
       // Signed out, refused or gone: let the server answer with its own page and message.
       form.submit();
@@ -24,7 +30,6 @@ document.addEventListener("submit", async (event) => {
     button.setAttribute("aria-pressed", data.voted ? "true" : "false");
     button.classList.toggle("btn-dark", data.voted);
     button.classList.toggle("btn-outline-dark", !data.voted);
-    const count = form.parentElement.querySelector(".helpful-count");
     if (count) count.textContent = data.helpful_count_text;
   } catch (error) {
     form.submit(); // the network failed: the plain form post still works

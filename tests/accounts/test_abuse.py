@@ -409,3 +409,17 @@ def test_the_honeypot_comes_back_empty_so_a_person_can_send_again():
     response = sign_up(Client(), "autofilled", extra_details="filled by the browser")
     honeypot = re.search(r"<input[^>]*name=\"extra_details\"[^>]*>", response.content.decode())
     assert "value=" not in honeypot.group(0)
+
+
+def test_the_vote_script_is_told_about_a_limit_in_json_and_does_not_post_again(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "vote": "1/h"}
+    target = review(title=TitleFactory(), body="Worth a read")
+    client, _ = member_client()
+    url = reverse("reviews:helpful", kwargs={"pk": target.pk})
+    assert client.post(url, HTTP_ACCEPT="application/json").status_code == 200
+    refused = client.post(url, HTTP_ACCEPT="application/json")
+    assert refused.status_code == 429
+    assert refused.json()["error"].startswith("Slow down a little: try again in about")
+    assert int(refused["Retry-After"]) > 0
+    script = (Path(__file__).resolve().parents[2] / "static/js/helpful.js").read_text()
+    assert "response.status === 429" in script
