@@ -181,7 +181,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "stepup",
-            "OPTIONS": {"MAX_ENTRIES": 5000},
+            # Pages are ~20 KB: 1,000 of them keep each worker's memory in bounds (every
+            # write leaves the entries of the old content version behind until culled).
+            "OPTIONS": {"MAX_ENTRIES": 1000},
         },
         # What every app process must see alike, in database tables (created by migrations):
         # local memory is private to a process. The content version alone in its table, so
