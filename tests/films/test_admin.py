@@ -335,6 +335,8 @@ def test_a_file_over_five_megabytes_is_refused_with_a_clear_message(staff_client
     assert "posters may be at most 5.0\xa0MB" in message
 
 
+# Pillow warns about the 144-million-pixel one as it opens it: expected, it is the point.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize("side", [12_000, 20_000])
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(staff_client, side):
     """A few kilobytes of PNG that would decode to 144 or 400 million pixels. Past twice
