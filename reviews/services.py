@@ -53,13 +53,24 @@ def _counted(review):
     return (review.rating, review.has_text) if review.is_published else None
 
 
-def _locked_review(review):
-    """The review, locked until the transaction ends; Review.DoesNotExist if it is gone.
+def _lock_review_of(*, comment):
+    """Lock a comment's review before the comment itself: the order in which deleting the
+    review takes them (it locks the review, then deletes its comments). Taken the other way
+    round, the two deadlock on PostgreSQL and one member gets an error page."""
+    Review.objects.select_for_update().filter(pk=comment.review_id).first()
+
+
+def _locked(item):
+    """A review or comment read again and locked until the transaction ends;
+    DoesNotExist if it is gone.
 
     Votes and comments lock their review first, so they queue behind a deletion of it
-    instead of counting onto a row that no longer exists.
+    instead of counting onto a row that no longer exists. A comment's review is locked
+    before the comment, in the deadlock-free order.
     """
-    return Review.objects.select_for_update().get(pk=review.pk)
+    if isinstance(item, Comment):
+        _lock_review_of(comment=item)
+    return type(item).objects.select_for_update().get(pk=item.pk)
 
 
 def _status_for_new_review(author):
@@ -134,7 +145,7 @@ def helpful_vote_toggle(*, review, voter):
     """Mark a review helpful, or take the mark back. Returns (voted, helpful_count)."""
     if review.author_id == voter.pk:
         raise PermissionDenied(_("You cannot mark your own review helpful."))
-    review = _locked_review(review)
+    review = _locked(review)
     if not review.is_published:
         raise Review.DoesNotExist
     deleted, _details = HelpfulVote.objects.filter(review=review, voter=voter).delete()
@@ -154,7 +165,7 @@ def _adjust_comment_count(review_id, step):
 
 @transaction.atomic
 def comment_create(*, review, author, body):
-    review = _locked_review(review)
+    review = _locked(review)
     if not review.is_published:
         raise Review.DoesNotExist
     comment = Comment.objects.create(review=review, author=author, body=body)
@@ -169,20 +180,6 @@ def comment_update(*, comment, body):
     comment.body = body
     comment.save(update_fields=["body", "updated_at"])
     return comment
-
-
-def _lock_review_of(*, comment):
-    """Lock a comment's review before the comment itself: the order in which deleting the
-    review takes them (it locks the review, then deletes its comments). Taken the other way
-    round, the two deadlock on PostgreSQL and one member gets an error page."""
-    Review.objects.select_for_update().filter(pk=comment.review_id).first()
-
-
-def _locked(item):
-    """A review or comment read again under a row lock, in the deadlock-free order."""
-    if isinstance(item, Comment):
-        _lock_review_of(comment=item)
-    return type(item).objects.select_for_update().get(pk=item.pk)
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,6 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.MAX_REQUEST_BYTES:
-            from django.shortcuts import render
-
             return render(
                 request,
                 "413.html",

@@ -20,6 +20,7 @@ from reviews.models import Review
 from tests.conftest import service_reachable, skip_or_fail
 from tests.factories import TitleFactory, UserFactory, review
 from tests.html import assert_valid_accessible_page
+from tests.servers import Visitor, free_port, production_environment, sign_up, site_served
 
 pytestmark = pytest.mark.django_db
 
@@ -95,12 +96,6 @@ def test_the_site_recovers_by_itself_when_the_database_is_back(database_down):
 
 
 # --- Redis goes away -----------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -323,8 +318,6 @@ def gunicorn_on_a_cuttable_postgres(tmp_path, collected_static_files):
     PostgreSQL, not the suite's DATABASE_URL."""
     from django.conf import settings
 
-    from tests.servers import production_environment, site_served
-
     if not service_reachable("postgres://127.0.0.1:5432", 5432):
         skip_or_fail("PostgreSQL is not reachable at 127.0.0.1:5432")
     import psycopg
@@ -358,8 +351,6 @@ def gunicorn_on_a_cuttable_postgres(tmp_path, collected_static_files):
 def test_postgres_going_away_is_a_503_page_and_coming_back_needs_no_restart(
     gunicorn_on_a_cuttable_postgres,
 ):
-    from tests.servers import Visitor, sign_up
-
     server, link = gunicorn_on_a_cuttable_postgres
     visitor = Visitor()
     all_in = "/titles/step-up-all-in/"
