@@ -78,6 +78,13 @@ class ReviewForm(forms.ModelForm):
             self.add_error("body", _("Write a few words under your headline, or leave both empty."))
         return cleaned
 
+    def _get_validation_exclusions(self):
+        # The rating's range, a headline needing a body and the body's length are this
+        # form's own checks, with messages written for the form. The model's check
+        # constraints on them would each cost a query on every post and could only repeat
+        # them; the database still enforces every one.
+        return super()._get_validation_exclusions() | {"rating", "headline", "body"}
+
 
 class CommentForm(forms.ModelForm):
     class Meta:

@@ -1,9 +1,14 @@
-"""Cache backends: Redis that may go away, and a database cache with an atomic incr."""
+"""Cache backends: Redis that may go away, a database cache with an atomic incr, and the
+database row that holds the content version on the embedded default."""
 
+import base64
 import logging
+import pickle
 import threading
 import time
+from datetime import datetime
 
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import connections, router, transaction
@@ -170,3 +175,35 @@ class SharedDatabaseCache(DatabaseCache):
                         [self.make_and_validate_key(key, version=version)],
                     )
             return super().incr(key, delta, version)
+
+
+class ContentVersionDatabaseCache(DatabaseCache):
+    """Django's database cache for the content version alone (stepup_site.caching).
+
+    Its token is a row in the site's own database, so a writer changes it inside its own
+    transaction: the token commits with the data it stands for, or rolls back with it.
+    Changing it is one UPDATE. DatabaseCache.set would first count the table (to cull it)
+    and then read the row, three statements more for a table that only ever holds one row.
+    """
+
+    commits_with_the_data = True
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if timeout is not None:
+            return super().set(key, value, timeout, version)
+        stored_key = self.make_and_validate_key(key, version=version)
+        database = router.db_for_write(self.cache_model_class)
+        connection = connections[database]
+        quote = connection.ops.quote_name
+        stored = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+        never = connection.ops.adapt_datetimefield_value(datetime.max.replace(microsecond=0))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(self._table)} SET {quote('value')} = %s, "
+                f"{quote('expires')} = %s WHERE {quote('cache_key')} = %s",
+                [stored, never, stored_key],
+            )
+            if cursor.rowcount:
+                return None
+        # No row yet (a new database, or after a flush): DatabaseCache inserts it.
+        return super().set(key, value, timeout, version)

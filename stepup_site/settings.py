@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sessions, CSRF, auth and messages: a member's own pages, per session.
+    "stepup_site.caching.MemberPageCacheMiddleware",
     # Last: it answers for a locked-out sign-in before the view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -181,15 +183,16 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "stepup",
-            # Pages are ~20 KB: 1,000 of them keep each worker's memory in bounds (every
-            # write leaves the entries of the old content version behind until culled).
+            # Whole pages are stored compressed (~10 KB), the shared copy of a title page
+            # for members is ~45 KB: 1,000 entries keep each worker's memory in bounds
+            # (every write leaves the old content version's entries behind until culled).
             "OPTIONS": {"MAX_ENTRIES": 1000},
         },
         # What every app process must see alike, in database tables (created by migrations):
         # local memory is private to a process. The content version alone in its table, so
         # nothing else stored can ever push it out.
         "content_version": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "stepup_site.cache.ContentVersionDatabaseCache",
             "LOCATION": "stepup_content_version",
         },
         "shared": {
@@ -204,9 +207,12 @@ CONTENT_VERSION_CACHE = "default" if REDIS_URL else "content_version"
 # How long a cached page may live; a write makes it unreachable at once anyway. 0 = off,
 # the default under DEBUG, where a template being edited must show on the next reload.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
-# Each process also keeps the entries it used last in its own memory (safe: versioned
-# keys never change meaning), up to this many bytes.
-PAGE_CACHE_LOCAL_BYTES = env.int("PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024)
+# With Redis, each process also keeps the entries it used last in its own memory (safe:
+# versioned keys never change meaning), up to this many bytes. Without it the page cache is
+# already the process's own memory: a second copy would only double what a worker holds.
+PAGE_CACHE_LOCAL_BYTES = env.int(
+    "PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024 if REDIS_URL else 0
+)
 # Never from the whole-page cache: the admin, accounts (forms), the liveness probe.
 PAGE_CACHE_SKIP_PREFIXES = ("/admin/", "/accounts/", "/healthz")
 

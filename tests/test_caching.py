@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db
 # Reading the content version costs a query when it lives in the database (the embedded
 # default) and none when it lives in Redis.
 VERSION_READS = 1 if settings.CONTENT_VERSION_CACHE != "default" else 0
+# Reading a session costs a query unless sessions are cached (in Redis).
+SESSION_READS = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
 
 
 @pytest.fixture
@@ -155,6 +157,8 @@ def test_a_signed_in_title_page_from_the_shared_copy_has_a_fixed_query_count(
 ):
     for author in UserFactory.create_batch(30):
         review(title=title, author=author, body="Words", rating=1 + author.pk % 10)
+    # Created first: a new account is a write, which would make every cached part stale.
+    first_visitors = UserFactory.create_batch(2)
     reader = _as(UserFactory())
     reader.get(title.get_absolute_url())
     deep = page_url(title, sort="newest", page=2)
@@ -162,11 +166,12 @@ def test_a_signed_in_title_page_from_the_shared_copy_has_a_fixed_query_count(
     # The session (from Redis when sessions are cached there), the user, the content
     # version, the reader's own review, their votes on the page. The title, its catalog
     # and the page itself come from the cache.
-    session_reads = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
-    expected = session_reads + 1 + VERSION_READS + 2
-    for url in (title.get_absolute_url(), deep):
+    expected = SESSION_READS + 1 + VERSION_READS + 2
+    for url, member in zip((title.get_absolute_url(), deep), first_visitors, strict=True):
+        first_visit = _as(member)  # a new session: no page of its own kept for it yet
         with django_assert_num_queries(expected):
-            assert reader.get(url).status_code == 200
+            response = first_visit.get(url)
+        assert response.status_code == 200 and response["X-Member-Page-Cache"] == "miss"
 
 
 def test_the_version_lives_where_every_app_server_sees_it():
@@ -228,3 +233,131 @@ def test_a_new_secret_key_never_serves_a_copy_made_with_the_old_one(title, setti
     settings.SECRET_KEY = "a-rotated-secret-key-" + "k3y" * 20
     html = reader.get(title.get_absolute_url()).content.decode()
     assert '">ana</a>' in html and "member-name-" not in html and "csrf-" not in html
+
+
+# --- A member's own pages, kept per session (MemberPageCacheMiddleware) ---------------------
+
+
+def _reopened(reader, url):
+    """The page, opened three times as a browser would: the first answer sets the CSRF
+    cookie, the second is stored under it, the third comes from the cache."""
+    answers = [reader.get(url) for _ in range(3)]
+    assert [a["X-Member-Page-Cache"] for a in answers] == ["miss", "miss", "hit"]
+    return answers
+
+
+def test_a_member_opening_a_page_again_gets_it_without_their_account_review_or_votes(
+    title, django_assert_num_queries
+):
+    for author in UserFactory.create_batch(5):
+        review(title=title, author=author, body="Words")
+    member = UserFactory(username="ana")
+    review(title=title, author=member, body="ana's own words", rating=8)
+    reader = _as(member)
+    *_, stored = _reopened(reader, title.get_absolute_url())
+    # Only the session and the content version are read: no user, review or vote query.
+    with django_assert_num_queries(SESSION_READS + VERSION_READS):
+        again = reader.get(title.get_absolute_url())
+    assert again["X-Member-Page-Cache"] == "hit"
+    assert again.content == stored.content
+    html = again.content.decode()
+    assert '">ana</a>' in html and 'id="own-review"' in html
+    assert "Cookie" in again["Vary"] and again["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_a_members_kept_page_is_never_shown_to_another_member_or_a_visitor(title):
+    ana, ben = UserFactory(username="ana"), UserFactory(username="ben")
+    _reopened(_as(ana), title.get_absolute_url())
+    ben_html = _as(ben).get(title.get_absolute_url()).content.decode()
+    assert '">ben</a>' in ben_html and '">ana</a>' not in ben_html
+    visitor_html = Client().get(title.get_absolute_url()).content.decode()
+    assert '">ana</a>' not in visitor_html and "Sign in" in visitor_html
+
+
+def test_a_members_own_review_vote_and_edit_show_at_once_on_their_kept_page(title):
+    member = UserFactory(username="ana")
+    other = review(title=title, body="someone else's words")
+    reader = _as(member)
+    _reopened(reader, title.get_absolute_url())
+    reader.post(reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": 6, "body": "v1"})
+    reader.post(reverse("reviews:helpful", kwargs={"pk": other.pk}))
+    reader.get(title.get_absolute_url())  # shows the "posted" message: not stored
+    html = reader.get(title.get_absolute_url()).content.decode()
+    assert 'id="own-review"' in html and "v1" in html
+    assert f'aria-pressed="true" data-review="{other.pk}"' in html
+    reader.post(reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": 6, "body": "v2"})
+    reader.get(title.get_absolute_url())  # the message again
+    html = reader.get(title.get_absolute_url()).content.decode()
+    assert "v2" in html and "v1" not in html
+
+
+def test_a_page_with_a_message_is_never_kept(title):
+    reader = _as(UserFactory())
+    reader.get(title.get_absolute_url())
+    reader.post(reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": 6})
+    first = reader.get(title.get_absolute_url())
+    assert "Your review is posted." in first.content.decode()
+    second = reader.get(title.get_absolute_url())
+    assert "Your review is posted." not in second.content.decode()
+
+
+def test_after_signing_out_the_old_session_cookie_gets_no_kept_page(title):
+    member = UserFactory(username="ana")
+    reader = _as(member)
+    _reopened(reader, title.get_absolute_url())
+    stolen = reader.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf = reader.cookies[settings.CSRF_COOKIE_NAME].value
+    reader.post(reverse("logout"))
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    replay.cookies[settings.CSRF_COOKIE_NAME] = csrf
+    html = replay.get(title.get_absolute_url()).content.decode()
+    assert '">ana</a>' not in html
+
+
+def test_a_suspension_ends_the_kept_pages_of_every_session(title):
+    member = UserFactory(username="ana")
+    reader = _as(member)
+    _reopened(reader, title.get_absolute_url())
+    services.account_suspend(member=member, moderator=UserFactory(is_staff=True), reason="Spam")
+    response = reader.get(title.get_absolute_url())
+    assert '">ana</a>' not in response.content.decode()
+
+
+def test_posting_a_review_checks_the_form_once_and_changes_the_version_with_one_statement(
+    title,
+):
+    """The form's own checks stand in for the model's check constraints (each a query);
+    the database still enforces them. The content version changes with one statement in
+    the writer's transaction when it lives in the database, none when in Redis."""
+    from django.test.utils import CaptureQueriesContext
+
+    reader = _as(UserFactory())
+    with CaptureQueriesContext(connection) as queries:
+        response = reader.post(
+            reverse("reviews:edit", kwargs={"slug": title.slug}),
+            {"rating": 7, "headline": "Big", "body": "Words"},
+        )
+    assert response.status_code == 302
+    statements = [query["sql"] for query in queries]
+    assert not [sql for sql in statements if '"_check"' in sql]
+    version_writes = [
+        sql for sql in statements if "stepup_content_version" in sql and "SELECT" not in sql
+    ]
+    assert len(version_writes) == (1 if settings.CONTENT_VERSION_CACHE != "default" else 0)
+
+
+@pytest.mark.skipif(
+    settings.CONTENT_VERSION_CACHE == "default", reason="the version lives in Redis here"
+)
+def test_the_content_version_in_the_database_rolls_back_with_a_failed_write(title):
+    from django.db import transaction
+
+    from stepup_site.caching import VERSION_KEY, _versions
+
+    _versions().set(VERSION_KEY, "before", timeout=None)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        review(title=title, body="never committed")
+        assert _versions().get(VERSION_KEY) != "before"  # changed inside the transaction
+        raise RuntimeError
+    assert _versions().get(VERSION_KEY) == "before"

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import re
 import runpy
 import secrets
 import shlex
@@ -36,6 +37,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +139,20 @@ def parse_args(argv):
         type=int,
         default=400,
         help="members whose sessions the signed-in runs rotate through (default 400)",
+    )
+    load.add_argument(
+        "--signed-in-warmup",
+        type=float,
+        default=10,
+        help="seconds of warm-up before the signed-in run (default %(default)s): long "
+        "enough for each worker to have shown most of the members their page once, so the "
+        "run measures members opening it again; the first-visits run measures the rest",
+    )
+    load.add_argument(
+        "--first-visits",
+        type=int,
+        default=8000,
+        help="members for the first-visits run, each sent once (default %(default)s)",
     )
     load.add_argument(
         "--only",
@@ -292,6 +308,11 @@ class Endpoint:
     script_env: dict = field(default_factory=dict)
     writes: bool = False
     signed_in: bool = False
+    # The warm-up's own script environment and length, when not the run's.
+    warmup_env: dict | None = None
+    warmup_seconds: float | None = None
+    # Each request a different member, none of them seen before: the run fails past this.
+    distinct_requests: int | None = None
 
 
 @dataclass
@@ -299,6 +320,7 @@ class Measurement:
     endpoint: Endpoint
     result: dict
     peak_rss_mb: float
+    connection_split: str = ""
     note: str = ""
 
 
@@ -393,6 +415,11 @@ def unreviewed_pairs():
     if not pairs:
         pairs = [pair for column in per_title for pair in column]
     return pairs[:WRITE_PAIRS_MAX]
+
+
+def csrf_secret():
+    """A CSRF cookie as a browser holds it: 32 letters and digits."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 
 
 def write_lines(folder, name, lines):
@@ -500,12 +527,35 @@ def resident_mb(pid):
     return fields["VmRSS"], fields.get("RssAnon", 0.0)
 
 
-class WorkerMemory(threading.Thread):
-    """Samples every gunicorn worker's resident memory while the load runs."""
+def connections_by_process(port):
+    """{pid: established connections to `port`}, from ss (iproute2); {} without it."""
+    try:
+        listing = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return Counter(int(pid) for pid in re.findall(r"pid=(\d+)", listing))
 
-    def __init__(self, master_pid):
+
+class WorkerMemory(threading.Thread):
+    """Samples every gunicorn worker's resident memory while the load runs, and how wrk's
+    keep-alive connections are spread over the workers.
+
+    The kernel hands each new connection to whichever worker accepts first, and a
+    connection stays with its worker for the whole run: 16 connections can end up 16 to 0,
+    and the run then measures one core's worth of Python. The split is reported with each
+    row so such a row can be told apart from a slow page.
+    """
+
+    def __init__(self, master_pid, port=None):
         super().__init__(daemon=True)
         self.master_pid = master_pid
+        self.port = port
+        self.window_split = Counter()
         self.peak_by_worker = {}  # pid: peak VmRSS
         self.anon_peak_by_worker = {}  # pid: peak RssAnon
         self.window_peak = 0.0
@@ -524,9 +574,20 @@ class WorkerMemory(threading.Thread):
             self.peak_by_worker[pid] = max(self.peak_by_worker.get(pid, 0.0), total)
             self.anon_peak_by_worker[pid] = max(self.anon_peak_by_worker.get(pid, 0.0), anonymous)
             self.window_peak = max(self.window_peak, total)
+        if self.port:
+            split = connections_by_process(self.port)
+            if sum(split.values()) > sum(self.window_split.values()):
+                self.window_split = split
 
     def start_window(self):
         self.window_peak = 0.0
+        self.window_split = Counter()
+
+    def split_text(self):
+        """ "9/7": connections per worker, busiest first, workers without any included."""
+        workers = child_pids(self.master_pid)
+        counts = sorted((self.window_split.get(pid, 0) for pid in workers), reverse=True)
+        return "/".join(str(count) for count in counts) if any(counts) else "?"
 
     def stop(self):
         self.stopping.set()
@@ -567,12 +628,13 @@ def preflight(server, endpoint, member_name=None, cookie=None):
 
 def measure(server, memory, endpoint, args):
     url = server.base_url + endpoint.path
-    if args.warmup:
-        warmup_env = endpoint.script_env
+    warmup_seconds = endpoint.warmup_seconds if endpoint.warmup_seconds else args.warmup
+    if warmup_seconds:
+        warmup_env = endpoint.script_env if endpoint.warmup_env is None else endpoint.warmup_env
         if endpoint.writes:
             # Warming up with posts would use up the pairs the measured run creates with.
             warmup_env = {k: v for k, v in warmup_env.items() if k != "BENCH_WRITES_FILE"}
-        run_wrk(url, args.warmup, args, warmup_env)
+        run_wrk(url, warmup_seconds, args, warmup_env)
     memory.start_window()
     result = run_wrk(url, args.duration, args, endpoint.script_env)
     memory.sample()
@@ -581,7 +643,7 @@ def measure(server, memory, endpoint, args):
         f"p99 {result['p99_ms']:.1f} ms  errors {result['errors']}",
         flush=True,
     )
-    return Measurement(endpoint, result, memory.window_peak)
+    return Measurement(endpoint, result, memory.window_peak, memory.split_text())
 
 
 # --- Checks -----------------------------------------------------------------------------
@@ -689,12 +751,23 @@ def table_rows(measurements):
                 str(result["errors"]),
                 f"{ratio:.2f}",
                 f"{measured.peak_rss_mb:.0f}",
+                measured.connection_split,
             ]
         )
     return rows
 
 
-HEADINGS = ["endpoint", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "x /healthz", "RSS MB"]
+HEADINGS = [
+    "endpoint",
+    "req/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "errors",
+    "x /healthz",
+    "RSS MB",
+    "conns/worker",
+]
 
 
 def text_table(rows):
@@ -747,6 +820,7 @@ class SignedInRun:
     folder: str
     session_keys: dict = field(default_factory=dict)
     sample_member: object = None
+    reading_sessions_file: str = ""
     # The write run: the pairs it may create, and the last review id before it.
     write_pairs: list = field(default_factory=list)
     last_review_before: int = 0
@@ -757,18 +831,46 @@ class SignedInRun:
         )
         return [self.session_keys[member.pk] for member in members]
 
-    def page_endpoint(self, title, count):
+    def page_endpoint(self, title, count, *, warmup_seconds=None):
+        """Members taking turns on the All In page: after the warm-up, each opening it
+        again, as they do between two changes to the site."""
         members = list(bench_members().order_by("pk")[:count])
         if not members:
             raise SystemExit("No bench members: run without --skip-data to generate them.")
         self.sample_member = members[0]
         sessions_file = write_lines(self.folder, "sessions.txt", self.sessions_for(members))
+        self.reading_sessions_file = sessions_file
         return Endpoint(
-            f"All In signed in ({len(members)} members)",
+            f"All In signed in ({len(members)} members in turn)",
             title.get_absolute_url(),
-            {"BENCH_SESSIONS_FILE": sessions_file, "BENCH_COOKIE_NAME": self.cookie_name},
+            self._reading_env(sessions_file),
             signed_in=True,
+            warmup_seconds=warmup_seconds,
         )
+
+    def first_visits_endpoint(self, title, count, *, after):
+        """Each request a member who has not opened the page before: nothing kept for
+        them, only the copy shared by all members (warmed by the members of `after`)."""
+        members = list(bench_members().order_by("pk")[after : after + count])
+        if len(members) < count:
+            raise SystemExit(f"The first-visits run needs {after + count} bench members.")
+        sessions_file = write_lines(self.folder, "first.txt", self.sessions_for(members))
+        return Endpoint(
+            f"All In signed in, first visits ({len(members)} members, once each)",
+            title.get_absolute_url(),
+            self._reading_env(sessions_file),
+            signed_in=True,
+            warmup_env=self._reading_env(self.reading_sessions_file),
+            distinct_requests=len(members),
+        )
+
+    def _reading_env(self, sessions_file):
+        return {
+            "BENCH_SESSIONS_FILE": sessions_file,
+            "BENCH_COOKIE_NAME": self.cookie_name,
+            # As a browser sends it once a page with a form has set it.
+            "BENCH_CSRF_SECRET": csrf_secret(),
+        }
 
     def write_endpoint(self):
         from django.db.models import Max
@@ -792,7 +894,6 @@ class SignedInRun:
             self.session_keys[member.pk] for member, t in self.write_pairs if t == warmup_title
         ]
         self.last_review_before = Review.objects.aggregate(last=Max("pk"))["last"] or 0
-        alphabet = string.ascii_letters + string.digits
         return Endpoint(
             f"post/edit reviews ({len(writers)} members)",
             f"/titles/{warmup_title.slug}/review/",
@@ -800,7 +901,7 @@ class SignedInRun:
                 "BENCH_WRITES_FILE": pairs_file,
                 "BENCH_SESSIONS_FILE": write_lines(self.folder, "warmup.txt", warmup_sessions),
                 "BENCH_COOKIE_NAME": self.cookie_name,
-                "BENCH_CSRF_SECRET": "".join(secrets.choice(alphabet) for _ in range(32)),
+                "BENCH_CSRF_SECRET": csrf_secret(),
                 "BENCH_HEADLINE": POSTED_HEADLINE,
             },
             writes=True,
@@ -844,6 +945,12 @@ def run_load(server, memory, endpoints, signed_in, args):
         measurements.append(measure(server, memory, endpoint, args))
     measurements.append(measure(server, memory, Endpoint("/healthz again", "/healthz"), args))
     for measured in measurements:
+        distinct = measured.endpoint.distinct_requests
+        if distinct and measured.result["requests"] > distinct:
+            failures.append(
+                f"{measured.endpoint.name}: {measured.result['requests']} requests for "
+                f"{distinct} members, so some were not first visits: raise --first-visits"
+            )
         if measured.endpoint.writes:
             # Counted after the last measurement, when the posts still in flight as wrk
             # stopped have landed. wrk counts only the answers it waited for, so the edits
@@ -1353,7 +1460,7 @@ def run_soak(args, env, title, gunicorn_settings, load_before):
         )
         keys = signed_in.session_keys
         paths, deep_pages = soak_paths(args, title, targets)
-        secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+        secret = csrf_secret()
         script_env = {
             "BENCH_MIX_FILE": write_lines(folder, "mix.txt", SOAK_MIX),
             "BENCH_PATHS_FILE": write_lines(folder, "paths.txt", [f"{k} {p}" for k, p in paths]),
@@ -1383,7 +1490,7 @@ def run_soak(args, env, title, gunicorn_settings, load_before):
         connections.close_all()
 
         server.start()
-        memory = WorkerMemory(server.process.pid)
+        memory = WorkerMemory(server.process.pid, server.port)
         memory.start()
         # Every page once, and each kind of member once, before the load: a page that fails
         # or a session that does not sign in would otherwise pass for fast and fine.
@@ -1574,12 +1681,22 @@ def main(argv=None):
     failures = []
     try:
         if "signed-in" in chosen:
-            endpoints.append(signed_in.page_endpoint(title, args.signed_in_users))
+            endpoints.append(
+                signed_in.page_endpoint(
+                    title, args.signed_in_users, warmup_seconds=args.signed_in_warmup
+                )
+            )
+            if args.first_visits:
+                endpoints.append(
+                    signed_in.first_visits_endpoint(
+                        title, args.first_visits, after=args.signed_in_users
+                    )
+                )
         if "write" in chosen:
             endpoints.append(signed_in.write_endpoint())
         connections.close_all()
         server.start()
-        memory = WorkerMemory(server.process.pid)
+        memory = WorkerMemory(server.process.pid, server.port)
         memory.start()
         print(
             f"gunicorn {gunicorn_settings['worker_class']}, {gunicorn_settings['workers']} "

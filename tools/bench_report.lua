@@ -8,7 +8,9 @@
 --                        review of that title yet: requests alternate between posting the
 --                        next unused pair (creates a review) and posting again a pair this
 --                        thread already posted (edits that review)
---   BENCH_CSRF_SECRET    32 characters of [a-zA-Z0-9], sent as cookie and as form field
+--   BENCH_CSRF_SECRET    32 characters of [a-zA-Z0-9], sent as cookie and as form field; the
+--                        cookie goes with every signed-in GET too, as a browser sends it
+--                        once a page with a form has set it
 --   BENCH_HEADLINE       how the posted reviews' headlines start (the runner finds them by it)
 --
 -- Mix mode (`python -m tools.bench --soak`): one run whose requests rotate through kinds.
@@ -83,6 +85,14 @@ function init(args)
   if os.getenv("BENCH_MIX_FILE") then
     mix_init()
   end
+end
+
+-- What a signed-in browser sends: its session, and its CSRF cookie once it has one.
+local function member_cookies(session)
+  if csrf_secret ~= "" then
+    return cookie_name .. "=" .. session .. "; csrftoken=" .. csrf_secret
+  end
+  return cookie_name .. "=" .. session
 end
 
 local function review_post(pair)
@@ -278,7 +288,7 @@ function mix_request()
   local path = choices[(kind_count[kind] - 1) % #choices + 1]
   if kind == "signed-in" then
     local session = sessions[(thread_index + kind_count[kind] * thread_count) % #sessions + 1]
-    return wrk.format("GET", path, { ["Cookie"] = cookie_name .. "=" .. session })
+    return wrk.format("GET", path, { ["Cookie"] = member_cookies(session) })
   end
   return wrk.format("GET", path)
 end
@@ -345,7 +355,7 @@ function request()
   end
   if sessions then
     local session = sessions[(thread_index + sent * thread_count) % #sessions + 1]
-    return wrk.format(nil, nil, { ["Cookie"] = cookie_name .. "=" .. session })
+    return wrk.format(nil, nil, { ["Cookie"] = member_cookies(session) })
   end
   return wrk.request()
 end
