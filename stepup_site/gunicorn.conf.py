@@ -39,8 +39,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # The cores this process may run on (a container or taskset may allow fewer than the host has).
 workers = int(os.environ.get("GUNICORN_WORKERS") or len(os.sched_getaffinity(0)))
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
-# Gunicorn picks gthread by itself when threads > 1; say it, so GUNICORN_THREADS=1 is sync.
-worker_class = "gthread" if threads > 1 else "sync"
+# gthread when threads > 1 (GUNICORN_THREADS=1 is sync), in a subclass that spreads new
+# connections over the workers instead of letting the first to wake take them all
+# (stepup_site/gunicorn_worker.py).
+worker_class = "stepup_site.gunicorn_worker.BalancedThreadWorker" if threads > 1 else "sync"
 
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30

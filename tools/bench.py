@@ -545,10 +545,10 @@ class WorkerMemory(threading.Thread):
     """Samples every gunicorn worker's resident memory while the load runs, and how wrk's
     keep-alive connections are spread over the workers.
 
-    The kernel hands each new connection to whichever worker accepts first, and a
-    connection stays with its worker for the whole run: 16 connections can end up 16 to 0,
-    and the run then measures one core's worth of Python. The split is reported with each
-    row so such a row can be told apart from a slow page.
+    A connection stays with the worker that accepted it for the whole run. With gunicorn's
+    own gthread worker 16 connections often ended up 16 to 0, and the run then measured one
+    core's worth of Python; stepup_site/gunicorn_worker.py spreads them. The split is
+    reported with each row, so a row measured on a lopsided split can be told apart.
     """
 
     def __init__(self, master_pid, port=None):
@@ -576,7 +576,7 @@ class WorkerMemory(threading.Thread):
             self.window_peak = max(self.window_peak, total)
         if self.port:
             split = connections_by_process(self.port)
-            if sum(split.values()) > sum(self.window_split.values()):
+            if sum(split.values()) >= sum(self.window_split.values()):
                 self.window_split = split
 
     def start_window(self):
