@@ -183,9 +183,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "stepup",
-            # Whole pages are stored compressed (~10 KB), the shared copy of a title page
-            # for members is ~45 KB: 1,000 entries keep each worker's memory in bounds
-            # (every write leaves the old content version's entries behind until culled).
+            # Pages are up to ~55 KB (~10 KB for members' own, stored compressed): 1,000
+            # entries keep each worker's memory in bounds (every write leaves the old
+            # content version's entries behind until culled).
             "OPTIONS": {"MAX_ENTRIES": 1000},
         },
         # What every app process must see alike, in database tables (created by migrations):
