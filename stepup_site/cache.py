@@ -180,13 +180,22 @@ class SharedDatabaseCache(DatabaseCache):
 class ContentVersionDatabaseCache(DatabaseCache):
     """Django's database cache for the content version alone (stepup_site.caching).
 
-    Its token is a row in the site's own database, so a writer changes it inside its own
-    transaction: the token commits with the data it stands for, or rolls back with it.
-    Changing it is one UPDATE. DatabaseCache.set would first count the table (to cull it)
-    and then read the row, three statements more for a table that only ever holds one row.
+    Its token is a row in the site's own database. On SQLite a writer changes it inside its
+    own transaction: the token commits with the data it stands for, or rolls back with it,
+    and since SQLite's writers take turns anyway (IMMEDIATE transactions) that costs no
+    waiting. Changing it is one UPDATE. DatabaseCache.set would first count the table (to
+    cull it) and then read the row, three statements more for a table of one row.
     """
 
-    commits_with_the_data = True
+    # Changed inside a transaction, the row stays locked to its commit. On PostgreSQL every
+    # writer would then hold it while taking other row locks in its own order (a review,
+    # then its title; or the title first), and two writers could deadlock: there it is
+    # changed after the commit instead (stepup_site.caching.content_changed).
+    locks_a_row = True
+
+    @property
+    def commits_with_the_data(self):
+        return connections[router.db_for_write(self.cache_model_class)].vendor == "sqlite"
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         if timeout is not None:

@@ -63,15 +63,19 @@ def _new_version():
 def content_changed():
     """Make every cached page stale.
 
-    In the database (the embedded default) the token changes inside the writer's
-    transaction and commits with the data. In Redis it changes now, and again once the
-    transaction commits: that second change is the one that counts, since a reader that
-    saw the first token before the commit may have cached what the transaction replaces.
-    The first keeps a transaction's own later reads fresh (a test runs in one).
+    In SQLite (the embedded default) the token changes inside the writer's transaction and
+    commits with the data. Elsewhere it changes once the transaction commits: a reader that
+    saw an earlier token before the commit may have cached what the transaction replaces.
+    In Redis it also changes at once, which keeps a transaction's own later reads fresh (a
+    test runs in one); in a database table that would hold the row's lock (see
+    ContentVersionDatabaseCache), so there it changes after the commit only.
     """
-    _new_version()
-    if getattr(_versions(), "commits_with_the_data", False):
+    versions = _versions()
+    if getattr(versions, "commits_with_the_data", False):
+        _new_version()
         return
+    if not getattr(versions, "locks_a_row", False):
+        _new_version()
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(
         callback is _new_version for _savepoints, callback, _robust in connection.run_on_commit
@@ -315,6 +319,8 @@ class MemberPageCacheMiddleware:
         response = self.get_response(request)
         if (
             request.method == "GET"
+            # Pages only: an image or a feed is the same for everyone, no use kept per session.
+            and response.get("Content-Type", "").startswith("text/html")
             and _cacheable_response(response, for_one_reader=True)
             and not request.session.modified
             and not self._csrf_secret_changed(request)

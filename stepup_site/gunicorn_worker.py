@@ -5,9 +5,11 @@ new connection, which then stays with that worker for as long as it is kept aliv
 clients open several connections at once (a proxy's upstream pool, a browser, wrk), one
 worker often takes them all: measured with 16 keep-alive connections and 2 workers, 16/0
 splits were common, and such a run serves at half the rate, since one worker is one core's
-worth of Python. Here a worker that already holds a connection for each of its threads
-waits a few milliseconds before accepting another, so a less busy worker can take it
-first. If none does, it accepts it anyway: nothing is refused or left waiting for long.
+worth of Python. Here a worker whose threads are all busy with a request, or which holds
+twice as many connections as it has threads, waits a few milliseconds before accepting
+another, so a less busy worker can take it first. If none does, it accepts it anyway:
+nothing is refused or left waiting for long. A worker with free threads and few
+connections never waits, so idle keep-alive connections (browsers keep some) cost nothing.
 """
 
 import time
@@ -21,6 +23,12 @@ HOLD_BACK_SECONDS = 0.005
 
 class BalancedThreadWorker(ThreadWorker):
     def accept(self, listener):
-        if self.nr_conns >= self.cfg.threads:
+        threads = self.cfg.threads
+        if self.busy_connections() >= threads or self.nr_conns >= 2 * threads:
             time.sleep(HOLD_BACK_SECONDS)
         super().accept(listener)
+
+    def busy_connections(self):
+        # nr_conns counts every open connection; those waiting for a next request (kept
+        # alive) or for a first one (pending) hold no thread.
+        return self.nr_conns - len(self.keepalived_conns) - len(self.pending_conns)
