@@ -213,6 +213,18 @@ def watch_app_models(app_config):
             )
 
 
+def _page_request(request):
+    """A request a whole stored page may answer: a GET or HEAD outside the skipped
+    prefixes, with no message waiting, while the content version can be read."""
+    return (
+        caching_enabled()
+        and request.method in ("GET", "HEAD")
+        and "messages" not in request.COOKIES
+        and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+        and content_version(request)
+    )
+
+
 def _cacheable_response(response, *, for_one_reader=False):
     cache_control = response.get("Cache-Control", "")
     return (
@@ -276,14 +288,7 @@ class AnonymousPageCacheMiddleware:
 
     @staticmethod
     def _cacheable_request(request):
-        return (
-            caching_enabled()
-            and request.method in ("GET", "HEAD")
-            and settings.SESSION_COOKIE_NAME not in request.COOKIES
-            and "messages" not in request.COOKIES
-            and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
-            and content_version(request)
-        )
+        return settings.SESSION_COOKIE_NAME not in request.COOKIES and _page_request(request)
 
 
 class MemberPageCacheMiddleware:
@@ -340,14 +345,7 @@ class MemberPageCacheMiddleware:
 
     @staticmethod
     def _key(request):
-        if not (
-            caching_enabled()
-            and request.method in ("GET", "HEAD")
-            and settings.SESSION_COOKIE_NAME in request.COOKIES
-            and "messages" not in request.COOKIES
-            and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
-            and content_version(request)
-        ):
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES or not _page_request(request):
             return None
         session = request.session
         if SESSION_KEY not in session or "_messages" in session:
