@@ -79,10 +79,31 @@ def _outage_of(servers):
         return _outages.setdefault(tuple(servers), _Outage())
 
 
+def _glob_escaped(text):
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
 class ResilientRedisCacheClient(RedisCacheClient):
-    def __init__(self, servers, **options):
+    def __init__(self, servers, *, key_prefix="", **options):
         super().__init__(servers, **options)
         self.outage = _outage_of(servers)
+        # Django's keys are "<prefix>:<version>:<key>". The database may be shared with
+        # other programs (Redis has 16 and people reuse them): only these keys are the site's.
+        self._site_keys = f"{_glob_escaped(key_prefix)}:*"
+
+    def _delete_site_keys(self):
+        """Empties the site's part of the database, never what other programs keep there
+        (Django's own clear() is FLUSHDB)."""
+        client = self.get_client(write=True)
+        batch = []
+        for key in client.scan_iter(match=self._site_keys, count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.unlink(*batch)
+                batch = []
+        if batch:
+            client.unlink(*batch)
+        return True
 
     def _call(self, operation, fallback, *args, writes=()):
         if self.outage.skip():
@@ -100,7 +121,7 @@ class ResilientRedisCacheClient(RedisCacheClient):
         keys = self.outage.take_unsynced()
         try:
             if keys is None:
-                super().clear()
+                self._delete_site_keys()
             elif keys:
                 super().delete_many(list(keys))
         except RedisError:
@@ -144,15 +165,17 @@ class ResilientRedisCacheClient(RedisCacheClient):
         return self._call(super().delete_many, lambda: None, keys, writes=keys)
 
     def clear(self):
-        return self._call(super().clear, lambda: False)
+        return self._call(self._delete_site_keys, lambda: False)
 
 
 class ResilientRedisCache(RedisCache):
-    """Django's RedisCache, where Redis being unreachable is a miss, never an error."""
+    """Django's RedisCache, where Redis being unreachable is a miss, never an error, and
+    clear() removes the site's keys only."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ResilientRedisCacheClient
+        self._options = {**self._options, "key_prefix": self.key_prefix}
 
 
 class SharedDatabaseCache(DatabaseCache):

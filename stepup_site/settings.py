@@ -412,4 +412,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django gives its own logger a console handler under DEBUG; it also passes every line
+    # on to the root's, which printed each one twice. The root's handler is enough.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -17,6 +18,7 @@ from django.urls import reverse
 
 from films.models import Title
 from reviews.models import Review
+from stepup_site.cache import ResilientRedisCache
 from tests.conftest import service_reachable, skip_or_fail
 from tests.factories import TitleFactory, UserFactory, review
 from tests.html import assert_valid_accessible_page
@@ -418,3 +420,27 @@ def test_a_body_larger_than_any_form_needs_is_refused_unread_with_a_page():
     assert_valid_accessible_page(html)
     assert "<h1>Too large</h1>" in html and "11 MB at most" in html
     assert not UserFactory._meta.model.objects.exists()
+
+
+def test_emptying_the_cache_leaves_other_programs_keys_in_a_shared_redis_database(own_redis):
+    _server, url = own_redis
+    neighbour = redis.Redis.from_url(url)
+    neighbour.set("another-app:queue", "theirs")
+    neighbour.set("stepup-archive:1:key", "theirs too: a prefix that merely starts alike")
+    cache = ResilientRedisCache(url, {"KEY_PREFIX": "stepup"})
+    cache.set("page", "ours")
+
+    assert cache.clear()
+    assert cache.get("page") is None
+    assert neighbour.get("another-app:queue") == b"theirs"
+    assert neighbour.get("stepup-archive:1:key") is not None
+
+    # After an outage that lost more writes than it could remember, the same: the site's
+    # keys only.
+    cache.set("page", "ours")
+    client = cache._cache
+    client.outage.failed(RuntimeError("cut off"))
+    client.outage._too_many = True
+    client.outage._retry_at = 0
+    assert cache.get("page") is None
+    assert neighbour.get("another-app:queue") == b"theirs"

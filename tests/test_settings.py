@@ -205,3 +205,15 @@ def test_manage_py_is_the_developers_tool_and_the_served_site_stays_safe():
     )
     assert served.returncode != 0
     assert "SECRET_KEY must be set" in served.stderr
+
+
+def test_development_logs_print_each_line_once():
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('marker-from-django-request'); "
+        "logging.getLogger('reviews').warning('marker-from-the-site')"
+    )
+    result = run_python(script, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("marker-from-django-request") == 1
+    assert result.stderr.count("marker-from-the-site") == 1

@@ -84,19 +84,29 @@ class Command(BaseCommand):
                 )
                 new_reviews.append(review)
         # Votes and comments only on reviews this run added: a second run adds nothing.
+        titles_commented = set()
         for review in new_reviews:
             others = [m for m in members if m.pk != review.author_id]
             for voter in chooser.sample(others, k=chooser.randint(0, 3)):
                 services.helpful_vote_toggle(review=review, voter=voter)
             if review.has_text and chooser.random() < 0.4:
-                services.comment_create(
-                    review=review,
-                    author=chooser.choice(others),
-                    body=chooser.choice(SAMPLE_COMMENTS),
-                )
+                self._comment(review, others, chooser)
+                titles_commented.add(review.title_id)
+        # Chance alone can leave a title without a conversation: give each its first comment.
+        for review in new_reviews:
+            if review.has_text and review.title_id not in titles_commented:
+                others = [m for m in members if m.pk != review.author_id]
+                self._comment(review, others, chooser)
+                titles_commented.add(review.title_id)
         if verbosity:
             self.stdout.write(
                 f"sample content: {len(members)} sample members, {len(new_reviews)} reviews added, "
                 f"{Review.objects.filter(author__is_sample=True).count()} sample reviews, "
                 f"{Comment.objects.filter(author__is_sample=True).count()} sample comments"
             )
+
+    @staticmethod
+    def _comment(review, others, chooser):
+        services.comment_create(
+            review=review, author=chooser.choice(others), body=chooser.choice(SAMPLE_COMMENTS)
+        )
