@@ -1,6 +1,9 @@
 import importlib
 import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -11,11 +14,24 @@ from tools.browser import CHROMIUM
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+_static_root = pytest.StashKey[Path]()
+
+
 def pytest_configure(config):
     # Password hashing is deliberately slow; tests create hundreds of accounts.
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The suite's own collected static files, never the production folder beside manage.py
+    # (a checkout that also serves the site must not have its files replaced by a test run).
+    settings.STATIC_ROOT = Path(tempfile.mkdtemp(prefix="stepup-test-static-"))
+    config.stash[_static_root] = settings.STATIC_ROOT
+
+
+def pytest_unconfigure(config):
+    static_root = config.stash.get(_static_root, None)
+    if static_root is not None:
+        shutil.rmtree(static_root, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -120,7 +136,8 @@ def service_reachable(url: str, default_port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url():
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    server = os.environ.get("STEPUP_TEST_REDIS", "redis://127.0.0.1:6379")
+    url = os.environ.get("REDIS_URL") or f"{server}/15"
     if not service_reachable(url, 6379):
         skip_or_fail(f"Redis is not reachable at {url}")
     return url

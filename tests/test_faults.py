@@ -1,6 +1,7 @@
 """Faults: the database or Redis going away, and the site's own error pages."""
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -310,7 +311,8 @@ class CuttableLink:
             sink.shutdown(socket.SHUT_WR)
 
 
-FAULTS_DATABASE = "stepup_faults"
+# Per run, so two runs on one server never share (or drop) each other's database.
+FAULTS_DATABASE = f"stepup_faults_{os.getpid()}"
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from tests.servers import (
     sign_up,
 )
 
-DATABASE_NAME = "stepup_multiserver"
+# Per run, so two runs on one server never share (or drop) each other's database.
+DATABASE_NAME = f"stepup_multiserver_{os.getpid()}"
 REDIS_DB = 13
 ALL_IN_NAME = "Step Up: All In"
 
@@ -45,6 +46,9 @@ def postgres_server_url():
 
 
 def redis_server_url():
+    # .ci/run's throwaway Redis server, else the one REDIS_URL names, else the machine's.
+    if os.environ.get("STEPUP_TEST_REDIS"):
+        return os.environ["STEPUP_TEST_REDIS"]
     configured = os.environ.get("REDIS_URL", "")
     if configured.startswith("redis://"):
         return urlunsplit(urlsplit(configured)._replace(path=""))

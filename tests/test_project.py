@@ -9,3 +9,11 @@ def test_models_and_migrations_are_in_sync():
     output = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=output)
     assert "No changes detected" in output.getvalue()
+
+
+def test_the_suite_collects_static_files_into_a_folder_of_its_own():
+    from django.conf import settings
+
+    production_folder = settings.BASE_DIR / "staticfiles"
+    assert production_folder != settings.STATIC_ROOT
+    assert (settings.STATIC_ROOT / "staticfiles.json").exists()
