@@ -21,6 +21,8 @@ def main(number_of_reviews: int) -> None:
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "measure-only-" + "x" * 50)
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    # The test client speaks plain HTTP.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     import django
 
     django.setup()
