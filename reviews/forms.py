@@ -10,6 +10,7 @@ from .models import (
     Report,
     Review,
 )
+from .validators import VisibleTextValidator
 
 
 def rating_label(value):
@@ -65,16 +66,29 @@ class ReviewForm(forms.ModelForm):
             "body": forms.Textarea(attrs={"rows": 6, "maxlength": REVIEW_BODY_MAX_LENGTH}),
         }
 
+    def clean_headline(self):
+        headline = self.cleaned_data["headline"]
+        VisibleTextValidator(
+            _("The headline must contain visible text, not only spaces or invisible characters.")
+        )(headline)
+        return headline
+
     def clean_body(self):
-        return limited_text(
+        body = limited_text(
             self.cleaned_data["body"],
             limit=REVIEW_BODY_MAX_LENGTH,
             message=_("Your review is %(length)s characters long; the limit is %(limit)s."),
         )
+        # Empty is a rating alone; invisible characters only are not.
+        VisibleTextValidator(
+            _("Your review must contain visible text, not only spaces or invisible characters.")
+        )(body)
+        return body
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("headline", "").strip() and not cleaned.get("body"):
+        # A body refused already has its message: no second one about the headline.
+        if cleaned.get("headline", "").strip() and cleaned.get("body") == "":
             self.add_error("body", _("Write a few words under your headline, or leave both empty."))
         return cleaned
 
@@ -101,6 +115,9 @@ class CommentForm(forms.ModelForm):
         )
         if not body:
             raise forms.ValidationError(_("Write something before posting."), code="empty")
+        VisibleTextValidator(
+            _("Your comment must contain visible text, not only spaces or invisible characters.")
+        )(body)
         return body
 
 

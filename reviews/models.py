@@ -8,6 +8,8 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .validators import validate_visible_text
+
 REVIEW_BODY_MAX_LENGTH = 10_000
 REVIEW_HEADLINE_MAX_LENGTH = 150
 COMMENT_MAX_LENGTH = 2_000
@@ -98,8 +100,13 @@ class Review(Moderated):
     )
     # Half-stars: 1 is half a star, 10 is five stars.
     rating = models.PositiveSmallIntegerField(_("rating"))
-    headline = models.CharField(_("headline"), max_length=REVIEW_HEADLINE_MAX_LENGTH, blank=True)
-    body = models.TextField(_("review"), blank=True)
+    headline = models.CharField(
+        _("headline"),
+        max_length=REVIEW_HEADLINE_MAX_LENGTH,
+        blank=True,
+        validators=[validate_visible_text],
+    )
+    body = models.TextField(_("review"), blank=True, validators=[validate_visible_text])
     contains_spoilers = models.BooleanField(_("contains spoilers"), default=False)
     helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0, editable=False)
     comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
@@ -265,7 +272,7 @@ class Comment(Moderated):
         related_name="comments",
         verbose_name=_("author"),
     )
-    body = models.TextField(_("comment"))
+    body = models.TextField(_("comment"), validators=[validate_visible_text])
     created_at = models.DateTimeField(_("posted"), auto_now_add=True)
     updated_at = models.DateTimeField(_("edited"), auto_now=True)
 

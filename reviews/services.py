@@ -4,6 +4,13 @@ they change.
 Each function is one transaction: the review and the title's aggregates (or the vote and
 the review's helpful count, ...) change together or not at all. Only published items are
 counted: a status change moves an item in or out of the counts in the same transaction.
+
+A moderator's decision holds against the item's author until a moderator acts again
+(ModerationHold): a review that is removed or pending cannot be deleted by its author, so
+they cannot post a fresh one on that title in its place (one review per member per title);
+editing a pending review keeps it pending, editing a removed one is refused; a removed
+comment cannot be edited or deleted. Restoring or approving lifts this. The checks read
+the locked row, so a decision made while the author had a form open still holds.
 """
 
 from collections import Counter
@@ -26,6 +33,48 @@ from .models import Comment, HelpfulVote, ModerationAction, Report, Review, Stat
 
 class AlreadyReported(Exception):
     pass
+
+
+class ModerationHold(PermissionDenied):
+    """The author asked to change or delete what a moderator removed or holds.
+
+    A PermissionDenied, so a view that lets it through answers a 403 with its message.
+    """
+
+
+def ensure_author_may_edit(item):
+    """Refuse (ModerationHold) an author's edit of a review or comment a moderator removed.
+
+    A pending item may be edited: it stays pending (see review_submit).
+    """
+    if item.status != Status.REMOVED:
+        return
+    if isinstance(item, Review):
+        raise ModerationHold(_("A moderator removed this review; it cannot be edited."))
+    raise ModerationHold(_("A moderator removed this comment; it cannot be edited."))
+
+
+def ensure_author_may_delete(item):
+    """Refuse (ModerationHold) an author's deletion of a removed or pending review, or of a
+    removed comment: deleting would escape the decision (and free the title for a new
+    review) before a moderator has acted."""
+    if isinstance(item, Review):
+        if item.status == Status.REMOVED:
+            raise ModerationHold(
+                _(
+                    "A moderator removed this review; it cannot be deleted, and you cannot "
+                    "post another review of this title unless a moderator restores it."
+                )
+            )
+        if item.status == Status.PENDING:
+            raise ModerationHold(
+                _(
+                    "This review is waiting for a moderator; it cannot be deleted until a "
+                    "moderator has looked at it. You can still edit it."
+                )
+            )
+    elif item.status == Status.REMOVED:
+        raise ModerationHold(_("A moderator removed this comment; it cannot be deleted."))
 
 
 def _adjust_title(title_id, *, add=None, remove=None):
@@ -87,7 +136,8 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
     """Post a review, or change the one the author already has: never a second one.
 
     A new review is published, or held for approval when the moderation settings say so.
-    Returns (review, created).
+    Editing a pending review leaves it pending; editing a removed one is refused
+    (ModerationHold). Returns (review, created).
     """
     fields = {
         "rating": rating,
@@ -110,8 +160,7 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
         else:
             _adjust_title(title.pk, add=_counted(review))
             return review, True
-    if review.status == Status.REMOVED:
-        raise PermissionDenied(_("A moderator removed this review; it cannot be edited."))
+    ensure_author_may_edit(review)
     before = _counted(review)
     text_changed = (review.headline, review.body) != (headline, body)
     for name, value in fields.items():
@@ -130,10 +179,14 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
 
 
 @transaction.atomic
-def review_delete(*, review):
+def review_delete(*, review, by_author=True):
+    """The author deletes their review: refused (ModerationHold) while it is removed or
+    pending. `by_author=False` is for the account's deletion, which takes everything."""
     locked = Review.objects.select_for_update().filter(pk=review.pk).first()
     if locked is None:
         return  # already gone: deleting twice changes nothing
+    if by_author:
+        ensure_author_may_delete(locked)
     _adjust_title(locked.title_id, remove=_counted(locked))
     locked.delete()
     if locked.is_featured:
@@ -175,8 +228,11 @@ def comment_create(*, review, author, body):
 
 @transaction.atomic
 def comment_update(*, comment, body):
-    """Comment.DoesNotExist if it was deleted a moment ago (alone, or with its review)."""
-    Comment.objects.select_for_update().get(pk=comment.pk)  # held while it is saved
+    """The author edits their comment: refused (ModerationHold) if a moderator removed it;
+    a pending one stays pending. Comment.DoesNotExist if it was deleted a moment ago
+    (alone, or with its review)."""
+    locked = Comment.objects.select_for_update().get(pk=comment.pk)  # held while it is saved
+    ensure_author_may_edit(locked)
     comment.body = body
     comment.save(update_fields=["body", "updated_at"])
     return comment
@@ -184,10 +240,12 @@ def comment_update(*, comment, body):
 
 @transaction.atomic
 def comment_delete(*, comment):
+    """The author deletes their comment: refused (ModerationHold) if a moderator removed it."""
     _lock_review_of(comment=comment)
     locked = Comment.objects.select_for_update().filter(pk=comment.pk).first()
     if locked is None:
         return
+    ensure_author_may_delete(locked)
     locked.delete()
     _adjust_comment_count(locked.review_id, -1 if locked.is_published else 0)
 
@@ -409,7 +467,7 @@ def account_delete(*, user):
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     # A fixed order (by title, by review) so two deletions never deadlock on the same rows.
     for review in Review.objects.filter(author=user).order_by("title_id"):
-        review_delete(review=review)
+        review_delete(review=review, by_author=False)
     # Then the other reviews they voted on or commented on, by id, before their votes and
     # comments go: review before comment, as everywhere, or this deadlocks with a deletion
     # of one of those reviews.

@@ -97,8 +97,9 @@ def review_edit(request, slug):
     """Write a review of a title, or edit yours: asking twice edits the one you have."""
     title = get_object_or_404(Title, slug=slug)
     review = Review.objects.filter(title=title, author=request.user).first()
-    if review is not None and review.status == Status.REMOVED:
-        raise PermissionDenied(_("A moderator removed this review; it cannot be edited."))
+    if review is not None:
+        # Refused up front with the reason (a 403); the service checks again as it saves.
+        services.ensure_author_may_edit(review)
     form = ReviewForm(request.POST if request.method == "POST" else None, instance=review)
     if request.method == "POST":
         if form.is_valid():
@@ -132,6 +133,8 @@ def review_edit(request, slug):
 def review_delete(request, slug):
     title = get_object_or_404(Title, slug=slug)
     review = get_object_or_404(Review, title=title, author=request.user)
+    # A removed or held review stays until a moderator acts: a 403 saying why.
+    services.ensure_author_may_delete(review)
     if request.method == "POST":
         services.review_delete(review=review)
         messages.success(request, _("Your review is deleted."))
@@ -245,6 +248,7 @@ def _own_comment(request, pk):
 @rate_limited("comment")
 def comment_edit(request, pk):
     comment = _own_comment(request, pk)
+    services.ensure_author_may_edit(comment)
     form = CommentForm(request.POST if request.method == "POST" else None, instance=comment)
     if request.method == "POST" and form.is_valid():
         try:
@@ -271,6 +275,7 @@ def comment_edit(request, pk):
 @rate_limited("comment")
 def comment_delete(request, pk):
     comment = _own_comment(request, pk)
+    services.ensure_author_may_delete(comment)
     if request.method == "POST":
         services.comment_delete(comment=comment)
         messages.success(request, _("Your comment is deleted."))

@@ -623,3 +623,215 @@ def test_a_held_review_says_it_waits_for_a_moderator(settings, client, title):
     html = response.content.decode()
     assert "will appear once a moderator approves it" in html
     assert "Your review is posted." not in html
+
+
+# --- A moderator's decision holds against its author ---------------------------------------
+
+
+def delete_url(title):
+    return reverse("reviews:delete", kwargs={"slug": title.slug})
+
+
+def own_card(html):
+    """The author's own review card at the top of a title page."""
+    card = html[html.index('id="own-review"') :]
+    return card[: card.index("</article>")]
+
+
+@pytest.mark.parametrize("status", [Status.REMOVED, Status.PENDING])
+def test_the_author_cannot_delete_a_removed_or_held_review_to_post_a_fresh_one(title, status):
+    target = review(title=title, rating=2, body="Moderated words")
+    services.set_status(item=target, status=status, moderator=moderator_account(), reason="Abuse")
+    with pytest.raises(services.ModerationHold) as refused:
+        services.review_delete(review=target)
+    assert "moderator" in str(refused.value)
+    assert Review.objects.filter(pk=target.pk, status=status).exists()
+    # One review per member per title: with the moderated one kept, a new one is an edit.
+    if status == Status.REMOVED:
+        with pytest.raises(services.ModerationHold):
+            services.review_submit(title=title, author=target.author, rating=10, body="Fresh")
+    else:
+        services.review_submit(title=title, author=target.author, rating=10, body="Fresh")
+    assert list(Review.objects.filter(author=target.author).values_list("status", flat=True)) == [
+        status
+    ]
+    assert Title.objects.get(pk=title.pk).rating_count == 0
+
+
+def test_the_rule_is_read_from_the_stored_review_not_the_callers_stale_copy(title):
+    target = review(title=title, body="Words")
+    stale = Review.objects.get(pk=target.pk)  # read while it was published
+    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
+    with pytest.raises(services.ModerationHold):
+        services.review_delete(review=stale)
+    assert Review.objects.filter(pk=target.pk).exists()
+
+
+def test_editing_a_held_review_keeps_it_held_whatever_the_hold_settings_now_say(settings, title):
+    settings.REVIEWS_HOLD_NEW = True
+    held = review(title=title, rating=4, body="First words")
+    assert held.status == Status.PENDING
+    settings.REVIEWS_HOLD_NEW = False
+    edited, created = services.review_submit(
+        title=title, author=held.author, rating=9, body="Other words"
+    )
+    assert not created and edited.pk == held.pk
+    assert edited.status == Status.PENDING
+    held.refresh_from_db()
+    assert (held.status, held.rating, held.body) == (Status.PENDING, 9, "Other words")
+    assert Title.objects.get(pk=title.pk).rating_count == 0
+
+
+def test_a_review_held_by_reports_stays_held_when_its_author_edits_it(settings, title):
+    settings.REPORTS_TO_HOLD = 1
+    target = review(title=title, rating=3, body="Reported words")
+    services.report_create(reporter=UserFactory(), review=target, reason="abuse")
+    services.review_submit(title=title, author=target.author, rating=3, body="Cleaned up")
+    target.refresh_from_db()
+    assert target.status == Status.PENDING
+    with pytest.raises(services.ModerationHold):
+        services.review_delete(review=target)
+
+
+@pytest.mark.parametrize("status", [Status.REMOVED, Status.PENDING])
+def test_restoring_or_approving_lifts_the_hold(title, status):
+    target = review(title=title, rating=6, body="Words")
+    services.set_status(item=target, status=status, moderator=None, reason="Abuse")
+    services.set_status(item=target, status=Status.PUBLISHED, moderator=moderator_account())
+    services.review_delete(review=target)
+    assert not Review.objects.filter(pk=target.pk).exists()
+    fresh = review(title=title, author=target.author, rating=8, body="Fresh")
+    assert fresh.status == Status.PUBLISHED
+    assert Title.objects.get(pk=title.pk).rating_count == 1
+
+
+def test_the_author_cannot_edit_or_delete_a_removed_comment(title):
+    target = review(title=title, body="Review")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Rude words")
+    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    stale = Comment.objects.get(pk=comment.pk)
+    stale.status = Status.PUBLISHED  # a copy read before the removal
+    with pytest.raises(services.ModerationHold):
+        services.comment_update(comment=stale, body="Polite words")
+    with pytest.raises(services.ModerationHold):
+        services.comment_delete(comment=stale)
+    comment.refresh_from_db()
+    assert (comment.status, comment.body) == (Status.REMOVED, "Rude words")
+    target.refresh_from_db()
+    assert target.comment_count == 0
+    # Restored, it is the author's again.
+    services.set_status(item=comment, status=Status.PUBLISHED, moderator=None)
+    services.comment_update(comment=comment, body="Polite words")
+    services.comment_delete(comment=comment)
+    target.refresh_from_db()
+    assert target.comment_count == 0 and not Comment.objects.exists()
+
+
+def test_deleting_the_account_still_takes_moderated_reviews_and_comments(title):
+    leaving = UserFactory()
+    removed = review(title=title, author=leaving, rating=2, body="Removed")
+    other_title = TitleFactory()
+    held = review(title=other_title, author=leaving, rating=5, body="Held")
+    comment = services.comment_create(
+        review=review(title=title, rating=9, body="Other"), author=leaving, body="Rude"
+    )
+    services.set_status(item=removed, status=Status.REMOVED, moderator=None, reason="Abuse")
+    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    services.account_delete(user=leaving)
+    assert not Review.objects.filter(author_id=leaving.pk).exists()
+    assert not Comment.objects.filter(author_id=leaving.pk).exists()
+    for each in (title, other_title):
+        stored = Title.objects.get(pk=each.pk)
+        recount = services.title_aggregates_recount(each)
+        assert (stored.rating_count, stored.rating_sum) == (
+            recount["rating_count"],
+            recount["rating_sum"],
+        )
+
+
+@pytest.mark.parametrize("status", [Status.REMOVED, Status.PENDING])
+def test_direct_requests_cannot_delete_a_removed_or_held_review(client, title, status):
+    target = review(title=title, rating=2, body="Moderated words")
+    services.set_status(item=target, status=status, moderator=None, reason="Off-topic")
+    client.force_login(target.author)
+    for response in (client.get(delete_url(title)), client.post(delete_url(title))):
+        assert response.status_code == 403
+        assert "moderator" in response.content.decode()
+    assert Review.objects.filter(pk=target.pk, status=status).exists()
+
+
+def test_direct_requests_cannot_replace_a_removed_review(client, title):
+    target = review(title=title, rating=2, body="Moderated words")
+    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
+    client.force_login(target.author)
+    url = reverse("reviews:edit", kwargs={"slug": title.slug})
+    for data in ({"rating": 10}, {"rating": 10, "body": "Fresh words"}):
+        response = client.post(url, data)
+        assert response.status_code == 403
+        assert "A moderator removed this review" in response.content.decode()
+    assert list(Review.objects.values_list("pk", "body")) == [(target.pk, "Moderated words")]
+
+
+def test_editing_a_held_review_through_the_form_keeps_it_held(settings, client, title):
+    settings.REVIEWS_HOLD_NEW = True
+    held = review(title=title, rating=4, body="First words")
+    settings.REVIEWS_HOLD_NEW = False
+    client.force_login(held.author)
+    response = client.post(
+        reverse("reviews:edit", kwargs={"slug": title.slug}),
+        {"rating": 9, "body": "Other words"},
+        follow=True,
+    )
+    assert "will appear once a moderator approves it" in response.content.decode()
+    held.refresh_from_db()
+    assert (held.status, held.body) == (Status.PENDING, "Other words")
+
+
+@pytest.mark.parametrize("name", ["comment_edit", "comment_delete"])
+def test_direct_requests_cannot_edit_or_delete_a_removed_comment(client, title, name):
+    target = review(title=title, body="Review")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Rude words")
+    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    client.force_login(comment.author)
+    url = reverse(f"reviews:{name}", kwargs={"pk": comment.pk})
+    for response in (client.get(url), client.post(url, {"body": "Polite words"})):
+        assert response.status_code == 403
+        assert "A moderator removed this comment" in response.content.decode()
+    comment.refresh_from_db()
+    assert (comment.status, comment.body) == (Status.REMOVED, "Rude words")
+
+
+def test_the_author_sees_the_decision_and_no_button_it_would_refuse_on_cached_pages(client, title):
+    target = review(title=title, rating=2, body="My words")
+    client.force_login(target.author)
+    assert f'href="{delete_url(title)}"' in own_card(client.get(title.get_absolute_url()).text)
+
+    # The pages the author was just shown are in the cache: a moderator's decision replaces them.
+    services.set_status(item=target, status=Status.PENDING, moderator=None)
+    card = own_card(client.get(title.get_absolute_url()).text)
+    assert "Waiting for a moderator" in card
+    assert f'href="{reverse("reviews:edit", kwargs={"slug": title.slug})}"' in card
+    assert f'href="{delete_url(title)}"' not in card
+
+    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Spoilers")
+    for url in (title.get_absolute_url(), target.get_absolute_url()):
+        html = client.get(url).text
+        card = own_card(html) if url == title.get_absolute_url() else html
+        assert "Removed by a moderator" in card and "Reason: Spoilers" in card
+        assert f'href="{delete_url(title)}"' not in card
+        assert f'href="{reverse("reviews:edit", kwargs={"slug": title.slug})}"' not in card
+        assert 'class="review-form"' not in html  # no form offering a second review
+
+
+def test_the_author_sees_a_removed_comment_with_the_reason_and_no_edit_or_delete(client, title):
+    target = review(title=title, body="Review")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Rude words")
+    client.force_login(comment.author)
+    edit = reverse("reviews:comment_edit", kwargs={"pk": comment.pk})
+    assert f'href="{edit}"' in client.get(target.get_absolute_url()).text
+    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    html = client.get(target.get_absolute_url()).text
+    assert "Removed by a moderator" in html and "Reason: Abuse" in html
+    assert f'href="{edit}"' not in html
+    assert f'href="{reverse("reviews:comment_delete", kwargs={"pk": comment.pk})}"' not in html

@@ -164,7 +164,17 @@ class TestConstraints:
 operations = st.lists(
     st.tuples(
         st.sampled_from(
-            ["submit", "delete", "vote", "comment", "uncomment", "leave", "remove", "restore"]
+            [
+                "submit",
+                "delete",
+                "vote",
+                "comment",
+                "uncomment",
+                "leave",
+                "remove",
+                "hold",
+                "restore",
+            ]
         ),
         st.integers(min_value=0, max_value=2),  # which member
         st.integers(min_value=0, max_value=1),  # which title
@@ -193,12 +203,17 @@ class TestAggregatesProperty(HypothesisTestCase):
             own = Review.objects.filter(title=title, author=member).first()
             others = Review.objects.published().filter(title=title).exclude(author=member)
             if action == "submit" and own and own.status == Status.REMOVED:
-                with pytest.raises(PermissionDenied):  # removed reviews stay as moderated
+                with pytest.raises(services.ModerationHold):  # removed reviews stay as moderated
                     services.review_submit(title=title, author=member, rating=rating)
             elif action == "submit":
                 services.review_submit(
                     title=title, author=member, rating=rating, body="Text" if with_text else ""
                 )
+                if own:  # an edit never publishes a held review
+                    assert Review.objects.get(pk=own.pk).status == own.status
+            elif action == "delete" and own and not own.is_published:
+                with pytest.raises(services.ModerationHold):  # held or removed: it stays
+                    services.review_delete(review=own)
             elif action == "delete" and own:
                 services.review_delete(review=own)
             elif action == "vote" and others.exists():
@@ -207,17 +222,20 @@ class TestAggregatesProperty(HypothesisTestCase):
                 services.comment_create(review=others.first(), author=member, body="Agreed")
             elif action == "uncomment":
                 comment = Comment.objects.filter(author=member).first()
-                if comment:
+                if comment and comment.status == Status.REMOVED:
+                    with pytest.raises(services.ModerationHold):
+                        services.comment_delete(comment=comment)
+                elif comment:
                     services.comment_delete(comment=comment)
-            elif action in {"remove", "restore"}:
+            elif action in {"remove", "hold", "restore"}:
                 comment = Comment.objects.filter(author=member).first()
+                status = {
+                    "remove": Status.REMOVED,
+                    "hold": Status.PENDING,
+                    "restore": Status.PUBLISHED,
+                }[action]
                 for item in filter(None, (own, comment)):
-                    services.set_status(
-                        item=item,
-                        status=Status.REMOVED if action == "remove" else Status.PUBLISHED,
-                        moderator=None,
-                        reason="test",
-                    )
+                    services.set_status(item=item, status=status, moderator=None, reason="test")
             elif action == "leave":
                 services.account_delete(user=member)
                 members[member_index] = None

@@ -513,3 +513,89 @@ def test_report_form_has_no_blank_reason_and_quotes_the_item(client, member, tit
     assert "Spoiler-filled words" in html
     response = client.post(reverse("reviews:report", kwargs={"pk": target.pk}), {})
     assert "Choose what is wrong." in response.content.decode()
+
+
+# --- Text with nothing visible ------------------------------------------------------------
+
+# Text that draws nothing: each kind a member could paste to post something that looks
+# empty (the validator's own tests, tests/reviews/test_validators.py, go through more).
+INVISIBLE_TEXTS = {
+    "zero-width space": "\u200b\u200b\u200b",
+    "zero-width non-joiner and joiner": "\u200c\u200d",
+    "word joiner": "\u2060",
+    "byte order mark": "\ufeff",
+    "soft hyphen": "\u00ad\u00ad",
+    "hangul filler": "\u3164",
+    "braille blank": "\u2800\u2800",
+    "combining marks alone": "\u0301\u0308\u20dd",
+    "bidi controls": "\u202e\u2066\u2069\u200f",
+    "spaces of every kind around a zero-width space": "\u3000\u00a0\u2003\u200b\t\u2028\u3000",
+}
+
+
+@pytest.mark.parametrize("text", INVISIBLE_TEXTS.values(), ids=INVISIBLE_TEXTS.keys())
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("headline", "The headline must contain visible text"),
+        ("body", "Your review must contain visible text"),
+    ],
+)
+def test_a_review_made_only_of_invisible_characters_is_refused(
+    client, member, title, text, field, message
+):
+    data = {"rating": 6, "headline": "Vegas!", "body": "The finale.", field: text}
+    response = client.post(edit_url(title), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Review.objects.exists()
+
+
+@pytest.mark.parametrize("text", INVISIBLE_TEXTS.values(), ids=INVISIBLE_TEXTS.keys())
+def test_a_comment_made_only_of_invisible_characters_is_refused_posted_or_edited(
+    client, member, title, text
+):
+    target = review(title=title, body="Great")
+    response = client.post(
+        reverse("reviews:comment_create", kwargs={"pk": target.pk}), {"body": text}
+    )
+    assert response.status_code == 400
+    assert "Your comment must contain visible text" in response.content.decode()
+    assert not Comment.objects.exists()
+    mine = services.comment_create(review=target, author=member, body="Mine")
+    response = client.post(reverse("reviews:comment_edit", kwargs={"pk": mine.pk}), {"body": text})
+    assert response.status_code == 400
+    assert "Your comment must contain visible text" in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.body == "Mine"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¡Qué película! Bailé toda la noche.",
+        "素晴らしいダンスシーン",
+        "🔥🔥",
+        "👍🏽",
+        "❤️",
+        "e\u0301",  # é written as e and a combining accent
+        "좋아요 ㅋㅋ",
+        "\u200b.\u200b",  # one full stop among zero-width spaces still shows
+    ],
+)
+def test_text_in_any_script_or_emoji_is_accepted(client, member, title, text):
+    response = client.post(edit_url(title), {"rating": 8, "headline": text, "body": text})
+    assert response.status_code == 302
+    saved = Review.objects.get(author=member)
+    assert (saved.headline, saved.body) == (text, text)
+    response = client.post(
+        reverse("reviews:comment_create", kwargs={"pk": review(title=title).pk}), {"body": text}
+    )
+    assert response.status_code == 302
+    assert Comment.objects.get().body == text
+
+
+@pytest.mark.parametrize("body", ["", "   \n  "])
+def test_a_rating_with_an_empty_body_is_still_a_rating_alone(client, member, title, body):
+    assert client.post(edit_url(title), {"rating": 6, "body": body}).status_code == 302
+    assert Review.objects.get(author=member).body == ""
