@@ -90,18 +90,17 @@ class AccountDeleteForm(forms.Form):
 class SignInForm(AuthenticationForm):
     """Django's sign-in form, telling a suspended member why they cannot sign in.
 
-    Only after the right password, so it reveals nothing to someone guessing; and the
-    backend still refuses inactive accounts, so their old sessions stay ended.
+    Only after the right password, so it reveals nothing to someone guessing; the backend
+    (MemberBackend) notes it from its one password check, so a suspended account takes no
+    longer to refuse than any other; and it still refuses inactive accounts, so their old
+    sessions stay ended.
     """
 
     def clean(self):
         try:
             return super().clean()
         except forms.ValidationError:
-            username = self.cleaned_data.get("username")
-            password = self.cleaned_data.get("password")
-            member = User.objects.filter(username=username, suspended_at__isnull=False).first()
-            if member is not None and password and member.check_password(password):
+            if getattr(self.request, "signed_in_while_suspended", False):
                 raise forms.ValidationError(
                     _("This account is suspended by the moderators, so it cannot sign in."),
                     code="suspended",

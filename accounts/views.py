@@ -45,7 +45,7 @@ def signup(request):
             return render(
                 request, "registration/signup.html", {"form": form, "next": next_url}, status=400
             )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.MemberBackend")
         messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user})
         return redirect(next_url or "films:home")
     return render(

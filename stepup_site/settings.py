@@ -364,7 +364,7 @@ CONTENT_SECURITY_POLICY = {
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out account or address before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.MemberBackend",
 ]
 # Failed sign-ins are counted per account and, separately, per client address: five either
 # way and that account, or that address, waits out the cool-off.

@@ -303,3 +303,45 @@ def test_usernames_in_any_one_alphabet_are_welcome(client, username):
     assert response.status_code == 302
     assert User.objects.filter(username=username).exists()
 
+
+# --- Sign-in timing --------------------------------------------------------------------
+
+
+@pytest.fixture
+def password_hashes(monkeypatch):
+    """Every password hash computed (a check hashes the guess; a new password is hashed)."""
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher = type(get_hasher())
+    original = hasher.encode
+    hashed = []
+
+    def encode(self, password, salt, *args, **kwargs):
+        hashed.append(password)
+        return original(self, password, salt, *args, **kwargs)
+
+    monkeypatch.setattr(hasher, "encode", encode)
+    return hashed
+
+
+def test_a_refused_sign_in_costs_one_password_hash_whatever_the_accounts_state(
+    client, password_hashes
+):
+    """The time a refusal takes is the time of one hash, so it tells nothing of the account:
+    suspended or not, right password or not, or no such account."""
+    UserFactory(username="active", password=GOOD_PASSWORD)
+    suspended = UserFactory(username="suspended", password=GOOD_PASSWORD)
+    services.account_suspend(member=suspended, moderator=None, reason="Spam")
+    attempts = {
+        "active, wrong password": ("active", "not-the-password"),
+        "suspended, right password": ("suspended", GOOD_PASSWORD),
+        "suspended, wrong password": ("suspended", "not-the-password"),
+        "no such account": ("nobody-here", GOOD_PASSWORD),
+    }
+    hashes = {}
+    for case, (username, password) in attempts.items():
+        password_hashes.clear()
+        response = client.post(reverse("login"), {"username": username, "password": password})
+        assert response.status_code == 200
+        hashes[case] = len(password_hashes)
+    assert hashes == dict.fromkeys(attempts, 1)
