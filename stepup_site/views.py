@@ -5,7 +5,6 @@ import math
 import sys
 
 from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_cool_off
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -86,9 +85,8 @@ def server_error(request):
 def signin_locked_out(request, original_response=None, credentials=None):
     """django-axes' answer once an account at an address, or an address, has failed too
     often: 429, saying how long the pause has left to run."""
-    seconds_left = AxesProxyHandler.get_implementation().seconds_left(request, credentials)
-    if seconds_left is None:  # ended between axes' check and this page
-        seconds_left = int(get_cool_off(request).total_seconds())
+    # None: the pause ended between axes' check and this page; try again at once.
+    seconds_left = AxesProxyHandler.get_implementation().seconds_left(request, credentials) or 1
     response = render(
         request,
         "registration/locked_out.html",
