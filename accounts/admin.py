@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +9,38 @@ from reviews.models import Comment, Review
 from reviews.services import account_delete, account_suspend, account_unsuspend
 
 from .models import User
+from .usernames import validate_username
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    """Django's, asking for the email address too: every account needs one (to reset its
+    password, and the change page refuses to save without it)."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ["username", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+    def clean_username(self):
+        # None when Django's check found the name taken (in any case): its error is added.
+        username = super().clean_username()
+        if username is not None:
+            validate_username(username)
+        return username
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if "username" in self.changed_data:
+            validate_username(username, member=self.instance)
+        return username
 
 
 class SuspensionForm(forms.Form):
@@ -41,6 +74,17 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
         (_("Community"), {"fields": ["is_sample"]}),
+    ]
+    add_form = UserCreationAdminForm
+    form = UserChangeAdminForm
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["username", "email", "usable_password", "password1", "password2"],
+            },
+        ),
     ]
     actions = ["suspend", "unsuspend"]
 

@@ -2,10 +2,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from .models import SAMPLE_PREFIX, User
-
-# Shown in the menu, on every review and in URLs: short enough to fit them all.
-USERNAME_MAX_LENGTH = 30
+from .models import User
+from .usernames import USERNAME_MAX_LENGTH, validate_username
 
 
 class _NeverRefilled(forms.TextInput):
@@ -34,25 +32,10 @@ class SignUpForm(UserCreationForm):
         fields = ["username", "email"]
 
     def clean_username(self):
+        # None when Django's check found the name taken (in any case): its error is added.
         username = super().clean_username()
-        if len(username) > USERNAME_MAX_LENGTH:
-            raise forms.ValidationError(
-                _("Usernames can be at most %(limit)s characters long.")
-                % {"limit": USERNAME_MAX_LENGTH},
-                code="too_long",
-            )
-        if set(username) == {"."}:
-            # /members/./ and /members/../ are not the member's page: a browser resolves the
-            # dots as "this folder" and "the one above".
-            raise forms.ValidationError(
-                _("A username needs a letter or a digit."), code="dots_only"
-            )
-        if username.lower().startswith(SAMPLE_PREFIX):
-            raise forms.ValidationError(
-                _("Usernames starting with “%(prefix)s” are kept for the site's sample accounts.")
-                % {"prefix": SAMPLE_PREFIX},
-                code="reserved",
-            )
+        if username is not None:
+            validate_username(username)
         return username
 
     def __init__(self, *args, **kwargs):
@@ -107,18 +90,17 @@ class AccountDeleteForm(forms.Form):
 class SignInForm(AuthenticationForm):
     """Django's sign-in form, telling a suspended member why they cannot sign in.
 
-    Only after the right password, so it reveals nothing to someone guessing; and the
-    backend still refuses inactive accounts, so their old sessions stay ended.
+    Only after the right password, so it reveals nothing to someone guessing; the backend
+    (MemberBackend) notes it from its one password check, so a suspended account takes no
+    longer to refuse than any other; and it still refuses inactive accounts, so their old
+    sessions stay ended.
     """
 
     def clean(self):
         try:
             return super().clean()
         except forms.ValidationError:
-            username = self.cleaned_data.get("username")
-            password = self.cleaned_data.get("password")
-            member = User.objects.filter(username=username, suspended_at__isnull=False).first()
-            if member is not None and password and member.check_password(password):
+            if getattr(self.request, "signed_in_while_suspended", False):
                 raise forms.ValidationError(
                     _("This account is suspended by the moderators, so it cannot sign in."),
                     code="suspended",

@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from .usernames import username_skeleton
+
 # Usernames kept for the sample accounts of load_sample_content: nobody signs up as one.
 SAMPLE_PREFIX = "sample-"
 
@@ -28,6 +30,10 @@ class User(AbstractUser):
     # hash that includes it, and Django ends any whose hash no longer matches.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
+    # What the username looks like, ignoring case (accounts.usernames): no two members may
+    # pass for each other. Empty only for accounts written around save() (bench data).
+    username_skeleton = models.TextField(default="", editable=False)
+
     objects = UserManager()
 
     class Meta:
@@ -42,10 +48,25 @@ class User(AbstractUser):
                 name="user_email_unique_ignoring_case",
                 violation_error_message=_("An account with this email address already exists."),
             ),
+            models.UniqueConstraint(
+                fields=["username_skeleton"],
+                condition=~Q(username_skeleton=""),
+                name="user_username_skeleton_unique",
+                violation_error_message=_(
+                    "This username looks too much like another member’s. Please choose another."
+                ),
+            ),
         ]
 
     def __str__(self):
         return self.username
+
+    def save(self, *args, **kwargs):
+        self.username_skeleton = username_skeleton(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_skeleton"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("accounts:profile", kwargs={"username": self.username})

@@ -1,9 +1,11 @@
 import csv
 import json
 
+from axes.utils import reset as reset_sign_in_failures
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
@@ -45,7 +47,7 @@ def signup(request):
             return render(
                 request, "registration/signup.html", {"form": form, "next": next_url}, status=400
             )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.MemberBackend")
         messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user})
         return redirect(next_url or "films:home")
     return render(
@@ -54,6 +56,17 @@ def signup(request):
         {"form": form, "next": next_url},
         status=400 if form.errors else 200,
     )
+
+
+class PasswordResetConfirm(PasswordResetConfirmView):
+    """Django's, also ending any pause on signing in to the account: its owner has just
+    proved they read its email, so the failures counted against it (theirs or anyone's)
+    no longer stand between them and their account."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        reset_sign_in_failures(username=form.user.get_username())
+        return response
 
 
 def rating_distribution(reviews):

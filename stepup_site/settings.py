@@ -364,13 +364,20 @@ CONTENT_SECURITY_POLICY = {
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out account or address before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.MemberBackend",
 ]
-# Failed sign-ins are counted per account and, separately, per client address: five either
-# way and that account, or that address, waits out the cool-off.
+# Failed sign-ins are counted for an account from one client address (5), and for an
+# address whatever the accounts (20): that pair, or that address, waits out the cool-off.
+# Never an account from everywhere, or anyone could keep its owner out (admins included).
+# accounts.throttling gives each group its own limit.
+AXES_HANDLER = "accounts.throttling.SignInThrottle"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+# A failure during a pause is not counted: counting it would restart the cool-off, and a
+# pause could be kept up for ever with one guess per cool-off.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Not reset by a successful sign-in: that would wipe every failure from the address, so an
 # attacker could guess 4 passwords, sign in to their own account, and go on for ever.
 AXES_RESET_ON_SUCCESS = False

@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 
 from accounts.forms import SignInForm
+from accounts.views import PasswordResetConfirm
 from films.sitemaps import SITEMAPS
 
 from .ratelimits import rate_limited
@@ -56,6 +57,11 @@ urlpatterns = [
         "accounts/password_change/",
         rate_limited("password_check")(PasswordChangeView.as_view()),
         name="password_change",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),

@@ -4,8 +4,7 @@ import logging
 import math
 import sys
 
-from axes.helpers import get_cool_off
-from django.conf import settings
+from axes.handlers.proxy import AxesProxyHandler
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -84,16 +83,15 @@ def server_error(request):
 
 
 def signin_locked_out(request, original_response=None, credentials=None):
-    """django-axes' answer once an account or an address has failed too often: 429."""
-    cool_off_seconds = int(get_cool_off(request).total_seconds())
+    """django-axes' answer once an account at an address, or an address, has failed too
+    often: 429, saying how long the pause has left to run."""
+    # None: the pause ended between axes' check and this page; try again at once.
+    seconds_left = AxesProxyHandler.get_implementation().seconds_left(request, credentials) or 1
     response = render(
         request,
         "registration/locked_out.html",
-        {
-            "failure_limit": settings.AXES_FAILURE_LIMIT,
-            "cooloff_minutes": max(1, math.ceil(cool_off_seconds / 60)),
-        },
+        {"cooloff_minutes": max(1, math.ceil(seconds_left / 60))},
         status=429,
     )
-    response["Retry-After"] = str(cool_off_seconds)
+    response["Retry-After"] = str(seconds_left)
     return response

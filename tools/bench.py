@@ -374,7 +374,7 @@ def signed_in_sessions(users):
         for user in users:
             session = session_store()
             session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = "accounts.backends.MemberBackend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             keys[user.pk] = session.session_key

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
+from django.db.models import F
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from reviews.models import Comment, HelpfulVote, Report, Review
@@ -35,38 +35,109 @@ def signed_in(response):
 # --- Failed sign-ins ---------------------------------------------------------------
 
 
-def test_five_failures_for_an_account_pause_it_from_every_address():
+def sign_in_to_admin(username, password, address):
+    client = Client(REMOTE_ADDR=address)
+    response = client.post(
+        reverse("admin:login"), {"username": username, "password": password, "next": "/admin/"}
+    )
+    return client, response
+
+
+def pass_time(minutes):
+    """As if the failures so far had been made that many minutes earlier."""
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(minutes=minutes))
+
+
+def test_five_failures_for_an_account_pause_it_from_that_address_only():
     member = UserFactory(username="target", password=PASSWORD)
     answers = [
-        sign_in("target", "wrong-guess", address=f"203.0.113.{attempt}")[1].status_code
-        for attempt in range(5)
+        sign_in("target", "wrong-guess", address="203.0.113.5")[1].status_code for _ in range(5)
     ]
     # The form again, with its message, four times; the fifth failure starts the pause.
     assert answers == [200, 200, 200, 200, 429]
-    _, locked = sign_in("target", PASSWORD, address="192.0.2.77")
+    _, locked = sign_in("target", PASSWORD, address="203.0.113.5")
     assert locked.status_code == 429
     assert "Sign-in paused" in locked.content.decode()
     assert int(locked["Retry-After"]) == 15 * 60
-    # Another member is not affected.
+    # Another member at that address is not affected, nor the member anywhere else.
     UserFactory(username="bystander", password=PASSWORD)
-    assert signed_in(sign_in("bystander", PASSWORD, address="192.0.2.77")[1])
-    assert member.last_login is None
+    assert signed_in(sign_in("bystander", PASSWORD, address="203.0.113.5")[1])
+    assert signed_in(sign_in("target", PASSWORD, address="192.0.2.77")[1])
+    member.refresh_from_db()
+    assert member.last_login is not None
 
 
-def test_five_failures_from_an_address_pause_it_for_every_account():
-    for number in range(5):
-        UserFactory(username=f"member{number}", password=PASSWORD)
-        assert not signed_in(sign_in(f"member{number}", "wrong-guess", address="203.0.113.9")[1])
-    UserFactory(username="sixth", password=PASSWORD)
-    _, locked = sign_in("sixth", PASSWORD, address="203.0.113.9")
+def test_an_attacker_cannot_keep_an_admin_from_signing_in_from_elsewhere():
+    """Failures from one address, on the site's sign-in page and the admin's alike, never
+    pause the owner signing in from their own address."""
+    UserFactory(username="admin", password=PASSWORD, is_staff=True, is_superuser=True)
+    attacker = "203.0.113.66"
+    answers = [sign_in("admin", f"guess-{n}", address=attacker)[1].status_code for n in range(3)]
+    answers += [
+        sign_in_to_admin("admin", f"guess-{n}", address=attacker)[1].status_code for n in range(5)
+    ]
+    assert answers[4:] == [429, 429, 429, 429]
+    assert sign_in("admin", PASSWORD, address=attacker)[1].status_code == 429
+    assert signed_in(sign_in("admin", PASSWORD, address="198.51.100.40")[1])
+    _, admin_answer = sign_in_to_admin("admin", PASSWORD, address="198.51.100.40")
+    assert admin_answer.status_code == 302 and admin_answer["Location"] == "/admin/"
+
+
+def test_failures_during_a_pause_do_not_lengthen_it():
+    UserFactory(username="patient", password=PASSWORD)
+    for _ in range(5):
+        sign_in("patient", "wrong-guess")
+    pass_time(10)
+    for _ in range(3):
+        assert sign_in("patient", "still-guessing")[1].status_code == 429
+    pass_time(6)  # 16 minutes after the fifth failure
+    assert signed_in(sign_in("patient", PASSWORD)[1])
+
+
+def test_the_pause_page_says_the_time_actually_left():
+    UserFactory(username="waiting", password=PASSWORD)
+    for _ in range(5):
+        sign_in("waiting", "wrong-guess")
+    pass_time(10)
+    _, locked = sign_in("waiting", PASSWORD)
     assert locked.status_code == 429
-    # The same account from another address is fine: only the address is paused.
-    assert signed_in(sign_in("sixth", PASSWORD, address="198.51.100.20")[1])
+    assert 4 * 60 < int(locked["Retry-After"]) <= 5 * 60
+    assert "try again in 5 minutes" in locked.content.decode()
+    pass_time(4)
+    _, locked = sign_in("waiting", PASSWORD)
+    assert 0 < int(locked["Retry-After"]) <= 60
+    assert "try again in 1 minute." in locked.content.decode()
+
+
+def test_a_paused_owner_can_reset_their_password_and_then_sign_in():
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    owner = UserFactory(username="forgot", email="forgot@example.org", password=PASSWORD)
+    address = "198.51.100.61"
+    for _ in range(5):
+        sign_in("forgot", "what-was-it", address=address)
+    client = Client(REMOTE_ADDR=address)
+    requested = client.post(reverse("password_reset"), {"email": "forgot@example.org"})
+    assert requested["Location"] == reverse("password_reset_done")
+    uid = urlsafe_base64_encode(force_bytes(owner.pk))
+    token = default_token_generator.make_token(owner)
+    form_page = client.get(
+        reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token}), follow=True
+    )
+    assert "Choose a new password" in form_page.content.decode()
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-new-password-at-last", "new_password2": "a-new-password-at-last"},
+    )
+    assert done["Location"] == reverse("password_reset_complete")
+    assert signed_in(sign_in("forgot", "a-new-password-at-last", address=address)[1])
 
 
 def test_signing_in_between_guesses_does_not_wipe_the_count():
     """An attacker alternating guesses at someone else's password with sign-ins to their
-    own account is still paused at the fifth failure from their address."""
+    own account is still paused at the fifth guess at that account."""
     UserFactory(username="attacker", password=PASSWORD)
     UserFactory(username="victim", password=PASSWORD)
     address = "203.0.113.80"
@@ -75,7 +146,7 @@ def test_signing_in_between_guesses_does_not_wipe_the_count():
             assert sign_in("victim", "a-guess", address=address)[1].status_code == 200
         assert signed_in(sign_in("attacker", PASSWORD, address=address)[1])
     assert sign_in("victim", "a-guess", address=address)[1].status_code == 429  # the fifth
-    assert sign_in("attacker", PASSWORD, address=address)[1].status_code == 429
+    assert sign_in("victim", PASSWORD, address=address)[1].status_code == 429
 
 
 def test_the_right_password_after_a_few_failures_still_signs_in():
@@ -90,7 +161,7 @@ def test_the_pause_ends_after_the_cool_off():
     for _ in range(5):
         sign_in("patient", "wrong-guess")
     assert sign_in("patient", PASSWORD)[1].status_code == 429
-    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    pass_time(16)
     assert signed_in(sign_in("patient", PASSWORD)[1])
 
 
@@ -141,8 +212,8 @@ def test_the_client_address_is_only_what_the_trusted_proxy_saw(
     assert address_seen(settings, behind_proxy, remote, forwarded) == expected
 
 
-def test_an_ipv6_client_cannot_step_through_its_network_to_escape_the_pause():
-    for number in range(5):
+def test_an_ipv6_client_cannot_step_through_its_network_to_escape_the_pause(settings):
+    for number in range(settings.LOGIN_ADDRESS_FAILURE_LIMIT):
         UserFactory(username=f"v6target{number}", password=PASSWORD)
         sign_in(f"v6target{number}", "wrong-guess", address=f"2001:db8:1:2::{number + 1}")
     UserFactory(username="v6next", password=PASSWORD)
@@ -156,7 +227,7 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_pause(setting
     paused: the proxy appends their real address, and only that is read."""
     settings.BEHIND_PROXY = True
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.2")]
-    for attempt in range(5):
+    for attempt in range(settings.LOGIN_ADDRESS_FAILURE_LIMIT):
         UserFactory(username=f"victim{attempt}", password=PASSWORD)
         sign_in(
             f"victim{attempt}",
@@ -331,7 +402,7 @@ READ_ONLY = {
     "films:search",
 }  # fmt: skip
 GUARDED_OTHERWISE = {
-    "login": "django-axes pauses an account or address after 5 failures",
+    "login": "django-axes pauses an account at an address, or an address, after failures",
     "logout": "ends the member's own session only",
     "password_reset_confirm": "needs the emailed single-use token",
 }

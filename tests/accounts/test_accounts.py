@@ -256,3 +256,92 @@ def test_a_signed_in_member_asking_to_sign_in_goes_on(client):
 def test_usernames_are_kept_short_enough_to_show_everywhere(client):
     response = sign_up(client, username="x" * 31)
     assert "at most 30 characters" in response.content.decode()
+
+
+# --- Usernames -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("taken", ["bob", "BOB", "Bob"])
+def test_sign_up_with_a_taken_username_in_any_case_says_so(client, taken):
+    UserFactory(username="bob")
+    response = sign_up(client, username=taken)
+    assert response.status_code == 400
+    assert "A user with that username already exists." in response.content.decode()
+    assert User.objects.count() == 1
+
+
+# Cyrillic o (U+043E), O (U+041E) and Ve (U+0412) are drawn like Latin o, O and B; 0 like O.
+@pytest.mark.parametrize("look_alike", ["b\u043eb", "B\u041eB", "b0b", "\u0412\u041e\u0412"])
+def test_sign_up_refuses_a_username_that_looks_like_another_members(client, look_alike):
+    UserFactory(username="bob")
+    response = sign_up(client, username=look_alike)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "looks too much like another member’s" in html or "different alphabets" in html
+    assert User.objects.count() == 1
+
+
+def test_sign_up_refuses_a_username_mixing_look_alike_letters_of_two_alphabets(client):
+    response = sign_up(client, username="p\u0430ypal")
+    assert response.status_code == 400
+    assert "mixes letters from different alphabets" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_a_look_alike_of_an_existing_username_is_refused_even_in_one_alphabet(client):
+    UserFactory(username="cop")
+    # Cyrillic es, o, er: drawn like c, o, p.
+    response = sign_up(client, username="\u0441\u043e\u0440")
+    assert response.status_code == 400
+    assert "looks too much like another member’s" in response.content.decode()
+
+
+@pytest.mark.parametrize("username", ["\u0410\u043d\u0434\u0440\u0435\u0439", "jürgen", "moose_2"])
+def test_usernames_in_any_one_alphabet_are_welcome(client, username):
+    UserFactory(username="bob")
+    response = sign_up(client, username=username)
+    assert response.status_code == 302
+    assert User.objects.filter(username=username).exists()
+
+
+# --- Sign-in timing --------------------------------------------------------------------
+
+
+@pytest.fixture
+def password_hashes(monkeypatch):
+    """Every password hash computed (a check hashes the guess; a new password is hashed)."""
+    from django.contrib.auth.hashers import get_hasher
+
+    hasher = type(get_hasher())
+    original = hasher.encode
+    hashed = []
+
+    def encode(self, password, salt, *args, **kwargs):
+        hashed.append(password)
+        return original(self, password, salt, *args, **kwargs)
+
+    monkeypatch.setattr(hasher, "encode", encode)
+    return hashed
+
+
+def test_a_refused_sign_in_costs_one_password_hash_whatever_the_accounts_state(
+    client, password_hashes
+):
+    """The time a refusal takes is the time of one hash, so it tells nothing of the account:
+    suspended or not, right password or not, or no such account."""
+    UserFactory(username="active", password=GOOD_PASSWORD)
+    suspended = UserFactory(username="suspended", password=GOOD_PASSWORD)
+    services.account_suspend(member=suspended, moderator=None, reason="Spam")
+    attempts = {
+        "active, wrong password": ("active", "not-the-password"),
+        "suspended, right password": ("suspended", GOOD_PASSWORD),
+        "suspended, wrong password": ("suspended", "not-the-password"),
+        "no such account": ("nobody-here", GOOD_PASSWORD),
+    }
+    hashes = {}
+    for case, (username, password) in attempts.items():
+        password_hashes.clear()
+        response = client.post(reverse("login"), {"username": username, "password": password})
+        assert response.status_code == 200
+        hashes[case] = len(password_hashes)
+    assert hashes == dict.fromkeys(attempts, 1)
