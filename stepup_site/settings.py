@@ -294,7 +294,12 @@ IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic
 # Posters: the largest upload accepted and the largest image Pillow may decode
 # (a small file can still decompress into a huge bitmap).
 POSTER_MAX_UPLOAD_BYTES = env.int("POSTER_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
-POSTER_MAX_PIXELS = env.int("POSTER_MAX_PIXELS", default=40_000_000)
+# 16 MP (4,000 x 4,000) is far more than any page shows and keeps the process that decodes an
+# upload (films/poster_process.py) near 64 MB for the bitmap.
+POSTER_MAX_PIXELS = env.int("POSTER_MAX_PIXELS", default=16_000_000)
+# What is stored is scaled down to fit this square: the title page shows a poster a few
+# hundred pixels wide, twice that on a high-density screen.
+POSTER_MAX_SIDE = env.int("POSTER_MAX_SIDE", default=2400)
 # No request body may be larger. Twice the poster limit, so a poster a little too large
 # still reaches the form and its message saying by how much.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=2 * POSTER_MAX_UPLOAD_BYTES + 1024 * 1024)
