@@ -1,45 +1,96 @@
 """Uploaded images, written again by Pillow before they are stored."""
 
-import io
-from pathlib import PurePath
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 
+from django.conf import settings
 from django.core.files.base import ContentFile
-from PIL import Image, ImageOps
+from imagekit.cachefiles import ImageCacheFile
 
-# Pillow's name for the format -> what it is saved as, and the file extension that makes
-# every web server send it with an image content type.
-SAVED_AS = {
-    "JPEG": ("JPEG", "jpg"),
-    "MPO": ("JPEG", "jpg"),  # a JPEG with extra frames, as many cameras write them
-    "PNG": ("PNG", "png"),
-    "WEBP": ("WEBP", "webp"),
-}
+PROCESS_SCRIPT = Path(__file__).with_name("poster_process.py")
+PROCESS_TIMEOUT_SECONDS = 60
 
 
-def reencoded_image(file, *, name):
-    """The image's pixels, upright, in a new file of the same format named `name`.<ext>.
+class PosterRefused(Exception):
+    """The upload is not a poster the site can keep; `code` and `params` say why."""
+
+    def __init__(self, code, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class ProcessedPoster:
+    content: bytes
+    extension: str
+
+
+def process_poster(file):
+    """The upload's pixels, upright, no larger than POSTER_MAX_SIDE, re-encoded in the same
+    format; or PosterRefused. Done once per upload, by films/poster_process.py in a process
+    of its own (see there why), and kept on the upload for the save that follows.
 
     Nothing else of the upload survives: EXIF (camera, GPS position, time), XMP, comments,
     ICC profiles, extra frames and any bytes appended after the image (a file that is both
-    an image and an HTML page stops being the latter). validate_poster has already checked
-    the format and size.
+    an image and an HTML page stops being the latter).
     """
+    upload = getattr(file, "file", file)  # a model's FieldFile wraps the upload
+    done = getattr(upload, "_processed_poster", None)
+    if done is None:
+        done = _run(file)
+        upload._processed_poster = done
+    if isinstance(done, PosterRefused):
+        raise done
+    return done
+
+
+def _run(file):
     file.seek(0)
-    with Image.open(file) as upload:
-        image_format, extension = SAVED_AS[upload.format]
-        image = ImageOps.exif_transpose(upload)
-    # Pillow writes some of what it read (a JPEG comment, an ICC profile) back out unless
-    # the image forgets it. Transparency is part of the picture, not metadata: kept.
-    transparency = image.info.get("transparency")
-    image.info = {}
-    output = io.BytesIO()
-    if image_format == "JPEG":
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
-        image.save(output, "JPEG", quality=90, optimize=True)
-    elif image_format == "PNG":
-        options = {} if transparency is None else {"transparency": transparency}
-        image.save(output, "PNG", optimize=True, **options)
-    else:
-        image.save(output, "WEBP", quality=90)
-    return ContentFile(output.getvalue(), name=f"{PurePath(name).stem}.{extension}")
+    data = file.read()
+    file.seek(0)
+    try:
+        finished = subprocess.run(
+            [
+                sys.executable,
+                "-I",  # Python's own isolated mode: nothing from the environment or the cwd
+                str(PROCESS_SCRIPT),
+                str(settings.POSTER_MAX_PIXELS),
+                str(settings.POSTER_MAX_SIDE),
+            ],
+            input=data,
+            capture_output=True,
+            timeout=PROCESS_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return PosterRefused("poster_unprocessable")
+    found, _, content = finished.stdout.partition(b"\n")
+    if finished.returncode != 0 or not found:
+        # Out of its memory allowance, or killed: an image no sensible poster resembles.
+        return PosterRefused("poster_unprocessable")
+    found = json.loads(found)
+    if "refused" in found:
+        return PosterRefused(found.pop("refused"), **found)
+    return ProcessedPoster(content=content, extension=found["extension"])
+
+
+def reencoded_image(file, *, name):
+    """The processed upload (process_poster) in a new file named `name`.<its extension>."""
+    processed = process_poster(file)
+    return ContentFile(processed.content, name=f"{PurePath(name).stem}.{processed.extension}")
+
+
+def delete_poster_files(name):
+    """Remove a poster that is no longer any title's, and every resized copy of it."""
+    from .models import Title  # the model imports this module
+
+    field = Title._meta.get_field("poster")
+    source = field.attr_class(instance=None, field=field, name=name)
+    thumbnail = Title.poster_thumbnail.get_spec(source=source)
+    for stored in (ImageCacheFile(thumbnail).name, name):
+        if stored:
+            field.storage.delete(stored)

@@ -1,15 +1,19 @@
 """The franchise catalog: titles, people, characters, credits, crews, routines, trivia."""
 
+import functools
+
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFill, Transpose
 
-from .images import reencoded_image
+from .images import delete_poster_files, reencoded_image
 from .search import normalize_for_search
 from .validators import validate_poster
 
@@ -196,9 +200,24 @@ class Title(SearchableName):
             # A new upload: only its pixels are stored (films.images), under this title's name.
             self.poster = reencoded_image(self.poster, name=self.slug or "poster")
         super().save(*args, **kwargs)
+        stored = getattr(self, "_stored_poster_name", "")
+        if stored and stored != (self.poster.name or ""):
+            # Replaced or cleared: the old file and its resized copies go, once the new
+            # name is committed (until then a rollback would point at them again).
+            transaction.on_commit(functools.partial(delete_poster_files, stored), robust=True)
+            self.__dict__.pop("poster_thumbnail", None)  # computed from the old poster
+        self._stored_poster_name = self.poster.name or ""
 
     def get_absolute_url(self):
         return reverse("films:title_detail", kwargs={"slug": self.slug})
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        # The poster stored now, so that a save replacing it can remove the old files.
+        title = super().from_db(db, field_names, values)
+        if "poster" in field_names:
+            title._stored_poster_name = values[field_names.index("poster")] or ""
+        return title
 
     def clean(self):
         # Not a database constraint: extracting a year from a date in a CHECK needs a
@@ -590,3 +609,13 @@ class CatalogSeedRecord(models.Model):
 
     def get_absolute_url(self):
         return reverse("admin:films_catalogseedrecord_changelist")
+
+
+@receiver(post_delete, sender=Title)
+def _delete_the_posters_files(sender, instance, **kwargs):
+    # A receiver, not Title.delete(): a queryset's delete (the admin's bulk action) calls no
+    # model's delete() but sends post_delete for every row.
+    if instance.poster:
+        transaction.on_commit(
+            functools.partial(delete_poster_files, instance.poster.name), robust=True
+        )

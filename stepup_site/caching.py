@@ -24,8 +24,10 @@ from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
+from django.urls import Resolver404, resolve
 from django.utils import translation
+from django.utils.http import urlencode
 
 VERSION_KEY = "content-version"
 
@@ -153,7 +155,9 @@ def _read(key, *, shared_object):
     return value
 
 
-def _write(key, value, *, shared_object):
+def _write(request, key, value, *, shared_object):
+    if not _may_store(request):
+        return
     _pages().set(key, value, settings.PAGE_CACHE_SECONDS)
     _keep_local(key, value, shared_object=shared_object)
 
@@ -186,7 +190,7 @@ def cached_fragment(request, parts, render, *, mutable=False):
     fragment = _read(key, shared_object=mutable)
     if fragment is None:
         fragment = render()
-        _write(key, fragment, shared_object=mutable)
+        _write(request, key, fragment, shared_object=mutable)
     return fragment
 
 
@@ -211,6 +215,110 @@ def watch_app_models(app_config):
             m2m_changed.connect(
                 _on_write, sender=field.remote_field.through, dispatch_uid=f"{uid}:{field.name}"
             )
+
+
+# The query parameters each page that may be stored reads, by URL name: only these reach
+# the view and the cache key (PageQueryMiddleware). A view that starts reading another one
+# must be listed here with it, or the parameter never arrives.
+PAGE_QUERY_PARAMETERS = {
+    "films:home": (),
+    "films:title_list": ("kind", "sort"),
+    "films:title_detail": ("sort", "after", "before", "page"),
+    "films:generated_poster": (),
+    "films:person_list": (),
+    "films:person_detail": (),
+    "films:character_list": (),
+    "films:character_detail": (),
+    "films:crew_list": (),
+    "films:crew_detail": (),
+    "films:search": ("q",),
+    "accounts:profile": ("page",),
+    "reviews:detail": (),
+    "reviews:rss": (),
+    "reviews:atom": (),
+    "reviews:title_rss": (),
+    "reviews:title_atom": (),
+    "sitemap": ("p",),
+    "robots": (),
+}
+
+
+class PageQueryMiddleware:
+    """Keep what a stored page's address is made of to what the page reads.
+
+    Otherwise every new query string (`/?utm=<random>`) would render the page again and
+    store another copy of it, for anyone to fill the cache with. On a page listed in
+    PAGE_QUERY_PARAMETERS, the parameters it does not read are taken out of the request
+    before anything sees it, so the view renders (and the caches key) the same page as the
+    clean address; the ones it reads are put in one order, each once (the last value, as
+    the view would read it). Nothing is stored for a query longer than
+    PAGE_CACHE_MAX_QUERY_LENGTH, nor for any query on a page that is not listed.
+
+    Requests under PAGE_CACHE_SKIP_PREFIXES (the account forms with their `next`, the
+    admin) and anything but GET and HEAD are left as they are.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            request.META.get("QUERY_STRING")
+            and request.method in ("GET", "HEAD")
+            and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+        ):
+            self._clean(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _clean(request):
+        try:
+            read = PAGE_QUERY_PARAMETERS.get(resolve(request.path_info).view_name)
+        except Resolver404:
+            read = None
+        if read is None:
+            request._page_storable = False
+            return
+        kept = sorted((name, request.GET[name]) for name in set(read) & set(request.GET))
+        query = urlencode(kept)
+        request.META["QUERY_STRING"] = query
+        request.GET = QueryDict(query)
+        if len(query) > settings.PAGE_CACHE_MAX_QUERY_LENGTH:
+            request._page_storable = False
+
+
+def _may_store(request):
+    """Whether what this request renders may be stored: always for a page's clean address;
+    for a query, while the page has fewer than PAGE_CACHE_QUERY_VARIANTS stored under the
+    current content version. A parameter a page does read can still take any value
+    (`?q=<random>`, `?page=<any number>`): past that many, new ones are rendered and not
+    kept, until the next write makes them all stale anyway."""
+    storable = getattr(request, "_page_storable", None)
+    if storable is None:
+        storable = _new_variant_allowed(request)
+        request._page_storable = storable
+    return storable
+
+
+def _new_variant_allowed(request):
+    query = request.META.get("QUERY_STRING", "")
+    if not query:
+        return True
+    cache = _pages()
+    page = (request.get_host(), request.path)
+    seen = versioned_key(request, "query-seen", *page, query)
+    if not cache.add(seen, True, settings.PAGE_CACHE_SECONDS):
+        return bool(cache.get(seen, True))  # counted already (False: past the limit)
+    counter = versioned_key(request, "query-count", *page)
+    cache.add(counter, 0, settings.PAGE_CACHE_SECONDS)
+    try:
+        count = cache.incr(counter)
+    except ValueError:  # expired between the two calls
+        count = 1
+    if count > settings.PAGE_CACHE_QUERY_VARIANTS:
+        cache.set(seen, False, settings.PAGE_CACHE_SECONDS)
+        return False
+    return True
 
 
 def _page_request(request):
@@ -242,13 +350,20 @@ def _stored(response, *, compressed=False):
     return (compressed, content, tuple(response.items()))
 
 
-def _rebuilt(stored, *, header, value):
+def _rebuilt(stored, *, header):
     compressed, content, headers = stored
     response = HttpResponse(zlib.decompress(content) if compressed else content)
     for name, header_value in headers:
         response[name] = header_value
-    response[header] = value
+    _say(response, header, "hit")
     return response
+
+
+def _say(response, header, value):
+    """Say what a page cache did, where someone measuring it asks (EXPOSE_CACHE_HEADERS):
+    the public is told nothing of the site's insides."""
+    if settings.EXPOSE_CACHE_HEADERS:
+        response[header] = value
 
 
 class AnonymousPageCacheMiddleware:
@@ -259,6 +374,8 @@ class AnonymousPageCacheMiddleware:
     without a session or pending messages, answered 200 with no cookie set (a page with a
     form sets the CSRF cookie, so it is never stored) and nothing marked private.
     """
+
+    HEADER = "X-Page-Cache"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -279,11 +396,11 @@ class AnonymousPageCacheMiddleware:
         )
         stored = _read(key, shared_object=False)
         if stored is not None:
-            return _rebuilt(stored, header="X-Page-Cache", value="hit")
+            return _rebuilt(stored, header=self.HEADER)
         response = self.get_response(request)
         if request.method == "GET" and _cacheable_response(response):
-            _write(key, _stored(response), shared_object=False)
-        response["X-Page-Cache"] = "miss"
+            _write(request, key, _stored(response), shared_object=False)
+        _say(response, self.HEADER, "miss")
         return response
 
     @staticmethod
@@ -320,7 +437,7 @@ class MemberPageCacheMiddleware:
             return self.get_response(request)
         stored = _read(key, shared_object=False)
         if stored is not None:
-            return _rebuilt(stored, header=self.HEADER, value="hit")
+            return _rebuilt(stored, header=self.HEADER)
         response = self.get_response(request)
         if (
             request.method == "GET"
@@ -332,8 +449,8 @@ class MemberPageCacheMiddleware:
         ):
             # Compressed (fast level, about a fifth of the size): there is one page per
             # member and address, where visitors share one. Inflating costs about 0.15 ms.
-            _write(key, _stored(response, compressed=True), shared_object=False)
-        response[self.HEADER] = "miss"
+            _write(request, key, _stored(response, compressed=True), shared_object=False)
+        _say(response, self.HEADER, "miss")
         return response
 
     @staticmethod

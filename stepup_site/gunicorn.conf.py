@@ -13,6 +13,9 @@ Each setting can be changed from the environment without editing this file:
     GUNICORN_ACCESS_LOG  "-" for stdout, or a file; off by default (the proxy logs requests)
     GUNICORN_CONTROL_SOCKET  gunicornc's socket path, or "off" (default: gunicorn's own)
 
+BEHIND_PROXY and TRUSTED_PROXIES are read as the Django settings read them: gunicorn believes
+X-Forwarded-Proto only from those proxies, and no forwarded header at all without one.
+
 Worker choice: gthread, one worker per core, 4 threads each. Measured with `make bench`
 (`--only healthz --duration 10`, wrk -t2 -c16 keep-alive connections, SQLite) on the 2-core
 development machine, two interleaved rounds, requests/s:
@@ -33,7 +36,12 @@ own copy of Django, the templates and a database pool (gunicorn workers x
 DATABASE_POOL_MAX_SIZE must stay under PostgreSQL's max_connections).
 """
 
+import ipaddress
 import os
+
+import environ
+
+_env = environ.Env()
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # The cores this process may run on (a container or taskset may allow fewer than the host has).
@@ -67,6 +75,21 @@ if control_socket_setting == "off":
     control_socket_disable = True
 elif control_socket_setting:
     control_socket = control_socket_setting
+
+# Which peers may say the client spoke HTTPS (gunicorn's default believes 127.0.0.1 and ::1
+# whatever is in front, and three headers): the same as Django (stepup_site.security), so
+# the two never disagree on whether a request is secure.
+if _env.bool("BEHIND_PROXY", default=False):
+    forwarded_allow_ips = ",".join(
+        str(ipaddress.ip_network(network, strict=False))
+        for network in _env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+    )
+    # Only the header the proxy sets; X-Forwarded-Ssl and the like pass through it from
+    # the client untouched.
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+else:
+    forwarded_allow_ips = ""  # gunicorn reads a comma-separated string; empty: nobody
+    secure_scheme_headers = {}
 
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"

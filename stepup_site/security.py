@@ -4,7 +4,9 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 logger = logging.getLogger(__name__)
 
@@ -36,20 +38,27 @@ class ClientAddressMiddleware:
     appends the address it saw to X-Forwarded-For. Only that last entry is the proxy's word;
     anything before it came from the client and may be forged, so it is never read. A
     request that reaches gunicorn from anywhere else keeps its own address.
+
+    X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) is read on the same terms: only the proxy
+    may say the client spoke HTTPS. From any other peer the header is dropped, so a client
+    cannot pass for a secure request (and skip the redirect to HTTPS) by sending it.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if settings.BEHIND_PROXY and _trusted(_address(request.META.get("REMOTE_ADDR", ""))):
-            forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-            appended_by_proxy = _address(forwarded.rsplit(",", 1)[-1]) if forwarded else None
-            if appended_by_proxy is not None:
-                request.META["REMOTE_ADDR"] = str(appended_by_proxy)
-            else:
-                # Every client would share the proxy's address (and its limits): say so.
-                logger.warning("The proxy sent no usable X-Forwarded-For: %r", forwarded)
+        peer = _address(request.META.get("REMOTE_ADDR", ""))
+        if not (settings.BEHIND_PROXY and _trusted(peer)):
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+            return self.get_response(request)
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        appended_by_proxy = _address(forwarded.rsplit(",", 1)[-1]) if forwarded else None
+        if appended_by_proxy is not None:
+            request.META["REMOTE_ADDR"] = str(appended_by_proxy)
+        else:
+            # Every client would share the proxy's address (and its limits): say so.
+            logger.warning("The proxy sent no usable X-Forwarded-For: %r", forwarded)
         return self.get_response(request)
 
 
@@ -92,3 +101,51 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class CrossOriginResourcePolicyMiddleware:
+    """Cross-Origin-Resource-Policy on every response: no other site's page may load what
+    this one serves (a page, a poster, an export) into itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault(
+            "Cross-Origin-Resource-Policy", settings.SECURE_CROSS_ORIGIN_RESOURCE_POLICY
+        )
+        return response
+
+
+class PrivatePagesMiddleware:
+    """`Cache-Control: private, no-store` on everything personal, so no browser history,
+    shared computer or proxy keeps it: every response to a signed-in member (each page
+    shows who they are, some their exports or settings) and the account pages, whoever
+    asks (their forms and links carry one-time tokens).
+
+    A response a view has marked public (a generated poster) is the same for everyone and
+    stays as it is. Placed above the members' page cache, which keeps a member's own pages
+    on the server: a page it serves is marked here on its way out like a fresh one.
+    """
+
+    PRIVATE_PREFIXES = ("/accounts/", "/admin/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "public" in response.get("Cache-Control", ""):
+            return response
+        if request.path.startswith(self.PRIVATE_PREFIXES) or self._signed_in(request):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    @staticmethod
+    def _signed_in(request):
+        # No session cookie, no member: a visitor's session is never loaded for this (nor
+        # marked accessed, which would add Vary: Cookie to every public page).
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES and not request.session.accessed:
+            return False
+        return SESSION_KEY in request.session

@@ -67,14 +67,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it (rate limits, login throttling, logs) sees the real client.
     "stepup_site.security.ClientAddressMiddleware",
-    "stepup_site.security.RequestSizeLimitMiddleware",
+    # The headers every response carries, above anything that can answer: error pages, the
+    # 413, static files, pages from the cache and the sign-in lockout all pass through them.
     "django.middleware.security.SecurityMiddleware",
-    # Above the page cache, so pages served from it carry the same headers.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "stepup_site.security.CrossOriginResourcePolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "stepup_site.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before both page caches: what a page's address is made of, for them and the view.
+    "stepup_site.caching.PageQueryMiddleware",
     "stepup_site.caching.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Above the members' page cache, so pages it serves are marked private too.
+    "stepup_site.security.PrivatePagesMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -213,6 +220,14 @@ PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
 PAGE_CACHE_LOCAL_BYTES = env.int(
     "PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024 if REDIS_URL else 0
 )
+# A query string (after keeping only the parameters a page reads) longer than this is not
+# cached; past this many different ones for a page, new ones are not kept either (until the
+# next write). A legitimate query (a sort, a page, a search of up to 100 letters) is shorter.
+PAGE_CACHE_MAX_QUERY_LENGTH = env.int("PAGE_CACHE_MAX_QUERY_LENGTH", default=256)
+PAGE_CACHE_QUERY_VARIANTS = env.int("PAGE_CACHE_QUERY_VARIANTS", default=100)
+# Whether responses say what the page caches did (X-Page-Cache, X-Member-Page-Cache: hit or
+# miss). For development, the tests and the benchmark; the public learns nothing from them.
+EXPOSE_CACHE_HEADERS = env.bool("EXPOSE_CACHE_HEADERS", default=DEBUG)
 # Never from the whole-page cache: the admin, accounts (forms), the liveness probe.
 PAGE_CACHE_SKIP_PREFIXES = ("/admin/", "/accounts/", "/healthz")
 
@@ -279,7 +294,12 @@ IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic
 # Posters: the largest upload accepted and the largest image Pillow may decode
 # (a small file can still decompress into a huge bitmap).
 POSTER_MAX_UPLOAD_BYTES = env.int("POSTER_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
-POSTER_MAX_PIXELS = env.int("POSTER_MAX_PIXELS", default=40_000_000)
+# 16 MP (4,000 x 4,000) is far more than any page shows and keeps the process that decodes an
+# upload (films/poster_process.py) near 64 MB for the bitmap.
+POSTER_MAX_PIXELS = env.int("POSTER_MAX_PIXELS", default=16_000_000)
+# What is stored is scaled down to fit this square: the title page shows a poster a few
+# hundred pixels wide, twice that on a high-density screen.
+POSTER_MAX_SIDE = env.int("POSTER_MAX_SIDE", default=2400)
 # No request body may be larger. Twice the poster limit, so a poster a little too large
 # still reaches the form and its message saying by how much.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=2 * POSTER_MAX_UPLOAD_BYTES + 1024 * 1024)
@@ -307,6 +327,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # `check --deploy` asks for); a plain-HTTP set-up on loopback (tests, `make bench`) turns
 # SECURE_SSL_REDIRECT off explicitly.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers check liveness over plain HTTP, and follow no redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Browsers remember for a year to use HTTPS only, on every subdomain too.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
@@ -315,6 +337,36 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Nothing here is for other sites' pages to load (stepup_site.security).
+SECURE_CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
+# Powerful browser features no page uses, refused to this site and to anything it could
+# ever embed (django-permissions-policy), and no interest-based advertising cohorts.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "interest-cohort",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # Cookies only travel encrypted, are out of scripts' reach and stay on this site.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -339,7 +391,9 @@ TRUSTED_PROXIES = [
     ipaddress.ip_network(network, strict=False)
     for network in env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 ]
-if BEHIND_PROXY or env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+if BEHIND_PROXY:
+    # Read only from requests that came through that proxy: ClientAddressMiddleware drops
+    # the header from every other peer. gunicorn.conf.py makes gunicorn agree.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images from this site

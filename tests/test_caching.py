@@ -379,3 +379,113 @@ def test_a_failed_write_leaves_the_version_as_its_transaction_does(title):
     unchanged = in_the_transaction or getattr(versions, "locks_a_row", False)
     assert (versions.get(VERSION_KEY) == "before") == unchanged
     assert changed_inside == (in_the_transaction or not getattr(versions, "locks_a_row", False))
+
+
+# --- What a page's address is made of ------------------------------------------------------
+
+
+@pytest.fixture
+def stored(monkeypatch):
+    """The keys what requests render is stored under, pages and fragments alike."""
+    from stepup_site import caching
+
+    keys = []
+    write = caching._write
+
+    def counted(request, key, value, **options):
+        if caching._may_store(request):
+            keys.append(key)
+        return write(request, key, value, **options)
+
+    monkeypatch.setattr(caching, "_write", counted)
+    return keys
+
+
+def rendered(response):
+    """Whether the view rendered the page (a stored page renders no template)."""
+    return bool(response.templates)
+
+
+@pytest.mark.parametrize("url", ["/", "/titles/", "/titles/step-up-all-in/"])
+def test_a_flood_of_unknown_query_parameters_renders_and_stores_the_page_once(
+    client, title, stored, url
+):
+    answers = [client.get(f"{url}?utm_source=mail-0&n=0")]
+    stored_by_the_first = list(stored)
+    answers += [client.get(f"{url}?utm_source=mail-{n}&n={n}") for n in range(1, 50)]
+    assert {answer.status_code for answer in answers} == {200}
+    assert [rendered(answer) for answer in answers] == [True] + [False] * 49
+    assert stored == stored_by_the_first
+    clean = client.get(url)
+    assert not rendered(clean) and clean.content == answers[0].content
+    # The parameters never reached the page (its sign-in link leads back to the clean one).
+    assert b"utm_source" not in answers[0].content and b"mail-0" not in answers[0].content
+
+
+def test_nothing_is_stored_under_an_ignored_parameter(client, title, stored):
+    client.get("/")
+    before = list(stored)
+    for n in range(20):
+        client.get(f"/?utm_campaign={n}")
+    assert stored == before
+
+
+def test_the_parameters_a_page_reads_still_vary_it(client, title):
+    TitleFactory(name="Step Up: High Water", slug="high-water", kind="series")
+    films = client.get("/titles/?kind=film&utm=1").content.decode()
+    series = client.get("/titles/?kind=series").content.decode()
+    assert "step-up-all-in" in films and "high-water" not in films
+    assert "high-water" in series and "step-up-all-in" not in series
+    again = client.get("/titles/?utm=2&kind=film")
+    assert not rendered(again) and again.content.decode() == films
+
+
+def test_the_same_parameters_in_another_order_or_repeated_are_the_same_page(client, title):
+    first = client.get("/titles/?kind=film&sort=-year")
+    assert rendered(first)
+    for query in (
+        "sort=-year&kind=film",
+        "sort=year&kind=film&sort=-year",
+        "kind=film&sort=-year&x=1",
+    ):
+        again = client.get(f"/titles/?{query}")
+        assert not rendered(again), query
+        assert again.content == first.content
+
+
+def test_a_very_long_query_is_rendered_but_never_stored(client, title, stored, settings):
+    long_search = "step " * 60
+    for _ in range(3):
+        response = client.get("/search/", {"q": long_search})
+        assert response.status_code == 200 and rendered(response)
+    assert stored == []
+    short = client.get("/search/", {"q": "step"})
+    assert rendered(short) and stored
+
+
+def test_a_page_keeps_only_so_many_different_queries_until_the_next_write(
+    client, title, stored, settings
+):
+    settings.PAGE_CACHE_QUERY_VARIANTS = 3
+    for n in range(10):
+        assert rendered(client.get("/search/", {"q": f"step {n}"}))
+    assert len(stored) == 3
+    assert not rendered(client.get("/search/", {"q": "step 2"}))  # one of those kept
+    assert rendered(client.get("/search/", {"q": "step 9"}))  # past the limit: never kept
+    client.get("/search/")
+    assert not rendered(client.get("/search/"))  # the clean address is always kept
+
+
+def url_names(resolver, namespace=""):
+    names = {namespace + name for name in resolver.reverse_dict if isinstance(name, str)}
+    for inner, (_prefix, included) in resolver.namespace_dict.items():
+        names |= url_names(included, f"{namespace}{inner}:")
+    return names
+
+
+def test_every_page_listed_with_its_parameters_exists():
+    from django.urls import get_resolver
+
+    from stepup_site.caching import PAGE_QUERY_PARAMETERS
+
+    assert set(PAGE_QUERY_PARAMETERS) <= url_names(get_resolver())
