@@ -57,15 +57,18 @@ def signup(request):
 
 
 def rating_distribution(reviews):
-    """One query: how many of these reviews give each half-star rating, and the average."""
+    """One query: how many of these reviews give each half-star rating, how many have
+    text (the rest are ratings alone), and the average."""
     counted = reviews.aggregate(
         total=Count("id"),
+        with_text=Count("id", filter=~Q(body="")),
         average=Avg("rating"),
         **{f"r{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
     )
     largest = max([counted[f"r{value}"] for value in range(1, 11)] + [1])
     return {
         "total": counted["total"],
+        "with_text": counted["with_text"],
         "average_stars": counted["average"] / 2 if counted["average"] is not None else None,
         "buckets": [
             {

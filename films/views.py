@@ -35,7 +35,7 @@ def home(request):
     latest_reviews = (
         Review.objects.published().with_text().for_listing().order_by("-created_at", "-id")
     )
-    staff_picks = Review.objects.featured().for_listing()
+    staff_picks = Review.objects.featured().with_text().for_listing()
     return render(
         request,
         "films/home.html",

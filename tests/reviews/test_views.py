@@ -15,7 +15,13 @@ from tests.factories import (
     UserFactory,
     review,
 )
-from tests.html import ReviewList, assert_valid_accessible_page, element_text
+from tests.html import (
+    ReviewList,
+    assert_valid_accessible_page,
+    element_text,
+    elements_with_class,
+    page_text,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +180,15 @@ def test_reviews_come_twenty_a_page_with_only_written_reviews_listed(client, tit
     assert "Page 1 of 2" in html and "Page 2 of 2" in second.content.decode()
     for junk in ("999", "x", "last"):
         assert client.get(title.get_absolute_url(), {"page": junk}).status_code == 200
+
+
+def test_a_rating_without_text_picked_by_staff_shows_no_empty_card(client, title):
+    picked = review(title=title, rating=9)
+    services.set_featured(review=picked, featured=True, moderator=UserFactory(is_staff=True))
+    for url in (title.get_absolute_url(), reverse("films:home")):
+        html = client.get(url).content.decode()
+        assert not elements_with_class(html, "review-card"), url
+        assert "Staff pick" not in page_text(html), url
 
 
 def test_spoiler_reviews_are_folded_until_opened(client, title):
