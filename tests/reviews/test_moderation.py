@@ -13,7 +13,7 @@ from reviews import services
 from reviews.models import Comment, ModerationAction, Report, Review, Status
 from tests.conftest import ensure_roles
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
-from tests.html import admin_rows, page_text
+from tests.html import admin_rows, elements_with_class, page_text, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -368,6 +368,19 @@ def test_moderators_suspend_from_the_admin_with_a_reason(client, moderator):
     client.post(url, {"action": "unsuspend", "_selected_action": [member.pk]})
     member.refresh_from_db()
     assert member.is_active
+
+
+def test_moderators_see_a_rating_as_stars_in_the_queue_and_on_the_review(client, moderator, title):
+    half = review(title=title, rating=1, body="Not for me")
+    three_and_a_half = review(title=title, rating=7, body="Good")
+    rows = admin_rows(client.get(reverse("admin:reviews_review_changelist")))
+    assert sorted(row[3] for row in rows) == ["3½ stars", "½ star"]
+    page = client.get(reverse("admin:reviews_review_change", args=[half.pk]))
+    [rating] = elements_with_class(page, "field-stars")
+    assert text_of(rating) == "Rating: ½ star"
+    assert not elements_with_class(page, "field-rating")  # the stored number, 1
+    page = client.get(reverse("admin:reviews_review_change", args=[three_and_a_half.pk]))
+    assert text_of(elements_with_class(page, "field-stars")[0]) == "Rating: 3½ stars"
 
 
 # --- 6. Audit -----------------------------------------------------------------------------
