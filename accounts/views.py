@@ -95,6 +95,7 @@ def profile(request, username):
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
     paginator.count = stats["total"] if request.user != member else reviews.count()
     page = paginator.get_page(request.GET.get("page"))
+    voted, reported = HelpfulVote.objects.marks_by(request.user, [review.pk for review in page])
     return render(
         request,
         "accounts/profile.html",
@@ -102,7 +103,8 @@ def profile(request, username):
             "member": member,
             "stats": stats,
             "reviews_page": page,
-            "voted_review_ids": HelpfulVote.objects.review_ids_voted_by(request.user, page),
+            "voted_review_ids": voted,
+            "reported_review_ids": reported,
         },
     )
 

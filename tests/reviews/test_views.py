@@ -18,9 +18,11 @@ from tests.factories import (
 from tests.html import (
     ReviewList,
     assert_valid_accessible_page,
+    element,
     element_text,
     elements_with_class,
     page_text,
+    text_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -398,6 +400,38 @@ def test_a_member_reports_a_review_and_a_comment_once_each(client, member, title
     client.post(reverse("reviews:comment_report", kwargs={"pk": comment.pk}), {"reason": "spam"})
     assert Report.objects.count() == 2
     assert Report.objects.get(review=target).note == "Gives away the ending"
+
+
+def report_state(page, element_id):
+    """What the card or comment shows its reader about reporting it."""
+    [shown] = [node for node in element(page, element_id).iter() if node.get("data-report")]
+    return shown.tag, text_of(shown)
+
+
+def test_a_member_who_reported_a_review_or_comment_sees_it_marked_reported(client, member, title):
+    target = review(title=title, body="Spam spam")
+    untouched = review(title=title, body="A fair review")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Buy now")
+    client.post(reverse("reviews:report", kwargs={"pk": target.pk}), {"reason": "spam"})
+    client.post(reverse("reviews:comment_report", kwargs={"pk": comment.pk}), {"reason": "spam"})
+    client.get(title.get_absolute_url())  # the page with the "thank you" message
+    # Twice: rendered for the member, then from the copy shared by every member.
+    for _ in range(2):
+        page = client.get(title.get_absolute_url())
+        assert report_state(page, f"review-{target.pk}") == ("span", "Reported")
+        assert report_state(page, f"review-{untouched.pk}") == ("a", "Report")
+    page = client.get(target.get_absolute_url())
+    assert report_state(page, f"review-{target.pk}") == ("span", "Reported")
+    assert report_state(page, f"comment-{comment.pk}") == ("span", "Reported")
+    page = client.get(target.author.get_absolute_url())
+    assert report_state(page, f"review-{target.pk}") == ("span", "Reported")
+    someone_else = Client()
+    someone_else.force_login(UserFactory())
+    for _ in range(2):
+        page = someone_else.get(title.get_absolute_url())
+        assert report_state(page, f"review-{target.pk}") == ("a", "Report")
+    page = someone_else.get(target.get_absolute_url())
+    assert report_state(page, f"comment-{comment.pk}") == ("a", "Report")
 
 
 def test_a_report_needs_a_known_reason(client, member, title):
