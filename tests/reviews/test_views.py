@@ -193,6 +193,13 @@ def test_a_rating_without_text_picked_by_staff_shows_no_empty_card(client, title
         assert "Staff pick" not in page_text(html), url
 
 
+def test_a_members_own_rating_without_text_offers_no_comments(client, member, title):
+    review(title=title, author=member, rating=7)
+    own = element_text(client.get(title.get_absolute_url()), "own-review")
+    assert "Edit" in own and "Delete" in own
+    assert "comment" not in own
+
+
 def test_spoiler_reviews_are_folded_until_opened(client, title):
     review(title=title, body="Sean and Andie win.", contains_spoilers=True)
     html = client.get(title.get_absolute_url()).content.decode()
