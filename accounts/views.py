@@ -70,15 +70,18 @@ class PasswordResetConfirm(PasswordResetConfirmView):
 
 
 def rating_distribution(reviews):
-    """One query: how many of these reviews give each half-star rating, and the average."""
+    """One query: how many of these reviews give each half-star rating, how many have
+    text (the rest are ratings alone), and the average."""
     counted = reviews.aggregate(
         total=Count("id"),
+        with_text=Count("id", filter=~Q(body="")),
         average=Avg("rating"),
         **{f"r{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
     )
     largest = max([counted[f"r{value}"] for value in range(1, 11)] + [1])
     return {
         "total": counted["total"],
+        "with_text": counted["with_text"],
         "average_stars": counted["average"] / 2 if counted["average"] is not None else None,
         "buckets": [
             {
@@ -105,6 +108,7 @@ def profile(request, username):
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
     paginator.count = stats["total"] if request.user != member else reviews.count()
     page = paginator.get_page(request.GET.get("page"))
+    voted, reported = HelpfulVote.objects.marks_by(request.user, [review.pk for review in page])
     return render(
         request,
         "accounts/profile.html",
@@ -112,7 +116,8 @@ def profile(request, username):
             "member": member,
             "stats": stats,
             "reviews_page": page,
-            "voted_review_ids": HelpfulVote.objects.review_ids_voted_by(request.user, page),
+            "voted_review_ids": voted,
+            "reported_review_ids": reported,
         },
     )
 

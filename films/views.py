@@ -35,7 +35,7 @@ def home(request):
     latest_reviews = (
         Review.objects.published().with_text().for_listing().order_by("-created_at", "-id")
     )
-    staff_picks = Review.objects.featured().for_listing()
+    staff_picks = Review.objects.featured().with_text().for_listing()
     return render(
         request,
         "films/home.html",
@@ -120,13 +120,14 @@ def member_title_page(request, title, catalog):
     own_review = own_review_of(title, request.user)
     if own_review is not None and own_review.pk == shared["featured_id"]:
         return None  # their own review is the staff pick: shown once, at the top
-    voted = HelpfulVote.objects.ids_voted_by(
+    voted, reported = HelpfulVote.objects.marks_by(
         request.user, [*shared["listed_ids"], shared["featured_id"]]
     )
     html = personalize(
         shared["html"],
         request,
         voted_review_ids=voted,
+        reported_review_ids=reported,
         own_review=own_review,
         listed_ids=shared["listed_ids"],
     )

@@ -249,7 +249,7 @@ class ReviewAdmin(ModeratedAdmin):
         "title",
         "author",
         "author_history",
-        "rating",
+        "stars",  # "½ star", never the stored number of half-stars
         "headline",
         "body",
         "contains_spoilers",

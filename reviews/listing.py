@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -73,7 +74,21 @@ def _vote_button(review_pk, voted):
     return f'btn-outline-dark" aria-pressed="false" data-review="{review_pk}"'
 
 
-def personalize(html, request, *, voted_review_ids=(), own_review=None, listed_ids=()):
+def _report_link(review_pk, reported):
+    # The card renders the same template with the same URL: the strings match exactly.
+    context = {"report_url": reverse("reviews:report", kwargs={"pk": review_pk})}
+    return render_to_string("reviews/_report_link.html", {**context, "reported": reported})
+
+
+def personalize(
+    html,
+    request,
+    *,
+    voted_review_ids=(),
+    reported_review_ids=(),
+    own_review=None,
+    listed_ids=(),
+):
     """A shared copy made for AnyMember, with this reader's parts written in."""
     reader = request.user
     html = html.replace(_csrf_placeholder(), get_token(request))
@@ -83,6 +98,8 @@ def personalize(html, request, *, voted_review_ids=(), own_review=None, listed_i
     html = html.replace(placeholder("member-name"), conditional_escape(reader.username))
     for review_pk in voted_review_ids:
         html = html.replace(_vote_button(review_pk, False), _vote_button(review_pk, True))
+    for review_pk in reported_review_ids:
+        html = html.replace(_report_link(review_pk, False), _report_link(review_pk, True))
     if own_review is not None and own_review.pk in listed_ids:
         html = _replace_card(html, own_review.pk)
     return html
@@ -130,6 +147,7 @@ class ReviewListing:
                 "user": AnyMember() if self.member else AnonymousUser(),
                 "csrf_token": _csrf_placeholder() if self.member else "",
                 "voted_review_ids": (),
+                "reported_review_ids": (),
             },
         )
         return {"html": html, "review_ids": [review.pk for review in page]}
@@ -142,7 +160,7 @@ class ReviewListing:
     def _html(self):
         return self._shared["html"]
 
-    def html_for(self, *, voted_review_ids=(), own_review=None):
+    def html_for(self, *, voted_review_ids=(), reported_review_ids=(), own_review=None):
         """The shared copy with this reader's marks written in (left as placeholders when
         the reader is AnyMember: the copy is going into a shared page)."""
         html = self._html
@@ -151,15 +169,17 @@ class ReviewListing:
                 html,
                 self.request,
                 voted_review_ids=voted_review_ids,
+                reported_review_ids=reported_review_ids,
                 own_review=own_review,
                 listed_ids=self.review_ids,
             )
         return mark_safe(html)
 
-    def voted_review_ids(self, also=()):
-        """Which listed reviews (and `also`) the reader has marked helpful: one query."""
+    def reader_marks(self, also=()):
+        """Which listed reviews (and `also`) the reader has marked helpful, and which
+        they have reported: (voted ids, reported ids), one query."""
         review_ids = [*self.review_ids, *(review.pk for review in also if review)]
-        return HelpfulVote.objects.ids_voted_by(self.reader, review_ids)
+        return HelpfulVote.objects.marks_by(self.reader, review_ids)
 
 
 def _replace_card(html, review_pk):

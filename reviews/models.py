@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
@@ -222,6 +222,29 @@ class HelpfulVoteQuerySet(models.QuerySet):
             .order_by()
             .values_list("review_id", flat=True)
         )
+
+    def marks_by(self, user, review_ids):
+        """Which of these reviews the reader has marked helpful, and which they have
+        reported: (voted ids, reported ids), in one query."""
+        review_ids = [pk for pk in review_ids if pk is not None]
+        if not user.is_authenticated or user.pk is None or not review_ids:
+            return set(), set()
+        votes = (
+            self.filter(voter=user, review_id__in=review_ids)
+            .order_by()
+            .annotate(reported=Value(False))
+            .values_list("review_id", "reported")
+        )
+        reports = (
+            Report.objects.filter(reporter=user, review_id__in=review_ids)
+            .order_by()
+            .annotate(reported=Value(True))
+            .values_list("review_id", "reported")
+        )
+        voted, reported = set(), set()
+        for review_id, was_reported in votes.union(reports, all=True):
+            (reported if was_reported else voted).add(review_id)
+        return voted, reported
 
 
 class HelpfulVote(models.Model):

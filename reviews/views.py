@@ -16,7 +16,15 @@ from stepup_site.ratelimits import rate_limited
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
 from .listing import ReviewListing, shared_form_html
-from .models import DEFAULT_REVIEW_SORT, REVIEW_SORT_KEYS, Comment, HelpfulVote, Review, Status
+from .models import (
+    DEFAULT_REVIEW_SORT,
+    REVIEW_SORT_KEYS,
+    Comment,
+    HelpfulVote,
+    Report,
+    Review,
+    Status,
+)
 
 
 def title_reviews(request, title, reader=None):
@@ -40,9 +48,11 @@ def title_reviews(request, title, reader=None):
     own_review = own_review_of(title, reader)
     if featured is not None and own_review is not None and featured.pk == own_review.pk:
         featured = None  # the reader's own review is already at the top
-    voted = listing.voted_review_ids(also=[featured])
+    voted, reported = listing.reader_marks(also=[featured])
     return {
-        "reviews_listing_html": listing.html_for(voted_review_ids=voted, own_review=own_review),
+        "reviews_listing_html": listing.html_for(
+            voted_review_ids=voted, reported_review_ids=reported, own_review=own_review
+        ),
         "review_listing": listing,
         "review_sort": sort,
         "review_sorts": [
@@ -54,6 +64,7 @@ def title_reviews(request, title, reader=None):
         "own_review": own_review,
         "featured_review": featured,
         "voted_review_ids": voted,
+        "reported_review_ids": reported,
         "review_form_html": (
             review_form_html(request, title)
             if own_review is None and reader.is_authenticated and reader.pk is not None
@@ -166,6 +177,14 @@ def review_detail(request, pk):
 
 
 def _review_page(request, review, comment_form, status=200):
+    voted, reported = HelpfulVote.objects.marks_by(request.user, [review.pk])
+    reported_comments = (
+        Report.objects.filter(reporter=request.user, comment__review=review).values_list(
+            "comment_id", flat=True
+        )
+        if request.user.is_authenticated
+        else ()
+    )
     return render(
         request,
         "reviews/review_detail.html",
@@ -173,7 +192,9 @@ def _review_page(request, review, comment_form, status=200):
             "review": review,
             "comments": review.comments.visible_to(request.user).select_related("author"),
             "comment_form": comment_form,
-            "voted_review_ids": HelpfulVote.objects.review_ids_voted_by(request.user, [review]),
+            "voted_review_ids": voted,
+            "reported_review_ids": reported,
+            "reported_comment_ids": set(reported_comments),
         },
         status=status,
     )

@@ -4,10 +4,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
 from django.contrib.sitemaps.views import sitemap
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from django.views.static import serve
 
@@ -24,12 +26,20 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+@require_safe
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever the page's <link rel=icon> says:
+    for good to the icon itself (hashed, so the redirect may be kept as long as it is)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 admin.site.site_header = _("Step Up Community administration")
 admin.site.site_title = _("Step Up Community admin")
 admin.site.index_title = _("Catalog and community")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path(

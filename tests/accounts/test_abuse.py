@@ -400,6 +400,7 @@ READ_ONLY = {
     "films:generated_poster", "films:person_list", "films:person_detail",
     "films:character_list", "films:character_detail", "films:crew_list", "films:crew_detail",
     "films:search",
+    "favicon",
 }  # fmt: skip
 GUARDED_OTHERWISE = {
     "login": "django-axes pauses an account at an address, or an address, after failures",

@@ -11,7 +11,13 @@ from films.models import Title
 from reviews import services
 from reviews.models import Review
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
-from tests.html import assert_valid_accessible_page
+from tests.html import (
+    assert_valid_accessible_page,
+    element,
+    element_text,
+    elements_with_class,
+    text_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -129,13 +135,43 @@ def test_profile_shows_reviews_count_average_distribution_and_join_date(client):
     for rating in (10, 10, 4):
         review(author=member, rating=rating, body="words")
     html = client.get(member.get_absolute_url()).content.decode()
-    assert "3 reviews" in html
-    assert "average 4.0 out of 5" in html
-    assert "Member since" in html
+    assert element_text(html, "profile-stats") == ("3 reviews · 3 ratings · average 4.0 out of 5")
+    assert "Member since" in element_text(html, "main")
     assert "Ratings of krumpqueen by stars" in html
     assert '<td class="text-end">2</td>' in html
     assert_valid_accessible_page(html)
     assert client.get(reverse("accounts:profile", kwargs={"username": "nobody"})).status_code == 404
+
+
+@pytest.mark.parametrize("reader", ["visitor", "member", "author"])
+def test_a_rating_without_text_is_counted_and_shown_as_a_rating_not_a_review(client, reader):
+    member = UserFactory(username="krumpqueen")
+    written = review(author=member, rating=8, body="The finale!")
+    review(author=member, rating=6, headline="Fun", body="Good crews")
+    rated = review(author=member, rating=3, title=TitleFactory(name="Step Up 3D"))
+    if reader != "visitor":
+        client.force_login(member if reader == "author" else UserFactory())
+    response = client.get(member.get_absolute_url())
+    assert element_text(response, "profile-stats") == (
+        "2 reviews · 3 ratings · average 2.8 out of 5"
+    )
+    cards = elements_with_class(response, "review-card")
+    assert sorted(card.get("id") for card in cards) == sorted(
+        f"review-{pk}" for pk in Review.objects.exclude(pk=rated.pk).values_list("pk", flat=True)
+    )
+    entry = element(response, f"rating-{rated.pk}")
+    assert entry.tag != "article" and "review-card" not in entry.get("class")
+    assert [link.text for link in entry.iter("a")][:1] == ["Step Up 3D"]
+    assert entry.find(".//time") is not None
+    assert [star.get("aria-label") for star in entry.iter("span") if star.get("role")] == [
+        "1.5 out of 5 stars"
+    ]
+    # A rating has nothing to vote on, report or comment on.
+    for word in ("Helpful", "Report", "comment"):
+        assert word not in text_of(entry)
+    if reader == "member":  # what the entry lacks, a review by someone else has
+        assert "Helpful" in element_text(response, f"review-{written.pk}")
+    assert_valid_accessible_page(response.content.decode())
 
 
 def test_sample_accounts_say_so_on_their_profile(client):

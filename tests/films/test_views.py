@@ -14,7 +14,7 @@ from tests.factories import (
     TitleFactory,
     TriviaFactory,
 )
-from tests.html import assert_valid_accessible_page
+from tests.html import assert_valid_accessible_page, parse, section_text
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,8 @@ def test_title_page_shows_facts_cast_crews_routines_trivia_and_a_reviews_section
     assert "about US$14.9 million" in html
     assert "about US$71.0 million" in html
     assert 'href="/characters/moose/">Moose</a>' in html
-    assert "LMNTRIX" in html and "The Mob" in html
+    crews = section_text(html, "crews-heading")
+    assert "LMNTRIX" in crews and "The Mob" in crews
     assert 'id="routine-frankenstein-lab-audition"' in html
     assert "first feature film" in html
     assert 'id="reviews"' in html
@@ -366,3 +367,16 @@ def test_search_query_count_is_one_per_kind(client, django_assert_num_queries, d
     with django_assert_num_queries(5):
         response = client.get(reverse("films:search"), {"q": "moose"})
     assert len(dict(response.context["results"])["people"]) == 20
+
+
+def test_favicon_ico_redirects_for_good_to_the_sites_icon(client, db):
+    """Browsers and crawlers ask for /favicon.ico whatever the page's <link rel=icon> says."""
+    from django.templatetags.static import static
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == static("favicon.svg")
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
+    [link] = [node for node in parse(client.get("/")).iter("link") if node.get("rel") == "icon"]
+    assert link.get("href") == static("favicon.svg")

@@ -13,6 +13,7 @@ from reviews import services
 from reviews.models import Comment, ModerationAction, Report, Review, Status
 from tests.conftest import ensure_roles
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
+from tests.html import admin_rows, elements_with_class, page_text, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +59,11 @@ def queue_action(client, model, action, items, **extra):
 
 def test_new_reviews_can_be_held_until_approved(settings, client, title):
     settings.REVIEWS_HOLD_NEW = True
-    held = review(title=title, rating=8, body="Held")
+    held = review(title=title, rating=8, body="Held until approved")
     assert held.status == Status.PENDING
     title.refresh_from_db()
     assert title.rating_count == 0
-    assert "Held" not in client.get(title.get_absolute_url()).content.decode()
+    assert "Held until approved" not in page_text(client.get(title.get_absolute_url()))
     services.set_status(item=held, status=Status.PUBLISHED, moderator=moderator_account())
     title.refresh_from_db()
     assert (title.rating_count, title.rating_sum) == (1, 8)
@@ -291,8 +292,8 @@ def test_comments_have_the_same_queue_and_actions(client, moderator, title):
     target = review(title=title, body="x")
     comment = services.comment_create(review=target, author=UserFactory(), body="Spammy link")
     services.report_create(reporter=UserFactory(), comment=comment, reason="spam")
-    html = client.get(reverse("admin:reviews_comment_changelist")).content.decode()
-    assert "Spam" in html and "Spammy link" in html
+    [row] = admin_rows(client.get(reverse("admin:reviews_comment_changelist")))
+    assert "Spammy link" in row[1] and "Spam" in " ".join(row[5:])
     queue_action(client, "comment", "remove_with_reason", [comment], apply="1", reason="Spam")
     comment.refresh_from_db()
     assert comment.status == Status.REMOVED
@@ -338,7 +339,7 @@ def test_a_suspended_member_cannot_sign_in_or_post_and_their_session_ends(client
     assert "_auth_user_id" not in client.session
     assert "This account is suspended" in response.content.decode()
     wrong = client.post(reverse("login"), {"username": "trouble", "password": "a-wrong-guess"})
-    assert "suspended" not in wrong.content.decode()  # nothing revealed without the password
+    assert "suspended" not in page_text(wrong)  # nothing revealed without the password
 
 
 def test_suspending_can_hide_the_content_and_lifting_it_restores_sign_in(client, title):
@@ -369,6 +370,19 @@ def test_moderators_suspend_from_the_admin_with_a_reason(client, moderator):
     assert member.is_active
 
 
+def test_moderators_see_a_rating_as_stars_in_the_queue_and_on_the_review(client, moderator, title):
+    half = review(title=title, rating=1, body="Not for me")
+    three_and_a_half = review(title=title, rating=7, body="Good")
+    rows = admin_rows(client.get(reverse("admin:reviews_review_changelist")))
+    assert sorted(row[3] for row in rows) == ["3½ stars", "½ star"]
+    page = client.get(reverse("admin:reviews_review_change", args=[half.pk]))
+    [rating] = elements_with_class(page, "field-stars")
+    assert text_of(rating) == "Rating: ½ star"
+    assert not elements_with_class(page, "field-rating")  # the stored number, 1
+    page = client.get(reverse("admin:reviews_review_change", args=[three_and_a_half.pk]))
+    assert text_of(elements_with_class(page, "field-stars")[0]) == "Rating: 3½ stars"
+
+
 # --- 6. Audit -----------------------------------------------------------------------------
 
 
@@ -376,8 +390,8 @@ def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(client, mod
     target = review(title=title, body="x")
     services.set_status(item=target, status=Status.REMOVED, moderator=moderator, reason="Because")
     record = ModerationAction.objects.get()
-    listing = client.get(reverse("admin:reviews_moderationaction_changelist")).content.decode()
-    assert "Because" in listing and "mod" in listing
+    [row] = admin_rows(client.get(reverse("admin:reviews_moderationaction_changelist")))
+    assert "mod" in row and row[-1] == "Because"
     change_url = reverse("admin:reviews_moderationaction_change", args=[record.pk])
     assert client.get(change_url).status_code == 200  # a read-only view
     client.post(change_url, {"reason": "Rewritten"})

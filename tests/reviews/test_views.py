@@ -15,7 +15,15 @@ from tests.factories import (
     UserFactory,
     review,
 )
-from tests.html import ReviewList, assert_valid_accessible_page
+from tests.html import (
+    ReviewList,
+    assert_valid_accessible_page,
+    element,
+    element_text,
+    elements_with_class,
+    page_text,
+    text_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +57,12 @@ def test_a_member_posts_a_review_and_sees_it_with_the_new_average(client, member
     assert response["Location"] == "/titles/step-up-all-in/#your-review"
     page = client.get(title.get_absolute_url())
     html = page.content.decode()
-    assert "Your review" in html and "Vegas!" in html
+    assert "Vegas!" in element_text(html, "own-review")
     assert "The finale.<br>That toss-and-catch." in html
     assert (
         '<span class="display-6 fw-semibold" id="rating-average">3.3</span>' in html
     )  # (4 + 9) / 2 / 2 = 3.25
-    assert "2 ratings" in html
+    assert element_text(html, "rating-count") == "2 ratings"
     assert_valid_accessible_page(html)
 
 
@@ -169,10 +177,27 @@ def test_reviews_come_twenty_a_page_with_only_written_reviews_listed(client, tit
     second = client.get(title.get_absolute_url() + ReviewList(first).links["next"])
     assert len(ReviewList(second)) == 5
     html = first.content.decode()
-    assert "28 ratings" in html and "25 reviews" in html
+    assert element_text(html, "rating-count") == "28 ratings"
+    assert "25 reviews" in element_text(html, "reviews")
     assert "Page 1 of 2" in html and "Page 2 of 2" in second.content.decode()
     for junk in ("999", "x", "last"):
         assert client.get(title.get_absolute_url(), {"page": junk}).status_code == 200
+
+
+def test_a_rating_without_text_picked_by_staff_shows_no_empty_card(client, title):
+    picked = review(title=title, rating=9)
+    services.set_featured(review=picked, featured=True, moderator=UserFactory(is_staff=True))
+    for url in (title.get_absolute_url(), reverse("films:home")):
+        html = client.get(url).content.decode()
+        assert not elements_with_class(html, "review-card"), url
+        assert "Staff pick" not in page_text(html), url
+
+
+def test_a_members_own_rating_without_text_offers_no_comments(client, member, title):
+    review(title=title, author=member, rating=7)
+    own = element_text(client.get(title.get_absolute_url()), "own-review")
+    assert "Edit" in own and "Delete" in own
+    assert "comment" not in own
 
 
 def test_spoiler_reviews_are_folded_until_opened(client, title):
@@ -266,7 +291,8 @@ def test_helpful_vote_works_as_a_plain_form_post(client, member, title):
     target.refresh_from_db()
     assert target.helpful_count == 1
     html = client.get(title.get_absolute_url()).content.decode()
-    assert "1 person found this helpful" in html and 'aria-pressed="true"' in html
+    assert "1 person found this helpful" in element_text(html, f"review-{target.pk}")
+    assert f'aria-pressed="true" data-review="{target.pk}"' in html
 
 
 def test_helpful_vote_answers_json_for_the_page_script(client, member, title):
@@ -315,11 +341,12 @@ def test_members_comment_and_the_reviewer_answers_in_one_thread(client, member, 
     page = client.get(target.get_absolute_url())
     html = page.content.decode()
     assert html.index("Agreed!") < html.index("Thanks!")
-    assert "2 comments" in html
-    assert "reviewer" in html
+    assert element_text(html, "comments-heading") == "2 comments"
+    answer = Comment.objects.get(author=target.author)
+    assert "reviewer" in element_text(html, f"comment-{answer.pk}")
     assert_valid_accessible_page(html)
     title_html = client.get(title.get_absolute_url()).content.decode()
-    assert "2 comments" in title_html
+    assert "2 comments" in element_text(title_html, f"review-{target.pk}")
 
 
 @pytest.mark.parametrize(
@@ -380,6 +407,38 @@ def test_a_member_reports_a_review_and_a_comment_once_each(client, member, title
     client.post(reverse("reviews:comment_report", kwargs={"pk": comment.pk}), {"reason": "spam"})
     assert Report.objects.count() == 2
     assert Report.objects.get(review=target).note == "Gives away the ending"
+
+
+def report_state(page, element_id):
+    """What the card or comment shows its reader about reporting it."""
+    [shown] = [node for node in element(page, element_id).iter() if node.get("data-report")]
+    return shown.tag, text_of(shown)
+
+
+def test_a_member_who_reported_a_review_or_comment_sees_it_marked_reported(client, member, title):
+    target = review(title=title, body="Spam spam")
+    untouched = review(title=title, body="A fair review")
+    comment = services.comment_create(review=target, author=UserFactory(), body="Buy now")
+    client.post(reverse("reviews:report", kwargs={"pk": target.pk}), {"reason": "spam"})
+    client.post(reverse("reviews:comment_report", kwargs={"pk": comment.pk}), {"reason": "spam"})
+    client.get(title.get_absolute_url())  # the page with the "thank you" message
+    # Twice: rendered for the member, then from the copy shared by every member.
+    for _ in range(2):
+        page = client.get(title.get_absolute_url())
+        assert report_state(page, f"review-{target.pk}") == ("span", "Reported")
+        assert report_state(page, f"review-{untouched.pk}") == ("a", "Report")
+    page = client.get(target.get_absolute_url())
+    assert report_state(page, f"review-{target.pk}") == ("span", "Reported")
+    assert report_state(page, f"comment-{comment.pk}") == ("span", "Reported")
+    page = client.get(target.author.get_absolute_url())
+    assert report_state(page, f"review-{target.pk}") == ("span", "Reported")
+    someone_else = Client()
+    someone_else.force_login(UserFactory())
+    for _ in range(2):
+        page = someone_else.get(title.get_absolute_url())
+        assert report_state(page, f"review-{target.pk}") == ("a", "Report")
+    page = someone_else.get(target.get_absolute_url())
+    assert report_state(page, f"comment-{comment.pk}") == ("a", "Report")
 
 
 def test_a_report_needs_a_known_reason(client, member, title):
