@@ -1,5 +1,8 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .models import SAMPLE_PREFIX, User
@@ -124,3 +127,47 @@ class SignInForm(AuthenticationForm):
                     code="suspended",
                 ) from None
             raise
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, except that the request only queues the work: finding the accounts, making
+    their links and sending them happen in the worker (accounts.tasks.send_password_reset).
+    A known and an unknown address then take the same path, one queued task each."""
+
+    def save(self, domain_override=None, use_https=False, request=None, **kwargs):
+        from .tasks import enqueue_on_commit, send_password_reset
+
+        enqueue_on_commit(
+            send_password_reset,
+            email=self.cleaned_data["email"],
+            domain=domain_override or request.get_host(),
+            use_https=use_https,
+            language=get_language(),
+        )
+
+
+class PasswordResetMailer(auth_forms.PasswordResetForm):
+    """Django's reset mail, made and sent by the worker, through the one sending task."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        from .tasks import send_email
+
+        send_email.call(
+            subject="".join(render_to_string(subject_template_name, context).splitlines()),
+            body=render_to_string(email_template_name, context),
+            html=(
+                render_to_string(html_email_template_name, context)
+                if html_email_template_name
+                else ""
+            ),
+            recipients=[to_email],
+            from_email=from_email or "",
+        )

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 from django.views.static import serve
 
-from accounts.forms import SignInForm
+from accounts.forms import PasswordResetForm, SignInForm
 from films.sitemaps import SITEMAPS
 
 from .ratelimits import rate_limited
@@ -47,7 +47,7 @@ urlpatterns = [
         "accounts/password_reset/",
         rate_limited("password_reset", key="ip")(
             rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")(
-                PasswordResetView.as_view()
+                PasswordResetView.as_view(form_class=PasswordResetForm)
             )
         ),
         name="password_reset",

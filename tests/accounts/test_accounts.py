@@ -88,7 +88,9 @@ def test_a_wrong_password_is_a_clear_message(client):
     assert "Please enter a correct username and password" in response.content.decode()
 
 
-def test_password_change_and_reset_by_email(client):
+def test_password_change_and_reset_by_email(
+    client, django_capture_on_commit_callbacks, run_queued_tasks
+):
     user = UserFactory(username="moosefan", email="moose@example.org", password=GOOD_PASSWORD)
     client.force_login(user)
     response = client.post(
@@ -102,8 +104,10 @@ def test_password_change_and_reset_by_email(client):
     assert response["Location"] == reverse("password_change_done")
     client.post(reverse("logout"))
 
-    response = client.post(reverse("password_reset"), {"email": "moose@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "moose@example.org"})
     assert response["Location"] == reverse("password_reset_done")
+    run_queued_tasks()
     assert len(mail.outbox) == 1
     assert "Reset your Step Up Community password" in mail.outbox[0].subject
     link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
@@ -118,9 +122,13 @@ def test_password_change_and_reset_by_email(client):
     assert user.check_password("reset-password-works-1")
 
 
-def test_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(client):
-    response = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
+def test_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(
+    client, django_capture_on_commit_callbacks, run_queued_tasks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
     assert response["Location"] == reverse("password_reset_done")
+    run_queued_tasks()
     assert mail.outbox == []
 
 
