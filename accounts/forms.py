@@ -77,16 +77,20 @@ class SignUpForm(UserCreationForm):
         return cleaned_data
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                _(
-                    "An account with this email address already exists. "
-                    "Sign in, or reset the password."
-                ),
-                code="duplicate_email",
-            )
-        return email
+        # Whether an account has the address is never said here: the sign-up goes on and
+        # its owner is emailed instead (accounts.services.sign_up).
+        return self.cleaned_data["email"].strip()
+
+    def _get_validation_exclusions(self):
+        # Nor by the model's constraint on the address, which a ModelForm would check.
+        return super()._get_validation_exclusions() | {"email"}
+
+
+class EmailAddressForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 class AccountDeleteForm(forms.Form):
@@ -128,6 +132,19 @@ class SignInForm(AuthenticationForm):
                 ) from None
             raise
 
+    def confirm_login_allowed(self, user):
+        # Reached only with the right password, so it tells nothing to someone guessing.
+        super().confirm_login_allowed(user)
+        if not user.email_confirmed:
+            self.needs_confirmation = True
+            raise forms.ValidationError(
+                _(
+                    "Confirm your email address first: open the link we emailed to it when "
+                    "you signed up."
+                ),
+                code="unconfirmed",
+            )
+
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's, except that the request only queues the work: finding the accounts, making
@@ -148,6 +165,11 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 class PasswordResetMailer(auth_forms.PasswordResetForm):
     """Django's reset mail, made and sent by the worker, through the one sending task."""
+
+    def get_users(self, email):
+        # An account waiting for its address to be confirmed resets nothing: confirming is
+        # its way in (accounts.tasks.send_signup_confirmation).
+        return (user for user in super().get_users(email) if user.email_confirmed)
 
     def send_mail(
         self,

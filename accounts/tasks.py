@@ -51,3 +51,15 @@ def send_password_reset(*, email, domain, use_https, language):
         form = PasswordResetMailer({"email": email})
         if form.is_valid():
             form.save(domain_override=domain, use_https=use_https)
+
+
+@task()
+def send_signup_confirmation(*, email, site_url, language):
+    """A new confirmation link for the account waiting on this address, if one is."""
+    from .models import User
+    from .services import signup_confirmation_mail
+
+    with translation.override(language):
+        for member in User.objects.filter(email__iexact=email, email_confirmed=False):
+            message = signup_confirmation_mail(member=member, site_url=site_url, next_url="")
+            send_email.call(**message)

@@ -1,5 +1,7 @@
 """Real Chromium, driven by Playwright, against the live test server."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -62,7 +64,11 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
     context.close()
 
 
-def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_server, catalog, page):
+def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(
+    live_server, catalog, page, run_queued_tasks
+):
+    from django.core import mail
+
     from films.models import Title
     from reviews.models import Comment, Report
     from tests.factories import UserFactory, review
@@ -80,6 +86,13 @@ def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_ser
     page.locator("#id_password1").fill("battle-in-vegas-2014")
     page.get_by_label("Password confirmation").fill("battle-in-vegas-2014")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    expect(page.get_by_role("main")).to_contain_text("newfan@example.org")
+    # The link emailed to the address (sent by the queue's worker) confirms and signs in.
+    run_queued_tasks()
+    [confirmation] = mail.outbox
+    page.goto(re.search(r"http://\S+/accounts/signup/confirm/\S+", confirmation.body).group())
+    page.get_by_role("button", name="Confirm and sign in").click()
     expect(page).to_have_url(f"{live_server.url}/titles/step-up-all-in/#your-review")
     expect(page.get_by_role("link", name="newfan")).to_be_visible()
 
