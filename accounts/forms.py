@@ -111,6 +111,35 @@ class AccountDeleteForm(forms.Form):
         return password
 
 
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label=_("New email address"),
+        help_text=_("We send a link to it: the change is made when you open the link."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label=_("Your password, to confirm"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError(_("That is your address already."), code="unchanged")
+        return email
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
+        return password
+
+
 class SignInForm(AuthenticationForm):
     """Django's sign-in form, telling a suspended member why they cannot sign in.
 

@@ -21,6 +21,7 @@ from .tasks import queue_email
 # username and address are free again.
 CONFIRMATION_MAX_AGE = timedelta(days=3)
 _SIGNUP_SALT = "accounts.signup-confirmation"
+_EMAIL_CHANGE_SALT = "accounts.email-change"
 
 
 class UsernameTaken(Exception):
@@ -142,4 +143,84 @@ def signup_confirm(*, member):
     if not confirmed:
         raise LinkRefused(_("Your email address is confirmed already: sign in to continue."))
     member.email_confirmed = True
+    return member
+
+
+def email_change_request(*, member, new_email, site_url):
+    """Email a link confirming the new address to it, and tell the current one.
+
+    A new address that belongs to another account gets a notice instead of the link, and
+    the member is answered the same either way: two mails queued.
+    """
+    if User.objects.filter(email__iexact=new_email).exclude(pk=member.pk).exists():
+        queue_email(
+            **_mail(
+                "email_change_taken",
+                {"site_url": site_url},
+                subject=_("Your address and Step Up Community"),
+                to=new_email,
+            )
+        )
+    else:
+        token = signing.dumps(
+            {"u": member.pk, "o": member.email, "n": new_email}, salt=_EMAIL_CHANGE_SALT
+        )
+        queue_email(
+            **_mail(
+                "email_change_confirm",
+                {
+                    "member": member,
+                    "link": _absolute(site_url, "accounts:email_change_confirm", token=token),
+                },
+                subject=_("Confirm your new email address for Step Up Community"),
+                to=new_email,
+            )
+        )
+    if member.email:
+        queue_email(
+            **_mail(
+                "email_change_notice",
+                {
+                    "member": member,
+                    "new_email": new_email,
+                    "password_link": _absolute(site_url, "password_change"),
+                },
+                subject=_("A change of your email address on Step Up Community"),
+                to=member.email,
+            )
+        )
+
+
+@transaction.atomic
+def email_change_confirm(*, token):
+    """Apply the change an emailed link confirms; the member, with the new address.
+
+    Opening the link again once it is applied only shows the result. A link is refused
+    once the address has changed since it was sent, or when the new address has meanwhile
+    become another account's.
+    """
+    try:
+        data = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:
+        raise LinkRefused(
+            _("This link is not valid or has expired. Ask for the change again in your settings.")
+        ) from None
+    member = User.objects.select_for_update().filter(pk=data["u"]).first()
+    if member is None:
+        raise LinkRefused(_("This link is not valid any more."))
+    if member.email == data["n"]:
+        return member
+    if member.email != data["o"]:
+        raise LinkRefused(
+            _("Your address changed after this link was sent, so it is not valid any more.")
+        )
+    taken = _("This address belongs to another account now, so it cannot be yours here too.")
+    if User.objects.filter(email__iexact=data["n"]).exclude(pk=member.pk).exists():
+        raise LinkRefused(taken)
+    member.email, member.email_confirmed = data["n"], True
+    try:
+        with transaction.atomic():
+            member.save(update_fields=["email", "email_confirmed"])
+    except IntegrityError:
+        raise LinkRefused(taken) from None
     return member

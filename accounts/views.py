@@ -19,7 +19,7 @@ from reviews.services import account_delete
 from stepup_site.ratelimits import rate_limited
 
 from . import services
-from .forms import AccountDeleteForm, EmailAddressForm, SignUpForm
+from .forms import AccountDeleteForm, EmailAddressForm, EmailChangeForm, SignUpForm
 from .models import User
 from .tasks import enqueue_on_commit, send_signup_confirmation
 
@@ -267,3 +267,49 @@ def export_reviews(request, export_format):
             )
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+@login_required
+@require_safe
+def account_settings(request):
+    return render(
+        request, "accounts/settings.html", {"email_form": EmailChangeForm(user=request.user)}
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+@rate_limited("password_check")
+def email_change(request):
+    form = EmailChangeForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return render(request, "accounts/settings.html", {"email_form": form}, status=400)
+    services.email_change_request(
+        member=request.user, new_email=form.cleaned_data["email"], site_url=_site_url(request)
+    )
+    # Said the same whether or not the new address has an account.
+    messages.success(
+        request,
+        _(
+            "We sent a link to %(address)s: your address changes when you open it. "
+            "We told your current address too."
+        )
+        % {"address": form.cleaned_data["email"]},
+    )
+    return redirect("accounts:settings")
+
+
+@require_safe
+def email_change_confirm(request, token):
+    """The link emailed to the new address: opening it makes the change (and opening it
+    again only shows the result), then the settings page shows the address."""
+    try:
+        member = services.email_change_confirm(token=token)
+    except services.LinkRefused as refused:
+        return render(
+            request, "accounts/email_change_refused.html", {"refused": str(refused)}, status=400
+        )
+    messages.success(
+        request, _("Your email address is now %(address)s.") % {"address": member.email}
+    )
+    return redirect("accounts:settings")

@@ -240,3 +240,36 @@ def test_pages_and_the_admin_work_within_the_content_security_policy(live_server
     stars.locator("label").nth(5).click()  # 3 stars
     page.keyboard.press("ArrowRight")
     expect(stars.get_by_role("radio", name="3½ stars")).to_be_checked()
+
+
+def test_a_member_changes_their_email_address_from_settings(live_server, page, run_queued_tasks):
+    from django.core import mail
+
+    from tests.factories import UserFactory
+
+    UserFactory(username="moosefan", email="moose@example.org", password="run-the-site-1234")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("moosefan")
+    page.get_by_label("Password").fill("run-the-site-1234")
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
+    email = page.get_by_role("region", name="Email address")
+    expect(email).to_contain_text("moose@example.org")
+    email.get_by_label("New email address").fill("moose@new.example")
+    email.get_by_label("Your password, to confirm").fill("run-the-site-1234")
+    email.get_by_role("button", name="Change my address").click()
+    expect(page.get_by_role("status").first).to_contain_text("We sent a link to moose@new.example")
+    expect(page.get_by_role("region", name="Email address")).to_contain_text("moose@example.org")
+
+    run_queued_tasks()
+    [confirmation] = [message for message in mail.outbox if message.to == ["moose@new.example"]]
+    page.goto(re.search(r"http://\S+/accounts/settings/email/\S+", confirmation.body).group())
+    expect(page).to_have_url(f"{live_server.url}/accounts/settings/")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Your email address is now moose@new.example."
+    )
+    expect(page.get_by_role("region", name="Email address")).to_contain_text(
+        "Your address is moose@new.example"
+    )

@@ -328,13 +328,14 @@ READ_ONLY = {
     "reviews:rss", "reviews:atom", "films:home", "films:title_list", "films:title_detail",
     "films:generated_poster", "films:person_list", "films:person_detail",
     "films:character_list", "films:character_detail", "films:crew_list", "films:crew_detail",
-    "films:search", "accounts:signup_done",
+    "films:search", "accounts:signup_done", "accounts:settings",
 }  # fmt: skip
 GUARDED_OTHERWISE = {
     "login": "django-axes pauses an account or address after 5 failures",
     "logout": "ends the member's own session only",
     "password_reset_confirm": "needs the emailed single-use token",
     "accounts:signup_confirm": "needs the emailed signed, single-use link",
+    "accounts:email_change_confirm": "needs the emailed signed, single-use link",
 }
 
 
@@ -372,6 +373,7 @@ def test_every_view_that_writes_is_rate_limited():
     assert limited["password_change"] == {"password_check"}
     assert limited["accounts:delete"] == {"password_check"}
     assert limited["password_reset"] == {"password_reset", "password_reset_email"}
+    assert limited["accounts:email_change"] == {"password_check"}
     assert limited["accounts:signup_resend"] == {"signup", "password_reset_email"}
 
 
