@@ -32,11 +32,15 @@ $(VENV)/.deps-test: requirements-test.txt requirements.txt | $(BIN)/python
 	touch $@ $(VENV)/.deps-run
 
 # Development server on the embedded SQLite database. Safe to run again: migrations
-# and the catalog loader only add what is missing.
+# and the catalog loader only add what is missing. Beside it, the worker that sends the
+# queued mail (printed on this terminal by the console backend); it stops with the server.
+# The worker does not reload on code changes: stop and start `make run` after editing a task.
 run: $(VENV)/.deps-run
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_catalog
 	DEBUG=1 $(BIN)/python manage.py load_sample_content
+	DEBUG=1 $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests: installed when missing and we are root;

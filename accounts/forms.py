@@ -1,5 +1,8 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -57,16 +60,20 @@ class SignUpForm(UserCreationForm):
         return cleaned_data
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                _(
-                    "An account with this email address already exists. "
-                    "Sign in, or reset the password."
-                ),
-                code="duplicate_email",
-            )
-        return email
+        # Whether an account has the address is never said here: the sign-up goes on and
+        # its owner is emailed instead (accounts.services.sign_up).
+        return self.cleaned_data["email"].strip()
+
+    def _get_validation_exclusions(self):
+        # Nor by the model's constraint on the address, which a ModelForm would check.
+        return super()._get_validation_exclusions() | {"email"}
+
+
+class EmailAddressForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 class AccountDeleteForm(forms.Form):
@@ -79,6 +86,35 @@ class AccountDeleteForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
+        return password
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label=_("New email address"),
+        help_text=_("We send a link to it: the change is made when you open the link."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label=_("Your password, to confirm"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError(_("That is your address already."), code="unchanged")
+        return email
 
     def clean_password(self):
         password = self.cleaned_data["password"]
@@ -106,3 +142,65 @@ class SignInForm(AuthenticationForm):
                     code="suspended",
                 ) from None
             raise
+
+    def confirm_login_allowed(self, user):
+        # Reached only with the right password, so it tells nothing to someone guessing.
+        super().confirm_login_allowed(user)
+        if not user.email_confirmed:
+            self.needs_confirmation = True
+            raise forms.ValidationError(
+                _(
+                    "Confirm your email address first: open the link we emailed to it when "
+                    "you signed up."
+                ),
+                code="unconfirmed",
+            )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, except that the request only queues the work: finding the accounts, making
+    their links and sending them happen in the worker (accounts.tasks.send_password_reset).
+    A known and an unknown address then take the same path, one queued task each."""
+
+    def save(self, domain_override=None, use_https=False, request=None, **kwargs):
+        from .tasks import enqueue_on_commit, send_password_reset
+
+        enqueue_on_commit(
+            send_password_reset,
+            email=self.cleaned_data["email"],
+            domain=domain_override or request.get_host(),
+            use_https=use_https,
+            language=get_language(),
+        )
+
+
+class PasswordResetMailer(auth_forms.PasswordResetForm):
+    """Django's reset mail, made and sent by the worker, through the one sending task."""
+
+    def get_users(self, email):
+        # An account waiting for its address to be confirmed resets nothing: confirming is
+        # its way in (accounts.tasks.send_signup_confirmation).
+        return (user for user in super().get_users(email) if user.email_confirmed)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        from .tasks import send_email
+
+        send_email.call(
+            subject="".join(render_to_string(subject_template_name, context).splitlines()),
+            body=render_to_string(email_template_name, context),
+            html=(
+                render_to_string(html_email_template_name, context)
+                if html_email_template_name
+                else ""
+            ),
+            recipients=[to_email],
+            from_email=from_email or "",
+        )

@@ -22,6 +22,10 @@ class User(AbstractUser):
         help_text=_("Made by load_sample_content to show a newcomer a living site; not a person."),
     )
 
+    # Off from sign-up until the member opens the link emailed to the address: until then
+    # the account cannot sign in. On for every account made otherwise (staff, the admin).
+    email_confirmed = models.BooleanField(_("email address confirmed"), default=True)
+
     # Set while a moderator has suspended the account (is_active is then off too); kept
     # apart from is_active so lifting a suspension never revives an account closed otherwise.
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True, editable=False)

@@ -7,11 +7,11 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -20,36 +20,58 @@ from reviews.models import HelpfulVote, Review
 from reviews.services import account_delete
 from stepup_site.ratelimits import rate_limited
 
-from .forms import AccountDeleteForm, SignUpForm
+from . import services
+from .forms import AccountDeleteForm, EmailAddressForm, EmailChangeForm, SignUpForm
 from .models import User
+from .tasks import enqueue_on_commit, send_signup_confirmation
 
 PROFILE_REVIEWS_PER_PAGE = 20
+
+
+# Where the sign-up pages remember which address to tell the visitor to look in.
+SIGNUP_EMAIL_SESSION_KEY = "accounts:signup_email"
+
+
+def _site_url(request):
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _safe_next(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    return next_url
 
 
 @require_http_methods(["GET", "POST"])
 @rate_limited("signup", key="ip")
 def signup(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
+    next_url = _safe_next(request)
     if request.user.is_authenticated:
         return redirect(next_url or "films:home")
+    if request.method == "POST":
+        services.unconfirmed_accounts_prune()
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                user = form.save()
-        except IntegrityError:
-            # The same username or email signed up a moment ago, between check and save.
-            form.add_error(None, _("That username or email address was just taken. Try another."))
+            services.sign_up(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                next_url=next_url,
+                site_url=_site_url(request),
+            )
+        except services.UsernameTaken:
+            form.add_error("username", _("That username was just taken. Try another."))
             return render(
                 request, "registration/signup.html", {"form": form, "next": next_url}, status=400
             )
-        login(request, user, backend="accounts.backends.MemberBackend")
-        messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user})
-        return redirect(next_url or "films:home")
+        # The same page whether or not the address had an account: only its owner learns
+        # which, from the email.
+        request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
+        return redirect("accounts:signup_done")
     return render(
         request,
         "registration/signup.html",
@@ -67,6 +89,66 @@ class PasswordResetConfirm(PasswordResetConfirmView):
         response = super().form_valid(form)
         reset_sign_in_failures(username=form.user.get_username())
         return response
+
+
+@require_safe
+def signup_done(request):
+    return render(
+        request,
+        "registration/signup_done.html",
+        {
+            "email": request.session.get(SIGNUP_EMAIL_SESSION_KEY, ""),
+            "days": services.CONFIRMATION_MAX_AGE.days,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@rate_limited("signup", key="ip")
+@rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")
+def signup_resend(request):
+    form = EmailAddressForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        # Whether an account waits on the address is looked up by the worker, so the
+        # answer and the time it takes are the same for any address.
+        enqueue_on_commit(
+            send_signup_confirmation,
+            email=form.cleaned_data["email"],
+            site_url=_site_url(request),
+            language=get_language(),
+        )
+        request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
+        return redirect("accounts:signup_done")
+    return render(
+        request,
+        "registration/signup_resend.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request, token):
+    """The emailed link shows a button; pressing it confirms and signs in. Opening the link
+    alone changes nothing, so a mail scanner following links cannot use it up."""
+    try:
+        member, next_url = services.signup_token_read(token)
+        if request.method == "POST":
+            services.signup_confirm(member=member)
+    except services.LinkRefused as refused:
+        return render(
+            request, "registration/signup_confirm.html", {"refused": str(refused)}, status=400
+        )
+    if request.method == "GET":
+        return render(request, "registration/signup_confirm.html", {"member": member})
+    request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
+    login(request, member, backend="accounts.backends.MemberBackend")
+    messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": member})
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    return redirect(next_url or "films:home")
 
 
 def rating_distribution(reviews):
@@ -97,7 +179,8 @@ def rating_distribution(reviews):
 
 @require_safe
 def profile(request, username):
-    member = get_object_or_404(User, username=username)
+    # An account still waiting for its address to be confirmed is no member yet.
+    member = get_object_or_404(User, username=username, email_confirmed=True)
     # A member sees their own reviews whatever their status; everyone else, and every
     # statistic, only the published ones.
     reviews = Review.objects.filter(author=member)
@@ -202,3 +285,49 @@ def export_reviews(request, export_format):
             )
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+@login_required
+@require_safe
+def account_settings(request):
+    return render(
+        request, "accounts/settings.html", {"email_form": EmailChangeForm(user=request.user)}
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+@rate_limited("password_check")
+def email_change(request):
+    form = EmailChangeForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return render(request, "accounts/settings.html", {"email_form": form}, status=400)
+    services.email_change_request(
+        member=request.user, new_email=form.cleaned_data["email"], site_url=_site_url(request)
+    )
+    # Said the same whether or not the new address has an account.
+    messages.success(
+        request,
+        _(
+            "We sent a link to %(address)s: your address changes when you open it. "
+            "We told your current address too."
+        )
+        % {"address": form.cleaned_data["email"]},
+    )
+    return redirect("accounts:settings")
+
+
+@require_safe
+def email_change_confirm(request, token):
+    """The link emailed to the new address: opening it makes the change (and opening it
+    again only shows the result), then the settings page shows the address."""
+    try:
+        member = services.email_change_confirm(token=token)
+    except services.LinkRefused as refused:
+        return render(
+            request, "accounts/email_change_refused.html", {"refused": str(refused)}, status=400
+        )
+    messages.success(
+        request, _("Your email address is now %(address)s.") % {"address": member.email}
+    )
+    return redirect("accounts:settings")

@@ -19,13 +19,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.tasks import queue_email
 from films.models import Title
 
 from .models import Comment, HelpfulVote, ModerationAction, Report, Review, Status
@@ -365,9 +365,7 @@ def _email_removal(item, reason):
     }
     subject = _("Your %(kind)s on Step Up Community was removed") % {"kind": kind}
     body = render_to_string("reviews/email/removed.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(subject, body, None, [item.author.email], fail_silently=True)
-    )
+    queue_email(subject=subject, body=body, recipients=[item.author.email])
 
 
 def _refresh_featured_review(title_id):

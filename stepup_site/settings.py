@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "axes",
     # For its system check: it refuses a rate-limit cache that is not shared between processes.
     "django_ratelimit",
+    # The task queue that sends mail after the response (django-tasks, with its database
+    # backend: a table in the site's own database, so SQLite and PostgreSQL need nothing more).
+    "django_tasks",
+    "django_tasks_db",
     # The project package itself, for its management commands (backup, restore).
     "stepup_site",
     "accounts",
@@ -317,6 +321,9 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Step Up Community <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Mail leaves from a task queue, never inside a request (accounts/tasks.py): tasks wait in a
+# database table until `manage.py db_worker` (started by `make run`) sends them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- Forms ---------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

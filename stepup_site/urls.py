@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from django.views.static import serve
 
-from accounts.forms import SignInForm
+from accounts.forms import PasswordResetForm, SignInForm
 from accounts.views import PasswordResetConfirm
 from films.sitemaps import SITEMAPS
 
@@ -58,7 +58,7 @@ urlpatterns = [
         "accounts/password_reset/",
         rate_limited("password_reset", key="ip")(
             rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")(
-                PasswordResetView.as_view()
+                PasswordResetView.as_view(form_class=PasswordResetForm)
             )
         ),
         name="password_reset",

@@ -1,9 +1,11 @@
 import importlib
 import os
 import shutil
+import signal
 import socket
 import tempfile
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlparse
 
 import pytest
@@ -117,6 +119,43 @@ def ensure_roles():
 
     roles = importlib.import_module("reviews.migrations.0003_roles")
     roles.create_roles(apps, None)
+
+
+WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
+
+
+def work_off_queue():
+    from django_tasks_db.management.commands import db_worker
+    from django_tasks_db.models import DBTaskResult
+
+    # The worker takes over SIGINT/SIGTERM/SIGQUIT for a graceful stop; give them back.
+    handlers = {number: signal.getsignal(number) for number in WORKER_SIGNALS}
+    try:
+        # Between tasks the worker closes connections past their age, which on PostgreSQL
+        # (CONN_MAX_AGE 0, the pool) is every one: here that would be the test's own.
+        with mock.patch(f"{db_worker.__name__}.close_old_connections"):
+            call_command(
+                "db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval=0",
+                verbosity=0,
+            )  # fmt: skip
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    failed = DBTaskResult.objects.filter(status="FAILED")
+    assert not failed.exists(), "\n".join(failed.values_list("traceback", flat=True))
+
+
+@pytest.fixture
+def run_queued_tasks(db):
+    """Runs the mail queue's worker the way production does (`manage.py db_worker`, here
+    with --batch: every waiting task, then stop), so tests see what reached the outbox.
+
+    Mail is queued when the request's transaction commits; a test wrapped in a transaction
+    commits nothing, so wrap the request in django_capture_on_commit_callbacks(execute=True)
+    first (transactional tests, the browser ones, commit for real). A task that failed fails
+    the test with its traceback.
+    """
+    return work_off_queue
 
 
 @pytest.fixture

@@ -79,8 +79,10 @@ class Server:
     port: int
     log_path: Path
     process: subprocess.Popen | None = None
+    env: dict = field(default_factory=dict)
 
     def start(self, env):
+        self.env = env
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "stepup_site.wsgi", "-c", str(GUNICORN_CONF)],
@@ -191,6 +193,8 @@ class Visitor:
 
 
 def sign_up(server, username):
+    """Sign up, then open the emailed link (sent by a worker run once, to the console) and
+    confirm: the member is then signed in."""
     visitor = Visitor()
     password = secrets.token_urlsafe(18)
     visitor.post_form(
@@ -203,5 +207,12 @@ def sign_up(server, username):
             "password2": password,
         },
     )
-    assert "sessionid" in visitor.cookies, "signing up did not sign the member in"
+    sent = manage(
+        {**server.env, "EMAIL_URL": "consolemail://"},
+        "db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval=0",
+    )  # fmt: skip
+    link = re.search(r"http://[^/\s]+(/accounts/signup/confirm/[^\s]+/)", sent)
+    assert link, f"no confirmation link was sent to {username}:\n{sent[-2000:]}"
+    visitor.post_form(server, link.group(1), {})
+    assert "sessionid" in visitor.cookies, "confirming did not sign the member in"
     return visitor

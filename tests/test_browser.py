@@ -1,5 +1,7 @@
 """Real Chromium, driven by Playwright, against the live test server."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -62,7 +64,11 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
     context.close()
 
 
-def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_server, catalog, page):
+def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(
+    live_server, catalog, page, run_queued_tasks
+):
+    from django.core import mail
+
     from films.models import Title
     from reviews.models import Comment, Report
     from tests.factories import UserFactory, review
@@ -80,6 +86,13 @@ def test_a_new_member_signs_up_reviews_edits_votes_comments_and_reports(live_ser
     page.locator("#id_password1").fill("battle-in-vegas-2014")
     page.get_by_label("Password confirmation").fill("battle-in-vegas-2014")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    expect(page.get_by_role("main")).to_contain_text("newfan@example.org")
+    # The link emailed to the address (sent by the queue's worker) confirms and signs in.
+    run_queued_tasks()
+    [confirmation] = mail.outbox
+    page.goto(re.search(r"http://\S+/accounts/signup/confirm/\S+", confirmation.body).group())
+    page.get_by_role("button", name="Confirm and sign in").click()
     expect(page).to_have_url(f"{live_server.url}/titles/step-up-all-in/#your-review")
     expect(page.get_by_role("link", name="newfan")).to_be_visible()
 
@@ -353,3 +366,36 @@ def test_posting_times_are_shown_in_the_readers_time_zone(live_server, catalog, 
     expect(page.locator(f"#review-{written.pk} time")).to_have_text("Jan 14, 2026")
     expect(page.locator(f"#comment-{answer.pk} time")).to_have_text("Jan 14, 2026, 10:30 PM EST")
     context.close()
+
+
+def test_a_member_changes_their_email_address_from_settings(live_server, page, run_queued_tasks):
+    from django.core import mail
+
+    from tests.factories import UserFactory
+
+    UserFactory(username="moosefan", email="moose@example.org", password="run-the-site-1234")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("moosefan")
+    page.get_by_label("Password").fill("run-the-site-1234")
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
+    email = page.get_by_role("region", name="Email address")
+    expect(email).to_contain_text("moose@example.org")
+    email.get_by_label("New email address").fill("moose@new.example")
+    email.get_by_label("Your password, to confirm").fill("run-the-site-1234")
+    email.get_by_role("button", name="Change my address").click()
+    expect(page.get_by_role("status").first).to_contain_text("We sent a link to moose@new.example")
+    expect(page.get_by_role("region", name="Email address")).to_contain_text("moose@example.org")
+
+    run_queued_tasks()
+    [confirmation] = [message for message in mail.outbox if message.to == ["moose@new.example"]]
+    page.goto(re.search(r"http://\S+/accounts/settings/email/\S+", confirmation.body).group())
+    expect(page).to_have_url(f"{live_server.url}/accounts/settings/")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Your email address is now moose@new.example."
+    )
+    expect(page.get_by_role("region", name="Email address")).to_contain_text(
+        "Your address is moose@new.example"
+    )

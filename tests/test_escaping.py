@@ -45,6 +45,7 @@ from reviews import services
 from reviews.forms import ReviewForm, rating_label
 from reviews.models import REVIEW_HEADLINE_MAX_LENGTH, ModerationAction, Report, Status
 from stepup_site.caching import _local_copies
+from tests.conftest import work_off_queue
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
 
 pytestmark = pytest.mark.django_db
@@ -633,8 +634,11 @@ def test_emails_carry_member_text_as_typed_and_never_in_a_header(clients, texts,
                     moderator=posted.moderator,
                     reason=texts.reason,
                 )
-        response = clients.anonymous().post(reverse("password_reset"), {"email": texts.email})
+            work_off_queue()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = clients.anonymous().post(reverse("password_reset"), {"email": texts.email})
         assert response.status_code == 302
+        work_off_queue()
         review_removed, comment_removed, reset = mail.outbox
 
         for message, member, kind, text in (

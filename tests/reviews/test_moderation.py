@@ -228,7 +228,7 @@ def test_the_queue_filters_and_searches(client, moderator, title, params, expect
 
 
 def test_remove_with_a_reason_emails_the_author_records_it_and_updates_the_page(
-    client, moderator, title, django_capture_on_commit_callbacks
+    client, moderator, title, django_capture_on_commit_callbacks, run_queued_tasks
 ):
     target = review(
         title=title, rating=2, body="Rude words", author=UserFactory(email="a@example.org")
@@ -249,6 +249,8 @@ def test_remove_with_a_reason_emails_the_author_records_it_and_updates_the_page(
         "Abusive",
         moderator,
     )
+    assert mail.outbox == []  # queued: the worker sends it
+    run_queued_tasks()
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["a@example.org"] and "Abusive" in mail.outbox[0].body
     assert "your review on Step Up: All In" in mail.outbox[0].body

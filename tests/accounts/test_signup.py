@@ -1,0 +1,186 @@
+"""Signing up never says whether an email address has an account; the emailed link does the rest."""
+
+import re
+import time
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from accounts.models import User
+from tests.factories import UserFactory
+from tests.html import assert_valid_accessible_page
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "battle-in-vegas-2014"
+
+
+@pytest.fixture
+def sign_up(django_capture_on_commit_callbacks):
+    """POST the sign-up form as a browser would, committing what the request queued."""
+
+    def post(client, username="newfan", email="newfan@example.org", next_url="", **extra):
+        data = {
+            "username": username,
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "next": next_url,
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("accounts:signup"), data | extra, follow=True)
+
+    return post
+
+
+def link_in(message):
+    return re.search(r"http://testserver(/\S+)", message.body).group(1)
+
+
+def queued_mail():
+    return DBTaskResult.objects.filter(status="READY", task_path="accounts.tasks.send_email")
+
+
+def test_a_taken_and_a_free_address_get_the_same_answer_and_no_second_account(
+    sign_up, run_queued_tasks
+):
+    owner = UserFactory(username="owner", email="Taken@Example.org")
+    answers = {}
+    for username, address in (("newfan", "free@example.org"), ("otherfan", "taken@example.org")):
+        response = sign_up(Client(), username=username, email=address, next_url="/titles/")
+        answers[address] = (
+            response.redirect_chain,
+            response.status_code,
+            response.content.decode().replace(address, "ADDRESS"),
+            queued_mail().count(),
+        )
+        run_queued_tasks()
+    assert answers["free@example.org"] == answers["taken@example.org"]
+    chain, status, html, queued = answers["free@example.org"]
+    assert (chain, status, queued) == ([(reverse("accounts:signup_done"), 302)], 200, 1)
+    assert "Check your inbox" in html and "ADDRESS" in html
+    assert_valid_accessible_page(html)
+
+    # One new account, waiting for its address; none for the taken address.
+    assert list(User.objects.values_list("username", "email_confirmed")) == [
+        ("newfan", False),
+        ("owner", True),
+    ]
+    confirm, tried = mail.outbox
+    assert confirm.to == ["free@example.org"]
+    assert "/accounts/signup/confirm/" in confirm.body
+    assert tried.to == [owner.email]
+    assert "Someone tried to sign up" in tried.subject
+    assert "/accounts/signup/confirm/" not in tried.body
+    assert "http://testserver/accounts/password_reset/" in tried.body
+
+
+def test_the_emailed_link_confirms_the_address_once_and_signs_the_member_in(
+    sign_up, run_queued_tasks
+):
+    browser = Client()
+    sign_up(browser, next_url="/titles/step-up/")
+    assert "_auth_user_id" not in browser.session
+    run_queued_tasks()
+    link = link_in(mail.outbox[0])
+
+    page = browser.get(link)
+    assert page.status_code == 200
+    assert "newfan@example.org" in page.content.decode()
+    assert_valid_accessible_page(page.content.decode())
+    member = User.objects.get(username="newfan")
+    assert not member.email_confirmed  # opening the link (a mail scanner, say) changes nothing
+
+    response = browser.post(link)
+    assert response.status_code == 302 and response["Location"] == "/titles/step-up/"
+    assert browser.session["_auth_user_id"] == str(member.pk)
+    member.refresh_from_db()
+    assert member.email_confirmed
+
+    # Once only: the link cannot sign anyone in again.
+    again = Client().post(link)
+    assert again.status_code == 400
+    assert "confirmed already" in again.content.decode()
+
+
+def test_an_outside_next_url_is_not_followed_after_confirming(sign_up, run_queued_tasks):
+    browser = Client()
+    sign_up(browser, next_url="https://evil.example/")
+    run_queued_tasks()
+    assert browser.post(link_in(mail.outbox[0]))["Location"] == "/"
+
+
+def test_a_forged_or_expired_link_is_a_clear_400(sign_up, run_queued_tasks):
+    sign_up(Client())
+    run_queued_tasks()
+    link = link_in(mail.outbox[0])
+    forged = Client().get(link[:-3] + "abc/")
+    assert forged.status_code == 400
+    assert "not valid or has expired" in forged.content.decode()
+    four_days_on = time.time() + timedelta(days=4).total_seconds()
+    with mock.patch("django.core.signing.time.time", return_value=four_days_on):
+        expired = Client().post(link)
+    assert expired.status_code == 400
+    assert "not valid or has expired" in expired.content.decode()
+    assert not User.objects.get(username="newfan").email_confirmed
+
+
+def test_an_unconfirmed_account_cannot_sign_in_and_is_shown_how_to_get_a_new_link(sign_up, client):
+    sign_up(Client())
+    wrong = client.post(reverse("login"), {"username": "newfan", "password": "not-it"})
+    assert "Please enter a correct username and password" in wrong.content.decode()
+    assert "confirm" not in wrong.content.decode().lower()
+    right = client.post(reverse("login"), {"username": "newfan", "password": PASSWORD})
+    assert right.status_code == 200
+    html = right.content.decode()
+    assert "Confirm your email address first" in html
+    assert f'href="{reverse("accounts:signup_resend")}"' in html
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_new_link_is_sent_on_request_and_the_answer_never_says_to_whom(
+    sign_up, run_queued_tasks, django_capture_on_commit_callbacks
+):
+    sign_up(Client())
+    UserFactory(email="confirmed@example.org")
+    run_queued_tasks()
+    mail.outbox.clear()
+    answers = []
+    for address in ("newfan@example.org", "nobody@example.org", "confirmed@example.org"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().post(
+                reverse("accounts:signup_resend"), {"email": address}, follow=True
+            )
+        answers.append(
+            (
+                response.redirect_chain,
+                response.content.decode().replace(address, "ADDRESS"),
+                DBTaskResult.objects.filter(status="READY").count(),
+            )
+        )
+        run_queued_tasks()
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][2] == 1
+    [message] = mail.outbox
+    assert message.to == ["newfan@example.org"] and "/accounts/signup/confirm/" in message.body
+
+
+def test_an_account_left_unconfirmed_gives_its_username_and_address_back(sign_up, run_queued_tasks):
+    sign_up(Client())
+    User.objects.filter(username="newfan").update(date_joined=timezone.now() - timedelta(days=4))
+    sign_up(Client())
+    run_queued_tasks()
+    member = User.objects.get(username="newfan")
+    assert member.date_joined > timezone.now() - timedelta(minutes=1)
+    assert [message.to for message in mail.outbox] == [["newfan@example.org"]] * 2
+
+
+def test_an_unconfirmed_account_has_no_public_profile(sign_up, client):
+    sign_up(Client())
+    assert client.get("/members/newfan/").status_code == 404
