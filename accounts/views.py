@@ -7,9 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -17,6 +18,7 @@ from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
 from reviews.services import account_delete
 from stepup_site.ratelimits import rate_limited
+from stepup_site.request_guards import safe_next_url
 
 from .forms import AccountDeleteForm, SignUpForm
 from .models import User
@@ -27,13 +29,9 @@ PROFILE_REVIEWS_PER_PAGE = 20
 @require_http_methods(["GET", "POST"])
 @rate_limited("signup", key="ip")
 def signup(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
+    next_url = safe_next_url(request, "")
     if request.user.is_authenticated:
-        return redirect(next_url or "films:home")
+        return HttpResponseRedirect(next_url or reverse("films:home"))
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -47,7 +45,7 @@ def signup(request):
             )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user})
-        return redirect(next_url or "films:home")
+        return HttpResponseRedirect(next_url or reverse("films:home"))
     return render(
         request,
         "registration/signup.html",

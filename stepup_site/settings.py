@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it (rate limits, login throttling, logs) sees the real client.
     "stepup_site.security.ClientAddressMiddleware",
+    # Before anything reads the path, the query string or the session cookie.
+    "stepup_site.request_guards.RequestGuardMiddleware",
     "stepup_site.security.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above the page cache, so pages served from it carry the same headers.
