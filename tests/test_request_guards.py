@@ -126,3 +126,26 @@ def test_a_nul_in_any_posted_field_is_a_bad_request_and_stores_nothing():
     assert_bad_request_page(client.post(url, {"body": "Fi\x00ne"}))
     assert not Review.objects.get(pk=target.pk).comments.exists()
     assert client.post(url, {"body": "Fine"}).status_code == 302
+
+
+# --- Values out of range, in code that is not ours --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Django's date hierarchy turns the year into a date: OverflowError past 64 bits.
+        "/admin/reviews/review/?created_at__year=99999999999999999999",
+        "/admin/axes/accessattempt/?attempt_time__year=9223372036854775808",
+        # A many-to-many filter has no range check: SQLite cannot bind 2**63 (PostgreSQL
+        # compares it as a numeric and finds nothing).
+        pytest.param(
+            "/admin/films/routine/?crews=9223372036854775808",
+            marks=pytest.mark.database("sqlite"),
+        ),
+    ],
+)
+def test_a_value_out_of_the_databases_range_in_the_admin_is_a_bad_request(url):
+    client = Client(raise_request_exception=False)
+    client.force_login(StaffUserFactory())
+    assert_bad_request_page(client.get(url))
