@@ -8,9 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -19,6 +20,7 @@ from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
 from reviews.services import account_delete
 from stepup_site.ratelimits import rate_limited
+from stepup_site.request_guards import safe_next_url, safe_path
 
 from . import services
 from .forms import AccountDeleteForm, EmailAddressForm, EmailChangeForm, SignUpForm
@@ -36,21 +38,12 @@ def _site_url(request):
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _safe_next(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return ""
-    return next_url
-
-
 @require_http_methods(["GET", "POST"])
 @rate_limited("signup", key="ip")
 def signup(request):
-    next_url = _safe_next(request)
+    next_url = safe_next_url(request, "")
     if request.user.is_authenticated:
-        return redirect(next_url or "films:home")
+        return HttpResponseRedirect(next_url or reverse("films:home"))
     if request.method == "POST":
         services.unconfirmed_accounts_prune()
     form = SignUpForm(request.POST if request.method == "POST" else None)
@@ -144,11 +137,7 @@ def signup_confirm(request, token):
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     login(request, member, backend="accounts.backends.MemberBackend")
     messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": member})
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
-    return redirect(next_url or "films:home")
+    return HttpResponseRedirect(safe_path(request, next_url, reverse("films:home")))
 
 
 def rating_distribution(reviews):

@@ -23,9 +23,16 @@ NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(text):
-    """Member text as a feed can carry it: the characters XML cannot hold left out
-    (usernames cannot contain any; headlines and reviews can)."""
+    """Text as a feed can carry it: the characters XML cannot hold left out."""
     return NOT_XML.sub("", text)
+
+
+def _xml_safe(value):
+    if isinstance(value, str):
+        return xml_text(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_xml_safe(part) for part in value)
+    return value
 
 
 class LatestReviewsFeed(Feed):
@@ -34,6 +41,14 @@ class LatestReviewsFeed(Feed):
 
     def link(self):
         return reverse("films:home")
+
+    def get_feed(self, obj, request):
+        # Every field, the feed's and each item's, whoever typed it: members' reviews, and
+        # the names editors give titles in the admin, which accepts control characters.
+        feed = super().get_feed(obj, request)
+        feed.feed = {key: _xml_safe(value) for key, value in feed.feed.items()}
+        feed.items = [{key: _xml_safe(value) for key, value in item.items()} for item in feed.items]
+        return feed
 
     def items(self):
         return (
@@ -56,7 +71,7 @@ class LatestReviewsFeed(Feed):
         if review.contains_spoilers:
             parts = [str(_("Contains spoilers: open the review to read it."))]
         text = "\n\n".join(part for part in parts if part) or str(rating_label(review.rating))
-        return linebreaksbr(escape(xml_text(text)))
+        return linebreaksbr(escape(text))
 
     def item_author_name(self, review):
         return review.author.username

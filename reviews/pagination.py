@@ -10,7 +10,7 @@ import binascii
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.db.models import BooleanField, Expression, F, Value
@@ -62,23 +62,47 @@ def _encode_cursor(page_number, values):
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
 
 
+# Every key column is a count, a rating or an id (64-bit at most) or a moment; a page
+# number is shown on the page.
+LARGEST_KEY = 2**63 - 1
+LARGEST_PAGE_NUMBER = 2**31 - 1
+
+
+def _counting_number(raw, largest):
+    return isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= largest
+
+
+def _moment(raw):
+    """A datetime from a cursor: with its offset, and one that every database can store in
+    UTC (9999-12-31T23:59:59-14:00 is a valid text whose UTC falls in year 10000)."""
+    if not isinstance(raw, str):
+        return None
+    moment = datetime.fromisoformat(raw)
+    if moment.utcoffset() is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def _decode_cursor(cursor, columns):
     """(page number, key values) from a cursor, or None for anything we did not make."""
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if not isinstance(plain, list) or len(plain) != len(columns) + 1:
+            return None
         page_number, *raw_values = plain
-        if not isinstance(page_number, int) or len(raw_values) != len(columns):
+        if not _counting_number(page_number, LARGEST_PAGE_NUMBER):
             return None
         values = []
         for name, raw in zip(columns, raw_values, strict=True):
-            if name == "created_at":
-                values.append(datetime.fromisoformat(raw))
-            elif isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 2**63:
-                values.append(raw)
-            else:
+            value = _moment(raw) if name == "created_at" else raw
+            if value is None or (name != "created_at" and not _counting_number(raw, LARGEST_KEY)):
                 return None
+            values.append(value)
         return page_number, values
-    except (ValueError, TypeError, UnicodeError, binascii.Error, AttributeError):
+    except (ValueError, TypeError, UnicodeError, binascii.Error, RecursionError):
         return None
 
 

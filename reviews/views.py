@@ -2,16 +2,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from films.models import Title
 from stepup_site.ratelimits import rate_limited
+from stepup_site.request_guards import safe_next_url
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
@@ -90,15 +90,6 @@ def review_form_html(request, title):
         template_name="reviews/_review_form.html",
         context={"form": ReviewForm(), "title": title},
     )
-
-
-def _safe_next(request, fallback):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 @login_required
@@ -233,7 +224,7 @@ def helpful_toggle(request, pk):
         request,
         _("You marked this review helpful.") if voted else _("You took back your helpful mark."),
     )
-    return redirect(_safe_next(request, review.get_absolute_url()))
+    return HttpResponseRedirect(safe_next_url(request, review.get_absolute_url()))
 
 
 @login_required

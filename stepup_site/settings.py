@@ -72,12 +72,15 @@ MIDDLEWARE = [
     # First: everything after it (rate limits, login throttling, logs) sees the real client.
     "stepup_site.security.ClientAddressMiddleware",
     # The headers every response carries, above anything that can answer: error pages, the
-    # 413, static files, pages from the cache and the sign-in lockout all pass through them.
+    # 400 and 413, static files, pages from the cache and the sign-in lockout all pass
+    # through them.
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "stepup_site.security.CrossOriginResourcePolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before anything reads the path, the query string or the session cookie.
+    "stepup_site.request_guards.RequestGuardMiddleware",
     "stepup_site.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before both page caches: what a page's address is made of, for them and the view.

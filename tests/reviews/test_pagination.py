@@ -1,6 +1,8 @@
 """Keyset pagination of a title's reviews: every review once, in order, at any depth."""
 
+import base64
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -91,7 +93,7 @@ def test_page_url_lands_where_paging_forward_does(client, title, sort):
     "query",
     [
         "after=garbage",
-        "before=%00%ff",
+        "before=%01%ff",  # (a NUL is refused before any view: tests/test_request_guards.py)
         "after=WzEsIjIwMjUiXQ==",  # a cursor of the wrong shape
         "after=WzEsIm5vdC1hLWRhdGUiLDFd&sort=newest",  # not a date
         "sort=lowest&after=" + "A" * 5000,
@@ -101,6 +103,61 @@ def test_a_cursor_we_did_not_make_shows_the_first_page(client, title, query):
     page = Page(client.get(f"{title_path}?{query}"))
     assert page.number == 1
     assert len(page) == 20
+
+
+def cursor(*fields):
+    return base64.urlsafe_b64encode(json.dumps(list(fields)).encode()).decode()
+
+
+MOMENT = "2025-01-01T00:00:00+00:00"
+# Well-formed cursors holding what no page link ever holds, each with its sort's columns.
+CRAFTED = [
+    # A valid text whose UTC falls in year 10000, or year 0: no database column holds it.
+    ("newest", cursor(1, "9999-12-31T23:59:59-14:00", 1)),
+    ("newest", cursor(1, "0001-01-01T00:00:00+14:00", 1)),
+    ("helpful", cursor(1, 0, "9999-12-31T23:59:59-14:00", 1)),
+    ("newest", cursor(1, "2025-01-01T00:00:00", 1)),  # no offset: which moment?
+    ("newest", cursor(1, "2025-01-01T00:00:00\u0000", 1)),
+    # Integers past 64 bits, negative, or not integers at all.
+    ("newest", cursor(1, MOMENT, 2**64)),
+    ("newest", cursor(1, MOMENT, 2**63)),
+    ("highest", cursor(1, 2**63, MOMENT, 1)),
+    ("highest", cursor(1, -1, MOMENT, 1)),
+    ("lowest", cursor(1, 1.5, MOMENT, 1)),
+    ("lowest", cursor(1, True, MOMENT, 1)),
+    ("lowest", cursor(1, "1", MOMENT, 1)),
+    ("helpful", cursor(1, None, MOMENT, 1)),
+    # Page numbers no list reaches.
+    ("newest", cursor(2**70, MOMENT, 1)),
+    ("newest", cursor(-5, MOMENT, 1)),
+    ("newest", cursor(True, MOMENT, 1)),
+    ("newest", cursor("2", MOMENT, 1)),
+    # Not a list, or nested deep enough to exhaust the parser.
+    ("newest", cursor({"page": 1})),
+    ("newest", base64.urlsafe_b64encode(b"[" * 100_000).decode()),
+]
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize(("sort", "crafted"), CRAFTED)
+def test_a_crafted_cursor_shows_the_first_page_on_either_database(
+    client, title, sort, crafted, direction
+):
+    response = client.get(f"{title_path}?sort={sort}&{direction}={crafted}")
+    assert response.status_code == 200
+    page = Page(response)
+    assert page.number == 1
+    assert page.review_ids == expected_order(title, sort)[:REVIEWS_PER_PAGE]
+
+
+def test_a_cursor_at_the_edge_of_the_range_is_still_read(client, title):
+    """The checks refuse what cannot be stored, not what merely looks odd: a cursor at the
+    last moment and the largest id every database holds is read (a page after the first,
+    here every review), where a refused one would show page 1."""
+    edge = cursor(3, "9999-12-31T23:59:59+00:00", 2**63 - 1)
+    page = Page(client.get(f"{title_path}?sort=newest&after={edge}"))
+    assert page.number == 2
+    assert page.review_ids == expected_order(title, "newest")[:REVIEWS_PER_PAGE]
 
 
 def test_a_cursor_past_the_end_shows_the_first_page_not_an_empty_one(client, title):
