@@ -6,7 +6,6 @@ answer and the same work is done; only the address's owner learns more, by email
 
 from datetime import timedelta
 
-from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -77,24 +76,26 @@ def sign_up(*, username, email, password, next_url, site_url):
     caller answers both alike, and both do the same work: a password hashed, one mail queued.
     """
     holder = User.objects.filter(email__iexact=email).first()
+    # An account is made either way, so the username is held alike: were it held only for a
+    # free address, trying the same username again would tell which the address was. For a
+    # taken address it is a placeholder with no address and no password, never confirmed,
+    # pruned with the other unconfirmed sign-ups.
+    member = User(username=username, email="" if holder else email, email_confirmed=False)
+    member.set_password(password)
+    if holder is not None:
+        member.set_unusable_password()
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        # The username (or a look-alike) was taken a moment ago, or the address signed up
+        # a moment ago: from here on it is a taken address.
+        holder = holder or User.objects.filter(email__iexact=email).first()
+        if holder is None or User.objects.filter(username__iexact=username).exists():
+            raise UsernameTaken from None
     if holder is None:
-        member = User(username=username, email=email, email_confirmed=False)
-        member.set_password(password)
-        try:
-            with transaction.atomic():
-                member.save()
-        except IntegrityError:
-            if User.objects.filter(username__iexact=username).exists():
-                raise UsernameTaken from None
-            # The address signed up a moment ago: from here on it is a taken address.
-            holder = User.objects.get(email__iexact=email)
-        else:
-            queue_email(
-                **signup_confirmation_mail(member=member, site_url=site_url, next_url=next_url)
-            )
-            return
-    else:
-        make_password(password)  # the time making the account would have taken
+        queue_email(**signup_confirmation_mail(member=member, site_url=site_url, next_url=next_url))
+        return
     if holder.email_confirmed:
         queue_email(
             **_mail(

@@ -67,11 +67,14 @@ def test_a_taken_and_a_free_address_get_the_same_answer_and_no_second_account(
     assert "Check your inbox" in html and "ADDRESS" in html
     assert_valid_accessible_page(html)
 
-    # One new account, waiting for its address; none for the taken address.
-    assert list(User.objects.values_list("username", "email_confirmed")) == [
-        ("newfan", False),
-        ("owner", True),
+    # One new account, waiting for its address; for the taken address a placeholder that
+    # only holds the username (no address, no password) until it is pruned.
+    assert list(User.objects.values_list("username", "email", "email_confirmed")) == [
+        ("newfan", "free@example.org", False),
+        ("otherfan", "", False),
+        ("owner", "Taken@Example.org", True),
     ]
+    assert not User.objects.get(username="otherfan").has_usable_password()
     confirm, tried = mail.outbox
     assert confirm.to == ["free@example.org"]
     assert "/accounts/signup/confirm/" in confirm.body
@@ -184,3 +187,33 @@ def test_an_account_left_unconfirmed_gives_its_username_and_address_back(sign_up
 def test_an_unconfirmed_account_has_no_public_profile(sign_up, client):
     sign_up(Client())
     assert client.get("/members/newfan/").status_code == 404
+
+
+def test_trying_the_same_username_again_does_not_tell_whether_the_address_was_taken(
+    sign_up, run_queued_tasks
+):
+    UserFactory(username="owner", email="taken@example.org")
+    answers = {}
+    for probe, address in (
+        ("probe-free", "free@example.org"),
+        ("probe-taken", "taken@example.org"),
+    ):
+        sign_up(Client(), username=probe, email=address)
+        again = sign_up(Client(), username=probe, email=f"another-{probe}@example.org")
+        html = again.content.decode().replace(probe, "PROBE")
+        answers[address] = (again.status_code, re.sub(r'value="[^"]*"', "", html))
+    assert answers["free@example.org"] == answers["taken@example.org"]
+    assert answers["free@example.org"][0] == 400
+    run_queued_tasks()
+
+
+def test_the_placeholder_of_a_taken_address_can_never_sign_in_or_be_confirmed(
+    sign_up, run_queued_tasks
+):
+    UserFactory(username="owner", email="taken@example.org")
+    sign_up(Client(), username="squatter", email="taken@example.org")
+    run_queued_tasks()
+    visitor = Client()
+    visitor.post(reverse("login"), {"username": "squatter", "password": PASSWORD})
+    assert "_auth_user_id" not in visitor.session
+    assert all("/accounts/signup/confirm/" not in message.body for message in mail.outbox)
