@@ -62,7 +62,10 @@ MEDIA_DIR = "media"
 # - axes (django-axes, when installed): login throttling, i.e. failed attempts and lockouts
 #   per address and username. Short-lived by design (they expire after the cool-off);
 #   restoring them would lock people out again on the strength of old traffic.
-EXCLUDED_APPS = frozenset({"contenttypes", "sessions", "axes"})
+# - django_tasks_database: the mail queue. Its tasks carry emailed links (password resets,
+#   sign-up and address confirmations): bearer secrets again, and a restore must not send
+#   old mail a second time.
+EXCLUDED_APPS = frozenset({"contenttypes", "sessions", "axes", "django_tasks_database"})
 EXCLUDED_MODELS = frozenset({"auth.permission"})
 # Rows `migrate` makes in an empty database (the staff groups of reviews/0003_roles). A
 # freshly migrated database holds them: they do not make it "not empty", and a restore

@@ -321,6 +321,26 @@ def test_the_backup_file_is_readable_by_its_owner_only(tmp_path):
     assert archive.stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_queued_mail_with_its_emailed_links_is_never_in_a_backup(tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    from accounts.tasks import queue_email
+
+    queue_email(
+        subject="Reset your password",
+        body="http://testserver/accounts/reset/secret-token/",
+        recipients=["fan@example.org"],
+    )
+    assert DBTaskResult.objects.exists()
+    archive = tmp_path / "site.tar.gz"
+    call_command("backup", str(archive), verbosity=0)
+    with tarfile.open(archive) as opened:
+        data = opened.extractfile("data.jsonl").read().decode()
+    assert "secret-token" not in data
+    assert "django_tasks_database" not in data
+
+
 # --- The make targets, for real, on throwaway SQLite files --------------------------------
 
 
