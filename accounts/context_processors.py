@@ -1,4 +1,4 @@
-from stepup_site.request_guards import safe_next_url
+from stepup_site.request_guards import safe_path
 
 
 def return_to(request):
@@ -9,5 +9,6 @@ def return_to(request):
     sign-in form.
     """
     if request.path.startswith("/accounts/"):
-        return {"return_to": safe_next_url(request, "")}
+        # The query string only: the body may be one the site refuses unread (the 413 page).
+        return {"return_to": safe_path(request, request.GET.get("next"), "")}
     return {"return_to": request.get_full_path()}
