@@ -28,6 +28,30 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+# Pages as a signed-in member sees them: a sample member (they have no password; the
+# screenshots sign in through a session made for them).
+MEMBER = "sample-krumpqueen"
+MEMBER_PAGES = {
+    "title-member": "/titles/step-up-all-in/",
+    "settings": "/accounts/settings/",
+}
+
+
+def _signed_in_cookie(username, base):
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": base,
+    }
+
+
 def main(output_dir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
     os.environ.setdefault("DEBUG", "1")
@@ -52,16 +76,22 @@ def main(output_dir: Path) -> None:
     if commented:
         pages["review"] = commented.get_absolute_url()
     output_dir.mkdir(parents=True, exist_ok=True)
+    # Made before Playwright's event loop starts: the ORM refuses to run inside one.
+    member_cookie = _signed_in_cookie(MEMBER, base)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            page = browser.new_page(viewport=viewport)
-            for name, path in pages.items():
-                page.goto(base + path)
-                target = output_dir / f"{name}-{device}.png"
-                page.screenshot(path=str(target), full_page=True)
-                print(target)
-            page.close()
+            for signed_in, shots in ((False, pages), (True, MEMBER_PAGES)):
+                context = browser.new_context(viewport=viewport)
+                if signed_in:
+                    context.add_cookies([member_cookie])
+                page = context.new_page()
+                for name, path in shots.items():
+                    page.goto(base + path)
+                    target = output_dir / f"{name}-{device}.png"
+                    page.screenshot(path=str(target), full_page=True)
+                    print(target)
+                context.close()
         browser.close()
     server.shutdown()
 
