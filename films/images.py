@@ -1,6 +1,7 @@
 """Uploaded images, written again by Pillow before they are stored."""
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ def _run(file):
             ],
             input=data,
             capture_output=True,
+            # Pillow needs nothing from the site's environment, and an image it chokes on
+            # must find no secret (SECRET_KEY, DATABASE_URL) there to leak in a traceback.
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
             timeout=PROCESS_TIMEOUT_SECONDS,
             check=False,
         )

@@ -9,7 +9,8 @@ A moderator's decision holds against the item's author until a moderator acts ag
 (ModerationHold): a review that is removed or pending cannot be deleted by its author, so
 they cannot post a fresh one on that title in its place (one review per member per title);
 editing a pending review keeps it pending, editing a removed one is refused; a removed
-comment cannot be edited or deleted. Restoring or approving lifts this. The checks read
+comment cannot be edited or deleted, and a pending one cannot be deleted (a fresh comment
+would be published in its place). Restoring or approving lifts this. The checks read
 the locked row, so a decision made while the author had a form open still holds.
 """
 
@@ -55,9 +56,9 @@ def ensure_author_may_edit(item):
 
 
 def ensure_author_may_delete(item):
-    """Refuse (ModerationHold) an author's deletion of a removed or pending review, or of a
-    removed comment: deleting would escape the decision (and free the title for a new
-    review) before a moderator has acted."""
+    """Refuse (ModerationHold) an author's deletion of a removed or pending review or
+    comment: deleting would escape the decision (a fresh comment, or a fresh review in the
+    title's one place, would be published) before a moderator has acted."""
     if isinstance(item, Review):
         if item.status == Status.REMOVED:
             raise ModerationHold(
@@ -75,6 +76,13 @@ def ensure_author_may_delete(item):
             )
     elif item.status == Status.REMOVED:
         raise ModerationHold(_("A moderator removed this comment; it cannot be deleted."))
+    elif item.status == Status.PENDING:
+        raise ModerationHold(
+            _(
+                "This comment is waiting for a moderator; it cannot be deleted until a "
+                "moderator has looked at it. You can still edit it."
+            )
+        )
 
 
 def _adjust_title(title_id, *, add=None, remove=None):

@@ -307,8 +307,10 @@ def _new_variant_allowed(request):
     cache = _pages()
     page = (request.get_host(), request.path)
     seen = versioned_key(request, "query-seen", *page, query)
-    if not cache.add(seen, True, settings.PAGE_CACHE_SECONDS):
-        return bool(cache.get(seen, True))  # counted already (False: past the limit)
+    if cache.get(seen):
+        return True  # one of the queries kept for this page
+    # Past the limit nothing more is stored for the page, not even a note of the query: a
+    # flood of new values then costs one counter per page, whatever it sends.
     counter = versioned_key(request, "query-count", *page)
     cache.add(counter, 0, settings.PAGE_CACHE_SECONDS)
     try:
@@ -316,8 +318,8 @@ def _new_variant_allowed(request):
     except ValueError:  # expired between the two calls
         count = 1
     if count > settings.PAGE_CACHE_QUERY_VARIANTS:
-        cache.set(seen, False, settings.PAGE_CACHE_SECONDS)
         return False
+    cache.set(seen, True, settings.PAGE_CACHE_SECONDS)
     return True
 
 

@@ -82,7 +82,9 @@ class RequestGuardMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, OverflowError | DataError):
             return None
-        logger.warning(
+        # An error, not a warning: the net also catches a value of our own code that the
+        # database refused (a bug to fix), and monitoring must see it.
+        logger.error(
             "Bad request: a value out of range for %s", request.path[:200], exc_info=exception
         )
         return bad_request(request, exception)

@@ -499,3 +499,23 @@ def test_every_page_listed_with_its_parameters_exists():
     from stepup_site.caching import PAGE_QUERY_PARAMETERS
 
     assert set(PAGE_QUERY_PARAMETERS) <= url_names(get_resolver())
+
+
+def cached_key_count():
+    """How many keys the page cache holds: local memory, or the suite's Redis database."""
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        return cache._cache.get_client().dbsize()
+    return len(cache._cache)
+
+
+def test_a_flood_of_new_queries_past_the_limit_adds_no_key_to_the_cache(client, title, settings):
+    settings.PAGE_CACHE_QUERY_VARIANTS = 3
+    client.get("/search/")
+    for n in range(3):
+        client.get("/search/", {"q": f"step {n}"})
+    keys_at_the_limit = cached_key_count()
+    for n in range(50):
+        assert rendered(client.get("/search/", {"q": f"flood {n}"}))
+    assert cached_key_count() == keys_at_the_limit

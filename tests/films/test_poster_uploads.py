@@ -176,3 +176,21 @@ def test_an_image_whose_processing_fails_is_refused_with_a_message_not_a_500(
     assert message == "This image could not be processed; please upload a smaller or simpler one."
     title.refresh_from_db()
     assert not title.poster
+
+
+def test_the_image_process_is_given_none_of_the_sites_secrets(staff_client, monkeypatch, tmp_path):
+    from films import images
+
+    monkeypatch.setenv("SECRET_KEY", "a-secret-the-image-process-must-not-see")
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:password@db/stepup")
+    seen = tmp_path / "environment.json"
+    spy = tmp_path / "spy.py"
+    spy.write_text(
+        "import json, os, sys\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+        "sys.exit(1)\n"
+    )
+    monkeypatch.setattr(images, "PROCESS_SCRIPT", spy)
+    post_poster(staff_client, TitleFactory(), image_file())
+    environment = json.loads(seen.read_text())
+    assert "SECRET_KEY" not in environment and "DATABASE_URL" not in environment

@@ -851,3 +851,26 @@ def test_the_author_sees_a_removed_comment_with_the_reason_and_no_edit_or_delete
     assert "Removed by a moderator" in html and "Reason: Abuse" in html
     assert f'href="{edit}"' not in html
     assert f'href="{reverse("reviews:comment_delete", kwargs={"pk": comment.pk})}"' not in html
+
+
+def test_a_held_comment_cannot_be_deleted_and_posted_again_to_escape_the_hold(client, title):
+    target = review(title=title, body="Review")
+    author = UserFactory()
+    held = services.comment_create(review=target, author=author, body="Buy cheap watches")
+    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    client.force_login(author)
+    url = reverse("reviews:comment_delete", kwargs={"pk": held.pk})
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 403
+        assert "waiting for a moderator" in response.content.decode()
+    with pytest.raises(services.ModerationHold):
+        services.comment_delete(comment=held)
+    held.refresh_from_db()
+    assert held.status == Status.PENDING
+    # Editing it is still the author's, and it stays held.
+    services.comment_update(comment=held, body="Sorry, no link")
+    held.refresh_from_db()
+    assert (held.status, held.body) == (Status.PENDING, "Sorry, no link")
+    # No Delete offered on the review's page for the held comment.
+    html = client.get(target.get_absolute_url()).text
+    assert f'href="{url}"' not in html
