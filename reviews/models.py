@@ -342,6 +342,14 @@ class ReportQuerySet(models.QuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
 
+    def comment_ids_reported_by(self, member, *, review):
+        """The comments on `review` that `member` has reported: none for a visitor."""
+        if not member.is_authenticated:
+            return self.none().values_list("comment_id", flat=True)
+        return self.filter(reporter=member, comment__review=review).values_list(
+            "comment_id", flat=True
+        )
+
 
 class ReportReason(models.TextChoices):
     SPOILERS = "spoilers", _("Unmarked spoilers")

@@ -169,13 +169,7 @@ def review_detail(request, pk):
 
 def _review_page(request, review, comment_form, status=200):
     voted, reported = HelpfulVote.objects.marks_by(request.user, [review.pk])
-    reported_comments = (
-        Report.objects.filter(reporter=request.user, comment__review=review).values_list(
-            "comment_id", flat=True
-        )
-        if request.user.is_authenticated
-        else ()
-    )
+    reported_comments = Report.objects.comment_ids_reported_by(request.user, review=review)
     return render(
         request,
         "reviews/review_detail.html",
