@@ -6,6 +6,10 @@ Prints a table, writes it as Markdown (with a description of the machine) to
 bench-results-<sqlite|postgresql>.md, and exits non-zero when any request failed, a worker
 grew past RSS_LIMIT_MB, or a title's stored rating aggregates stopped matching its reviews.
 
+Before that table, the mixed load (tools/bench_mixed.py, --only mixed): the main pages read
+while a writer process posts at each of --write-rates a second. After it, each main page's
+uncached server time in process (tools/render_times.py, --only uncached).
+
 --soak (`make soak`) instead runs one wrk run of mixed requests (60 s, 32 connections): reads
 of every main page, anonymous and signed in, with members posting and editing reviews,
 marking reviews helpful and commenting, each member well inside the site's rate limits.
@@ -55,8 +59,11 @@ RSS_LIMIT_MB = 150
 RSS_SAMPLE_SECONDS = 0.5
 ALL_IN_NAME = "Step Up: All In"
 SORTS = ("helpful", "newest", "highest", "lowest")
-# What --only picks from; /healthz is the baseline and always measured.
-GROUPS = ("home", "all-in", "person", "search", "signed-in", "write")
+# What --only picks from; /healthz is the baseline and always measured. "mixed": pages
+# read while a writer posts (tools/bench_mixed.py); "uncached": each main page's server
+# time with every cache empty (tools/render_times.py).
+STANDARD_GROUPS = ("home", "all-in", "person", "search", "signed-in", "write")
+GROUPS = (*STANDARD_GROUPS, "mixed", "uncached")
 SEARCH_TERM = "moose"
 # Every review the write run posts has a headline starting so (the wrk script writes it).
 POSTED_HEADLINE = "Bench run take"
@@ -160,12 +167,30 @@ def parse_args(argv):
         help=f"measure only these, comma-separated, from {', '.join(GROUPS)} (/healthz is "
         "always measured; the write run and its aggregate check only when 'write' is chosen)",
     )
+    load.add_argument(
+        "--write-rates",
+        default="0,1,5,20",
+        help="mixed load: the background writer's writes a second, a run of the pages at "
+        "each (default %(default)s; --only mixed runs that section alone)",
+    )
+    load.add_argument(
+        "--renders",
+        type=int,
+        default=30,
+        help="uncached server time: renders of each page (default %(default)s)",
+    )
     server = parser.add_argument_group("gunicorn (defaults: stepup_site/gunicorn.conf.py)")
     server.add_argument("--workers", type=int, default=None, help="worker processes")
     server.add_argument(
         "--threads", type=int, default=None, help="threads per worker (1: sync workers)"
     )
     args = parser.parse_args(argv)
+    from tools.bench_mixed import parse_rates
+
+    try:
+        args.write_rates = parse_rates(args.write_rates)
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
     if args.soak and args.only:
         parser.error("--only picks endpoints of the bench; the soak mixes them all")
     if args.duration is None:
@@ -976,8 +1001,11 @@ def check_aggregates():
     return [f"aggregates: {mismatch}" for mismatch in mismatches]
 
 
-def write_report(vendor, description, rows, notes):
+def write_report(vendor, description, rows, notes, mixed=(), uncached=()):
+    """The results file: the machine, the mixed-load table first (the headline), the
+    per-endpoint table, the uncached server times; each only when it was measured."""
     results_file = PROJECT_ROOT / f"bench-results-{vendor}.md"
+    standard = ["#### Each page alone", "", markdown_table(rows), "", *notes, ""] if rows else []
     results_file.write_text(
         "\n".join(
             [
@@ -987,10 +1015,9 @@ def write_report(vendor, description, rows, notes):
                 "|---|---|",
                 *(f"| {label} | {value} |" for label, value in description),
                 "",
-                markdown_table(rows),
-                "",
-                *notes,
-                "",
+                *mixed,
+                *standard,
+                *uncached,
             ]
         )
     )
@@ -1666,7 +1693,6 @@ def main(argv=None):
     prepare_data(args, env)
     manage(env, "collectstatic", "--noinput", "-v", "0")
 
-    from django.conf import settings
     from django.db import connection, connections
 
     vendor = connection.vendor
@@ -1674,10 +1700,62 @@ def main(argv=None):
     if args.soak:
         # Read with this run's GUNICORN_* environment: what gunicorn will use, for the report.
         return run_soak(args, env, title, runpy.run_path(str(GUNICORN_CONF)), load_before)
-    endpoints, deep_note = read_endpoints(args, title, chosen)
-    signed_in = SignedInRun(settings.SESSION_COOKIE_NAME, tempfile.mkdtemp(prefix="stepup-bench-"))
     # Read with this run's GUNICORN_* environment: what gunicorn will use, for the report.
     gunicorn_settings = runpy.run_path(str(GUNICORN_CONF))
+    failures = []
+    mixed_text, mixed_markdown = "", []
+    if "mixed" in chosen:
+        from tools import bench_mixed
+
+        mixed_text, mixed_markdown, mixed_failures = bench_mixed.run_section(
+            args, env, title, gunicorn_settings
+        )
+        failures += mixed_failures
+    measurements, notes, server = [], [], None
+    if chosen & set(STANDARD_GROUPS):
+        measurements, notes, server, standard_failures = run_standard(
+            args, env, title, chosen, gunicorn_settings
+        )
+        failures += standard_failures
+    uncached_text, uncached_markdown = "", []
+    if "uncached" in chosen:
+        from tools import render_times
+
+        uncached_text, uncached_markdown = render_times.run_for_bench(env, args.renders)
+
+    rows = table_rows(measurements)
+    if mixed_text:
+        print(mixed_text)
+    if rows:
+        print()
+        print(text_table(rows))
+        print("\n".join(["", *notes]))
+    if uncached_text:
+        print(uncached_text)
+    write_report(
+        vendor,
+        machine_description(env, gunicorn_settings, args, load_before),
+        rows,
+        notes,
+        mixed=mixed_markdown,
+        uncached=uncached_markdown,
+    )
+    connections.close_all()
+    if failures:
+        print("\nFAILED:\n" + "\n".join(f"  - {failure}" for failure in failures))
+        if server is not None:
+            print(f"\nLast lines of {GUNICORN_LOG.name}:\n{server.log_tail()}")
+        return 1
+    return 0
+
+
+def run_standard(args, env, title, chosen, gunicorn_settings):
+    """Each chosen page alone under wrk: (measurements, notes, server, failures)."""
+    from django.conf import settings
+    from django.db import connections
+
+    endpoints, deep_note = read_endpoints(args, title, chosen)
+    signed_in = SignedInRun(settings.SESSION_COOKIE_NAME, tempfile.mkdtemp(prefix="stepup-bench-"))
     server = Gunicorn(env, free_port())
     memory = None
     measurements = []
@@ -1728,8 +1806,6 @@ def main(argv=None):
         for pid, peak in sorted(peaks.items())
         if peak > RSS_LIMIT_MB
     ]
-
-    rows = table_rows(measurements)
     worker_peaks = ", ".join(
         f"{peak:.0f} ({memory.anon_peak_by_worker.get(pid, 0):.0f} heap)"
         for pid, peak in sorted(peaks.items())
@@ -1746,18 +1822,7 @@ def main(argv=None):
             "Write run: every title's stored rating aggregates "
             + ("match a recount of its reviews." if matched else "DO NOT match a recount.")
         )
-    print()
-    print(text_table(rows))
-    print("\n".join(["", *notes]))
-    write_report(
-        vendor, machine_description(env, gunicorn_settings, args, load_before), rows, notes
-    )
-    connections.close_all()
-    if failures:
-        print("\nFAILED:\n" + "\n".join(f"  - {failure}" for failure in failures))
-        print(f"\nLast lines of {GUNICORN_LOG.name}:\n{server.log_tail()}")
-        return 1
-    return 0
+    return measurements, notes, server, failures
 
 
 if __name__ == "__main__":
