@@ -121,11 +121,10 @@ def write_scopes(instance, *, created=False, update_fields=None):
         if kind == "title":
             scopes |= {"home", "feeds", "title-names"}
         return scopes | ({"home"} if kind == "crew" else set())
-    if isinstance(instance, (Credit, CrewMembership, Trivia, Routine)):
-        scopes = {"lists", *_link_scopes(instance)}
-        if isinstance(instance, Routine):
-            scopes |= shown_with("routine", instance.pk)
-        return scopes | ({"home"} if isinstance(instance, Trivia) else set())
+    if isinstance(instance, Routine):  # named in search too
+        return {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+    if isinstance(instance, (Credit, CrewMembership, Trivia)):
+        return {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
     return {SITE}
 
 
@@ -133,14 +132,14 @@ def m2m_scopes(instance, model, pk_set):
     """A routine's crews or choreographers changed (from either side)."""
     from films.models import Routine
 
-    routines = [instance.pk] if isinstance(instance, Routine) else list(pk_set or ())
-    scopes = {"lists", *(f"title:{pk}" for pk in _titles_of_routines(routines))}
+    if isinstance(instance, Routine):
+        routines, others = [instance.pk], (_scope(_kind_of(model), pk) for pk in pk_set or ())
+    else:
+        routines, others = list(pk_set or ()), [_scope(_kind_of(type(instance)), instance.pk)]
+    titles = Routine.objects.filter(pk__in=routines).values_list("title_id", flat=True)
+    scopes = {*others, *(f"title:{pk}" for pk in titles)}
     for pk in routines:
         scopes |= shown_with("routine", pk)
-    if not isinstance(instance, Routine):
-        scopes.add(_scope(_kind_of(type(instance)), instance.pk))
-    else:
-        scopes |= {_scope(_kind_of(model), pk) for pk in pk_set or ()}
     return scopes
 
 
@@ -154,12 +153,6 @@ def _scope(kind, pk):
 
 def _kind_of(model):
     return model._meta.model_name
-
-
-def _titles_of_routines(routine_pks):
-    from films.models import Routine
-
-    return Routine.objects.filter(pk__in=routine_pks).values_list("title_id", flat=True)
 
 
 def _link_scopes(link):

@@ -205,6 +205,22 @@ def test_a_catalog_edit_makes_only_the_pages_that_show_that_record_stale(
     assert client.get(unrelated.person.get_absolute_url())["X-Page-Cache"] == "hit"
 
 
+def test_a_title_edit_reaches_its_reviewers_profiles_and_a_routine_line_up_its_crew(
+    client, title, catalog
+):
+    author = UserFactory(username="krumpqueen")
+    review(title=title, author=author, body="Words")
+    crew, other = catalog["crew"], catalog["other"]
+    _warm(client, [author.get_absolute_url(), crew.get_absolute_url()])
+    title.name = "Step Up: All In (Renamed)"
+    title.save()
+    assert "All In (Renamed)" in page_text(client.get(author.get_absolute_url()))
+    _warm(client, [crew.get_absolute_url(), other.get_absolute_url()])
+    RoutineFactory(title=other, name="The Final Battle", crews=[crew])
+    assert "The Final Battle" in page_text(client.get(crew.get_absolute_url()))
+    assert "The Final Battle" in page_text(client.get(other.get_absolute_url()))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_stale_hot_page_is_rendered_by_one_request_while_the_others_get_the_stale_copy(
     title, renders
