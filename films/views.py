@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from reviews.listing import AnyMember, personalize, placeholder
 from reviews.models import HelpfulVote, Review
 from reviews.views import own_review_of, review_form_html, title_reviews
+from stepup_site.cache_scopes import forget_title_slug, title_pk
 from stepup_site.caching import cached_fragment, caching_enabled
 
 from .forms import SearchForm, TitleFilterForm
@@ -59,19 +60,33 @@ def title_list(request):
     return render(request, "films/title_list.html", {"form": form, "titles": titles})
 
 
+def _title(request, slug):
+    """The title by its slug; its row (stored aggregates, the staff pick) from the cache
+    while its scope has not changed."""
+    titles = Title.objects.select_related("featured_review__author")
+    pk = title_pk(slug) if caching_enabled() else None
+    title = None
+    if pk is not None:
+        title = cached_fragment(
+            request, ("title", pk), lambda: titles.filter(pk=pk).first(), scopes=[f"title:{pk}"]
+        )
+    if title is None or title.slug != slug:
+        # Not cached, or the slug went to another title: ask the database, keep nothing.
+        if pk is not None:
+            forget_title_slug(slug)
+            request._page_storable = False
+        title = get_object_or_404(titles, slug=slug)
+    return title
+
+
 @require_safe
 def title_detail(request, slug):
-    # The title row changes with every review (its stored aggregates): cached per version.
-    title = cached_fragment(
-        request,
-        ("title", slug),
-        lambda: get_object_or_404(
-            Title.objects.select_related("featured_review__author"), slug=slug
-        ),
-        mutable=True,  # a model instance the request works on: its own copy
-    )
+    title = _title(request, slug)
     facts_html, sections_html = cached_fragment(
-        request, ("title-catalog", title.pk), lambda: render_title_catalog(title)
+        request,
+        ("title-catalog", title.pk),
+        lambda: render_title_catalog(title),
+        scopes=[f"title:{title.pk}"],
     )
     catalog = {
         "title": title,
@@ -116,6 +131,7 @@ def member_title_page(request, title, catalog):
         request,
         ("title-page-for-members", title.pk, request.get_full_path(), get_language()),
         render_for_any_member,
+        scopes=[f"title:{title.pk}"],
     )
     own_review = own_review_of(title, request.user)
     if own_review is not None and own_review.pk == shared["featured_id"]:
@@ -141,6 +157,7 @@ def member_title_page(request, title, catalog):
             request,
             ("own-review", own_review.pk, get_language()),
             lambda: render_to_string("reviews/_your_review.html", context),
+            scopes=[f"title:{title.pk}"],
         )
     link_label = _("Your review") if own_review else _("Rate or review")
     html = html.replace(placeholder("your-review-link"), escape(link_label))

@@ -4,7 +4,7 @@ Rendering twenty review cards is most of a title page's cost. Visitors all see t
 cards, and members too except for a few marks: their CSRF token in the vote forms, which
 reviews they have marked helpful, and their own review (shown at the top of the page, so
 in the list it becomes a pointer to it). The page is rendered for "a member" with
-placeholders there, cached under the content version, and each member's marks are
+placeholders there, cached under the title's scope version, and each member's marks are
 written into the copy as it is served.
 """
 
@@ -105,13 +105,14 @@ def personalize(
     return html
 
 
-def shared_form_html(request, *, parts, template_name, context):
+def shared_form_html(request, *, parts, scopes, template_name, context):
     """A form rendered once for every member (its widgets are slow to render), with the
     reader's CSRF token written into the shared copy."""
     html = cached_fragment(
         request,
         parts,
         lambda: render_to_string(template_name, {**context, "csrf_token": _csrf_placeholder()}),
+        scopes=scopes,
     )
     return mark_safe(html.replace(_csrf_placeholder(), get_token(request)))
 
@@ -128,6 +129,7 @@ class ReviewListing:
             request,
             ("title-reviews", title.pk, audience, request.get_full_path()),
             lambda: self._render_shared(reviews, sort, total),
+            scopes=[f"title:{title.pk}"],
         )
 
     def _render_shared(self, reviews, sort, total):

@@ -87,6 +87,7 @@ def review_form_html(request, title):
     return shared_form_html(
         request,
         parts=("review-form", title.pk),
+        scopes=[f"title:{title.pk}"],
         template_name="reviews/_review_form.html",
         context={"form": ReviewForm(), "title": title},
     )

@@ -1,5 +1,5 @@
 """Cache backends: Redis that may go away, a database cache with an atomic incr, and the
-database row that holds the content version on the embedded default."""
+database rows that hold the scope versions on the embedded default."""
 
 import base64
 import logging
@@ -25,7 +25,7 @@ class _Outage:
     """This process's view of whether Redis is reachable.
 
     While Redis is unreachable, writes meant for it are lost: a session ended at sign-out, a
-    new content version. If Redis was cut off rather than restarted it still holds the old
+    new scope version. If Redis was cut off rather than restarted it still holds the old
     values, which would come back with it. So the keys of every failed write are kept, and
     the first thread to reach Redis again deletes them before it reads anything: the next
     read of each misses and starts afresh.
@@ -201,16 +201,16 @@ class SharedDatabaseCache(DatabaseCache):
 
 
 class ContentVersionDatabaseCache(DatabaseCache):
-    """Django's database cache for the content version alone (stepup_site.caching).
+    """Django's database cache for the scope versions alone (stepup_site.caching).
 
-    Its token is a row in the site's own database. On SQLite a writer changes it inside its
-    own transaction: the token commits with the data it stands for, or rolls back with it,
+    Each version is a row in the site's own database. On SQLite a writer changes them inside
+    its own transaction: they commit with the data they stand for, or roll back with it,
     and since SQLite's writers take turns anyway (IMMEDIATE transactions) that costs no
-    waiting. Changing it is one UPDATE. DatabaseCache.set would first count the table (to
-    cull it) and then read the row, three statements more for a table of one row.
+    waiting. Changing one is one UPDATE. DatabaseCache.set would first count the table (to
+    cull it) and then read the row, three statements more.
     """
 
-    # Changed inside a transaction, the row stays locked to its commit. On PostgreSQL every
+    # Changed inside a transaction, a row stays locked to its commit. On PostgreSQL every
     # writer would then hold it while taking other row locks in its own order (a review,
     # then its title; or the title first), and two writers could deadlock: there it is
     # changed after the commit instead (stepup_site.caching.content_changed).

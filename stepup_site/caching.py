@@ -1,35 +1,41 @@
-"""Caching that never shows a stale page.
+"""Caching that never shows a stale page to whoever wrote, and a write costs only the
+pages it changed.
 
-Every cached page or fragment is stored under the current *content version*, a token
-that changes after every committed write to anything a page shows (the catalog, reviews,
-votes, comments, members). A write never has to know which pages it touched: the next
-read looks under the new token, misses, and renders afresh. Old entries age out.
+Each cached page or fragment is stored under the versions of its *scopes*
+(stepup_site.cache_scopes): `title:<pk>` for a title's page, `member:<pk>`, `home`, ...
+A write makes new versions of the scopes that show what it changed; the next read of those
+pages looks under the new versions, misses, and renders afresh. Other pages stay warm.
 
-The token lives where every app server sees it: in Redis in production, shared by all
+The versions live where every app server sees them: in Redis in production, shared by all
 of them; in the database on the embedded default, whose local-memory cache is private to
-each process. It is a fresh random value, not a counter, so two writers committing at
-once can never both leave a token that a reader saw before one of the commits.
+each process. Each is a fresh random value, not a counter, so two writers committing at
+once can never both leave a version that a reader saw before one of the commits.
+
+Whole pages for visitors are kept by address with the versions they were rendered under.
+When one is stale, one request renders it again (under a short lock) while the others are
+answered with the stale copy at once. Members are never served a stale copy.
 """
 
 import hashlib
 import json
-import pickle
-import threading
 import uuid
 import zlib
-from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.http import HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import urlencode
 
-VERSION_KEY = "content-version"
+from . import cache_scopes
+from .cache_scopes import SITE
+
+# Long enough for any render; a worker that dies holding it only delays the next render.
+RENDER_LOCK_SECONDS = 10
 
 
 def _versions():
@@ -40,180 +46,122 @@ def _pages():
     return caches["default"]
 
 
-def content_version(request):
-    """The token, read once per request (one cache or database read).
+def scope_versions(request, scopes):
+    """The versions of `scopes` and of "site", read once per request in one cache call
+    (one query when they live in the database). An empty version: the cache holding them
+    cannot be reached, and nothing is read from or stored in the cache under it."""
+    known = request.__dict__.setdefault("_scope_versions", {})
+    names = sorted({SITE, *scopes})
+    if missing := [name for name in names if name not in known]:
+        keys = {f"scope:{name}": name for name in missing}
+        found = _versions().get_many(list(keys))
+        if unset := [key for key in keys if key not in found]:
+            # Never written (or dropped in a flush): what was stored under it is unreachable.
+            for key in unset:
+                _versions().add(key, uuid.uuid4().hex, timeout=None)
+            found.update(_versions().get_many(unset))
+        known.update({name: found.get(key) or "" for key, name in keys.items()})
+    return tuple(known[name] for name in names)
 
-    Empty when the cache holding it cannot be reached: nothing is then read from or
-    stored in the cache for the request, since a write made meanwhile could not have
-    changed the token.
+
+def _bump(scopes):
+    _versions().set_many({f"scope:{name}": uuid.uuid4().hex for name in scopes}, timeout=None)
+
+
+class _AtCommit:
+    """The scopes a transaction changed: new versions once, at its commit."""
+
+    def __init__(self):
+        self.scopes = set()
+
+    def __call__(self):
+        _bump(self.scopes)
+
+
+def content_changed(*scopes):
+    """Make the pages of `scopes` stale (every page when none is named).
+
+    In SQLite (the embedded default) the versions change inside the writer's transaction
+    and commit with the data. Elsewhere they change once the transaction commits: a reader
+    that saw an earlier version before the commit may have cached what the transaction
+    replaces. In Redis they also change at once, which keeps a transaction's own later
+    reads fresh (a test runs in one); in a database table that would hold the rows' locks
+    (see ContentVersionDatabaseCache), so there they change after the commit only.
     """
-    version = getattr(request, "_content_version", None)
-    if version is None:
-        version = _versions().get(VERSION_KEY)
-        if version is None:
-            # First read after a flush: whatever was cached before is unreachable anyway.
-            _versions().add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = _versions().get(VERSION_KEY)
-        request._content_version = version or ""
-    return request._content_version
-
-
-def _new_version():
-    _versions().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-
-
-def content_changed():
-    """Make every cached page stale.
-
-    In SQLite (the embedded default) the token changes inside the writer's transaction and
-    commits with the data. Elsewhere it changes once the transaction commits: a reader that
-    saw an earlier token before the commit may have cached what the transaction replaces.
-    In Redis it also changes at once, which keeps a transaction's own later reads fresh (a
-    test runs in one); in a database table that would hold the row's lock (see
-    ContentVersionDatabaseCache), so there it changes after the commit only.
-    """
+    scopes = set(scopes) or {SITE}
     versions = _versions()
-    if getattr(versions, "commits_with_the_data", False):
-        _new_version()
+    connection = transaction.get_connection()
+    if getattr(versions, "commits_with_the_data", False) or not connection.in_atomic_block:
+        _bump(scopes)
         return
     if not getattr(versions, "locks_a_row", False):
-        _new_version()
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        callback is _new_version for _savepoints, callback, _robust in connection.run_on_commit
-    ):
-        return  # a transaction writing several rows needs one change at its commit
-    transaction.on_commit(_new_version, robust=True)
+        _bump(scopes)
+    pending = next((c for _s, c, _r in connection.run_on_commit if isinstance(c, _AtCommit)), None)
+    if pending is None:  # a transaction writing several rows: one change at its commit
+        pending = _AtCommit()
+        transaction.on_commit(pending, robust=True)
+    pending.scopes |= scopes
 
 
 def caching_enabled():
     return settings.PAGE_CACHE_SECONDS > 0
 
 
-def versioned_key(request, *parts):
-    """A cache key that is only valid for the current content version and secret key.
-
-    The secret key is in it because shared copies hold placeholders derived from it
-    (reviews.listing.placeholder): after a key rotation they would never be filled in.
-    """
-    digest = hashlib.sha256(
-        "\x1f".join(str(part) for part in (settings.SECRET_KEY, *parts)).encode()
-    ).hexdigest()
-    return f"v:{content_version(request)}:{digest}"
-
-
-class _LocalCopies:
-    """The entries this process used last, kept in its memory up to a byte budget.
-
-    Safe with any number of processes because a versioned key never changes meaning: what
-    is stored under it is the same everywhere, for ever. A hit saves the round trip to
-    Redis and the copy of a whole page over it; only the version is read from there.
-    """
-
-    def __init__(self, max_bytes):
-        self.max_bytes = max_bytes
-        self._entries = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[0]
-
-    def set(self, key, value, size):
-        if size > self.max_bytes // 4:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = (value, size)
-            self._bytes += size
-            while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= dropped
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+def _key(request, scopes, *parts):
+    """A key only valid for the current versions of `scopes` and the secret key (shared
+    copies hold placeholders derived from it: reviews.listing.placeholder); None when the
+    versions cannot be read."""
+    versions = scope_versions(request, scopes)
+    if not all(versions):
+        return None
+    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, *versions, *parts))
+    return f"v:{hashlib.sha256(joined.encode()).hexdigest()}"
 
 
-_local_copies = _LocalCopies(max_bytes=settings.PAGE_CACHE_LOCAL_BYTES)
+def _write(request, key, value):
+    if _may_store(request):
+        _pages().set(key, value, settings.PAGE_CACHE_SECONDS)
 
 
-def _read(key, *, shared_object):
-    local = _local_copies.get(key)
-    if local is not None:
-        return pickle.loads(local) if shared_object else local
-    value = _pages().get(key)
-    if value is not None:
-        _keep_local(key, value, shared_object=shared_object)
-    return value
-
-
-def _write(request, key, value, *, shared_object):
-    if not _may_store(request):
-        return
-    _pages().set(key, value, settings.PAGE_CACHE_SECONDS)
-    _keep_local(key, value, shared_object=shared_object)
-
-
-def _keep_local(key, value, *, shared_object):
-    if shared_object:
-        # Kept pickled: each request unpickles its own copy, which it may change.
-        value = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    _local_copies.set(key, value, _size(value))
-
-
-def _size(value):
-    if isinstance(value, (str, bytes)):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_size(item) for item in value.values()) + 100
-    if isinstance(value, (tuple, list)):
-        return sum(_size(item) for item in value) + 100
-    return 100
-
-
-def cached_fragment(request, parts, render, *, mutable=False):
-    """`render()`'s result, from the cache while the content has not changed.
-
-    Rendered HTML is shared as it is by the requests of a process; `mutable=True` for a
-    value a request could change (a model instance): each then gets its own copy."""
-    if not caching_enabled() or not content_version(request):
+def cached_fragment(request, parts, render, *, scopes):
+    """`render()`'s result, from the cache while none of `scopes` has changed."""
+    key = _key(request, scopes, *parts) if caching_enabled() else None
+    if key is None:
         return render()
-    key = versioned_key(request, *parts)
-    fragment = _read(key, shared_object=mutable)
+    fragment = _pages().get(key)
     if fragment is None:
         fragment = render()
-        _write(request, key, fragment, shared_object=mutable)
+        _write(request, key, fragment)
     return fragment
 
 
-def _on_write(sender, **kwargs):
-    update_fields = kwargs.get("update_fields")
+def _on_write(sender, instance, created=False, update_fields=None, **kwargs):
     # A sign-in stamps last_login: nothing any page shows.
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return
-    content_changed()
+    content_changed(
+        *cache_scopes.write_scopes(instance, created=created, update_fields=update_fields)
+    )
+
+
+def _on_m2m(sender, instance, action, model, pk_set, **kwargs):
+    if action.startswith("post_") or action == "pre_clear":
+        content_changed(*cache_scopes.m2m_scopes(instance, model, pk_set))
 
 
 def watch_app_models(app_config):
-    """Make any write to the app's models (admin, services, shell) refresh the pages.
+    """Make any write to the app's models (admin, services, shell) refresh the pages that
+    show it (stepup_site.cache_scopes). Before a deletion: what it is linked to is read then.
 
     Queryset .update() sends no signal: the services that use one (stored counters) do
     so in the same transaction as a save or delete that does."""
     for model in app_config.get_models():
         uid = f"content-changed:{model._meta.label}"
         post_save.connect(_on_write, sender=model, dispatch_uid=f"{uid}:save")
-        post_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}:delete")
+        pre_delete.connect(_on_write, sender=model, dispatch_uid=f"{uid}:delete")
         for field in model._meta.local_many_to_many:
             m2m_changed.connect(
-                _on_write, sender=field.remote_field.through, dispatch_uid=f"{uid}:{field.name}"
+                _on_m2m, sender=field.remote_field.through, dispatch_uid=f"{uid}:{field.name}"
             )
 
 
@@ -290,9 +238,9 @@ class PageQueryMiddleware:
 def _may_store(request):
     """Whether what this request renders may be stored: always for a page's clean address;
     for a query, while the page has fewer than PAGE_CACHE_QUERY_VARIANTS stored under the
-    current content version. A parameter a page does read can still take any value
+    current versions of its scopes. A parameter a page does read can still take any value
     (`?q=<random>`, `?page=<any number>`): past that many, new ones are rendered and not
-    kept, until the next write makes them all stale anyway."""
+    kept, until the next write to the page makes them all stale anyway."""
     storable = getattr(request, "_page_storable", None)
     if storable is None:
         storable = _new_variant_allowed(request)
@@ -306,12 +254,15 @@ def _new_variant_allowed(request):
         return True
     cache = _pages()
     page = (request.get_host(), request.path)
-    seen = versioned_key(request, "query-seen", *page, query)
+    scopes = page_scopes(request) or ()
+    seen = _key(request, scopes, "query-seen", *page, query)
+    if seen is None:
+        return False
     if cache.get(seen):
         return True  # one of the queries kept for this page
     # Past the limit nothing more is stored for the page, not even a note of the query: a
     # flood of new values then costs one counter per page, whatever it sends.
-    counter = versioned_key(request, "query-count", *page)
+    counter = _key(request, scopes, "query-count", *page)
     cache.add(counter, 0, settings.PAGE_CACHE_SECONDS)
     try:
         count = cache.incr(counter)
@@ -323,15 +274,26 @@ def _new_variant_allowed(request):
     return True
 
 
+def page_scopes(request):
+    """The scopes of the page asked for (None: a page never stored whole), once a request."""
+    if not hasattr(request, "_page_scopes"):
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            request._page_scopes = None
+        else:
+            request._page_scopes = cache_scopes.page_scopes(match.view_name, match.kwargs)
+    return request._page_scopes
+
+
 def _page_request(request):
     """A request a whole stored page may answer: a GET or HEAD outside the skipped
-    prefixes, with no message waiting, while the content version can be read."""
+    prefixes, with no message waiting."""
     return (
         caching_enabled()
         and request.method in ("GET", "HEAD")
         and "messages" not in request.COOKIES
         and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
-        and content_version(request)
     )
 
 
@@ -352,12 +314,12 @@ def _stored(response, *, compressed=False):
     return (compressed, content, tuple(response.items()))
 
 
-def _rebuilt(stored, *, header):
+def _rebuilt(stored, *, header, said="hit"):
     compressed, content, headers = stored
     response = HttpResponse(zlib.decompress(content) if compressed else content)
     for name, header_value in headers:
         response[name] = header_value
-    _say(response, header, "hit")
+    _say(response, header, said)
     return response
 
 
@@ -371,10 +333,15 @@ def _say(response, header, value):
 class AnonymousPageCacheMiddleware:
     """Whole pages for visitors who are not signed in, from the shared cache.
 
-    Placed before the session, auth and CSRF middleware so a hit costs a cache lookup and
-    little else. Only what is the same for every such visitor is stored: GET and HEAD
-    without a session or pending messages, answered 200 with no cookie set (a page with a
-    form sets the CSRF cookie, so it is never stored) and nothing marked private.
+    Placed before the session, auth and CSRF middleware so a hit costs two cache reads
+    (the page, then the versions of its scopes) and little else. Only what is the same for
+    every such visitor is stored: GET and HEAD without a session or pending messages,
+    answered 200 with no cookie set (a page with a form sets the CSRF cookie, so it is
+    never stored) and nothing marked private.
+
+    A page is kept by its address with the scopes and versions it was rendered under. A
+    stale one is rendered again by one request at a time (RENDER_LOCK_SECONDS); the others
+    meanwhile get the stale copy at once ("stale"), never waiting on the render.
     """
 
     HEADER = "X-Page-Cache"
@@ -383,25 +350,44 @@ class AnonymousPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if caching_enabled() and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES):
-            # Before the view reads anything: a fragment cached under this version must
-            # hold data at least as new as the version, never a read from before it.
-            content_version(request)
         if not self._cacheable_request(request):
             return self.get_response(request)
-        key = versioned_key(
-            request,
-            "page",
-            request.get_host(),
-            request.get_full_path(),
-            translation.get_language_from_request(request),
-        )
-        stored = _read(key, shared_object=False)
-        if stored is not None:
+        # Not versioned: the versions are in what is stored. The secret key is, as in _key.
+        parts = (settings.SECRET_KEY, request.get_host(), request.get_full_path())
+        parts += (translation.get_language_from_request(request),)
+        key = "page:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        kept = _pages().get(key)
+        if kept is None:
+            return self._render(request, key, kept)
+        scopes, versions, stored = kept
+        current = scope_versions(request, scopes)
+        if current == versions:
             return _rebuilt(stored, header=self.HEADER)
+        if not all(current):
+            return self.get_response(request)  # the versions cannot be read: no cache
+        lock = f"{key}:rendering"
+        if not _pages().add(lock, True, RENDER_LOCK_SECONDS):
+            return _rebuilt(stored, header=self.HEADER, said="stale")
+        try:
+            return self._render(request, key, kept)
+        finally:
+            _pages().delete(lock)
+
+    def _render(self, request, key, kept):
+        # Read before the view reads anything: what is stored under these versions must
+        # hold data at least as new as they are, never a read from before a write.
+        scopes = page_scopes(request)
+        versions = scope_versions(request, scopes) if scopes is not None else ()
         response = self.get_response(request)
-        if request.method == "GET" and _cacheable_response(response):
-            _write(request, key, _stored(response), shared_object=False)
+        if (
+            all(versions)
+            and scopes is not None
+            and request.method == "GET"
+            and _cacheable_response(response)
+        ):
+            _write(request, key, (scopes, versions, _stored(response)))
+        elif kept is not None:
+            _pages().delete(key)  # gone or changed in kind (a title renamed away): not stale
         _say(response, self.HEADER, "miss")
         return response
 
@@ -413,14 +399,14 @@ class AnonymousPageCacheMiddleware:
 class MemberPageCacheMiddleware:
     """Whole pages for a signed-in member, kept for that member's session alone.
 
-    A member who opens a page again before anything on the site changed gets the page they
+    A member who opens a page again before anything it shows changed gets the page they
     were shown, without loading their account, their review and their votes or writing
-    them into the page. The key holds all a page for one member is made of beyond the
-    content version and the address: the session, by its key and every value in it (who
-    is signed in, with which password hash and session epoch), and the CSRF cookie whose
-    token the page's forms carry. Any change to the member, their reviews or votes is a
-    write, so a new content version; signing out ends the session, so the key is never
-    asked for again.
+    them into the page. The key holds the versions of the page's scopes and of the
+    member's own (which their every write changes), and all a page for one member is made
+    of beyond the address: the session, by its key and every value in it (who is signed
+    in, with which password hash and session epoch), and the CSRF cookie whose token the
+    page's forms carry. Signing out ends the session, so the key is never asked for again.
+    Never served stale: the member may be the one who just wrote.
 
     Placed after the session, CSRF, auth and message middleware, so that a hit still
     passes through their answers (Vary: Cookie) and never evaluates request.user. Not
@@ -437,7 +423,7 @@ class MemberPageCacheMiddleware:
         key = self._key(request)
         if key is None:
             return self.get_response(request)
-        stored = _read(key, shared_object=False)
+        stored = _pages().get(key)
         if stored is not None:
             return _rebuilt(stored, header=self.HEADER)
         response = self.get_response(request)
@@ -451,7 +437,7 @@ class MemberPageCacheMiddleware:
         ):
             # Compressed (fast level, about a fifth of the size): there is one page per
             # member and address, where visitors share one. Inflating costs about 0.15 ms.
-            _write(request, key, _stored(response, compressed=True), shared_object=False)
+            _write(request, key, _stored(response, compressed=True))
         _say(response, self.HEADER, "miss")
         return response
 
@@ -469,8 +455,12 @@ class MemberPageCacheMiddleware:
         session = request.session
         if SESSION_KEY not in session or "_messages" in session:
             return None
-        return versioned_key(
+        scopes = page_scopes(request)
+        if scopes is None:
+            return None
+        return _key(
             request,
+            (*scopes, f"member:{session[SESSION_KEY]}"),
             "member-page",
             session.session_key,
             json.dumps(dict(session.items()), sort_keys=True, default=str),

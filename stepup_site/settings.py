@@ -168,10 +168,11 @@ elif _database["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------
-# Pages and fragments are cached under a content version that every write changes
-# (stepup_site/caching.py). The version must be seen by every app process at once: in
-# production it lives in Redis with the pages; on the embedded default, whose local-memory
-# cache is private to each process, in a database table (created by a migration).
+# Pages and fragments are cached under the versions of the scopes they show, which the
+# writes to what they show change (stepup_site/caching.py). The versions must be seen by
+# every app process at once: in production they live in Redis with the pages; on the
+# embedded default, whose local-memory cache is private to each process, in a database
+# table (created by a migration).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
@@ -198,16 +199,18 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "stepup",
             # Pages are up to ~55 KB (~10 KB for members' own, stored compressed): 1,000
-            # entries keep each worker's memory in bounds (every write leaves the old
-            # content version's entries behind until culled).
+            # entries keep each worker's memory in bounds (a write leaves the entries of
+            # the old versions of its scopes behind until culled).
             "OPTIONS": {"MAX_ENTRIES": 1000},
         },
         # What every app process must see alike, in database tables (created by migrations):
-        # local memory is private to a process. The content version alone in its table, so
-        # nothing else stored can ever push it out.
+        # local memory is private to a process. The scope versions alone in their table, so
+        # nothing else stored can push them out: one per title, catalog record and member
+        # who wrote, well under the limit (past it, a third are dropped: pages re-render).
         "content_version": {
             "BACKEND": "stepup_site.cache.ContentVersionDatabaseCache",
             "LOCATION": "stepup_content_version",
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         },
         "shared": {
             "BACKEND": "stepup_site.cache.SharedDatabaseCache",
@@ -218,18 +221,12 @@ else:
     }
     SHARED_CACHE = "shared"
 CONTENT_VERSION_CACHE = "default" if REDIS_URL else "content_version"
-# How long a cached page may live; a write makes it unreachable at once anyway. 0 = off,
-# the default under DEBUG, where a template being edited must show on the next reload.
+# How long a cached page may live; a write makes it stale at once anyway. 0 = off, the
+# default under DEBUG, where a template being edited must show on the next reload.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
-# With Redis, each process also keeps the entries it used last in its own memory (safe:
-# versioned keys never change meaning), up to this many bytes. Without it the page cache is
-# already the process's own memory: a second copy would only double what a worker holds.
-PAGE_CACHE_LOCAL_BYTES = env.int(
-    "PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024 if REDIS_URL else 0
-)
 # A query string (after keeping only the parameters a page reads) longer than this is not
 # cached; past this many different ones for a page, new ones are not kept either (until the
-# next write). A legitimate query (a sort, a page, a search of up to 100 letters) is shorter.
+# next write to it). A legitimate query (a sort, a page, a search of up to 100 letters) is shorter.
 PAGE_CACHE_MAX_QUERY_LENGTH = env.int("PAGE_CACHE_MAX_QUERY_LENGTH", default=256)
 PAGE_CACHE_QUERY_VARIANTS = env.int("PAGE_CACHE_QUERY_VARIANTS", default=100)
 # Whether responses say what the page caches did (X-Page-Cache, X-Member-Page-Cache: hit or

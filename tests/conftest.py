@@ -92,13 +92,12 @@ def empty_cache():
     """Each test starts with an empty cache (Redis on the PostgreSQL pass of .ci/run)."""
     from django.core.cache import cache
 
-    from stepup_site.caching import _local_copies
+    from stepup_site.cache_scopes import _title_pks
 
     cache.clear()
-    _local_copies.clear()
+    _title_pks.clear()  # ids come again after each test's rollback
     yield
     cache.clear()
-    _local_copies.clear()
 
 
 @pytest.fixture

@@ -5,17 +5,27 @@ version in the database on the SQLite pass, Redis for both on the PostgreSQL pas
 """
 
 import re
+import threading
+import time
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.test.signals import template_rendered
 from django.urls import reverse
 
 from reviews import services
 from reviews.listing import _placeholder, placeholder
 from reviews.pagination import page_url
-from tests.factories import CastCreditFactory, TitleFactory, UserFactory, review
+from tests.factories import (
+    CastCreditFactory,
+    CrewMembershipFactory,
+    RoutineFactory,
+    TitleFactory,
+    UserFactory,
+    review,
+)
 from tests.html import ReviewList, assert_valid_accessible_page, element_text, page_text
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +95,188 @@ def test_votes_comments_and_moderation_refresh_the_cached_page(client, title):
     moderator = UserFactory(is_staff=True)
     services.set_status(item=written, status="removed", moderator=moderator, reason="Spam")
     assert "Worth a vote" not in page_text(client.get(url))
+
+
+@pytest.fixture
+def renders():
+    """The templates rendered, in any thread, while the test runs."""
+    names = []
+
+    def rendered(sender, template, **kwargs):
+        names.append(template.name)
+
+    template_rendered.connect(rendered, dispatch_uid="test-caching-renders")
+    yield names
+    template_rendered.disconnect(dispatch_uid="test-caching-renders")
+
+
+@pytest.fixture
+def catalog(title):
+    """Step Up with a dancer in its cast and a crew, All In with a routine of that crew."""
+    other = TitleFactory(name="Step Up", slug="step-up")
+    credit = CastCreditFactory(title=other)
+    line_up = CrewMembershipFactory(title=other, person=credit.person)
+    RoutineFactory(title=title, crews=[line_up.crew])
+    return {"other": other, "person": credit.person, "crew": line_up.crew, "credit": credit}
+
+
+def _warm(client, urls):
+    for url in urls:
+        client.get(url)
+        assert client.get(url)["X-Page-Cache"] == "hit", url
+
+
+def test_writes_to_one_titles_reviews_leave_every_other_title_people_and_lists_warm(
+    client, title, catalog, renders
+):
+    other, person = catalog["other"], catalog["person"]
+    warm = [
+        other.get_absolute_url(),
+        person.get_absolute_url(),
+        catalog["credit"].character.get_absolute_url(),
+        catalog["crew"].get_absolute_url(),
+        reverse("films:person_list"),
+        reverse("films:character_list"),
+        reverse("films:crew_list"),
+        reverse("films:search") + "?q=step",
+        reverse("sitemap"),
+        reverse("reviews:title_rss", kwargs={"slug": other.slug}),
+    ]
+    _warm(client, [*warm, title.get_absolute_url(), reverse("films:title_list")])
+    written = review(title=title, author=UserFactory(), body="A new review of All In")
+    services.helpful_vote_toggle(review=written, voter=UserFactory())
+    services.comment_create(review=written, author=UserFactory(), body="Agreed")
+    del renders[:]
+    for url in warm:
+        assert client.get(url)["X-Page-Cache"] == "hit", url
+    assert renders == []  # not one template rendered again
+    page = client.get(title.get_absolute_url())
+    assert page["X-Page-Cache"] == "miss" and "A new review of All In" in page_text(page)
+    assert "films/title_detail.html" in renders
+    # The title list shows every title's average: a new rating is on it at once.
+    assert client.get(reverse("films:title_list"))["X-Page-Cache"] == "miss"
+
+
+def test_a_vote_or_comment_leaves_the_title_list_warm(client, title, renders):
+    written = review(title=title, body="Worth a vote")
+    _warm(client, [reverse("films:title_list")])
+    services.helpful_vote_toggle(review=written, voter=UserFactory())
+    services.comment_create(review=written, author=UserFactory(), body="Agreed")
+    del renders[:]
+    assert client.get(reverse("films:title_list"))["X-Page-Cache"] == "hit"
+    assert renders == []
+
+
+def test_a_catalog_edit_makes_only_the_pages_that_show_that_record_stale(
+    client, title, catalog, renders
+):
+    other, person, crew = catalog["other"], catalog["person"], catalog["crew"]
+    unrelated = CastCreditFactory(title=title)  # All In's cast: not this dancer
+    showing = [  # the dancer's page, the title and crew pages that name them, the lists
+        person.get_absolute_url(),
+        other.get_absolute_url(),
+        crew.get_absolute_url(),
+        catalog["credit"].character.get_absolute_url(),
+        reverse("films:person_list"),
+        reverse("films:search") + "?q=dancer",
+    ]
+    not_showing = [
+        title.get_absolute_url(),
+        unrelated.person.get_absolute_url(),
+        unrelated.character.get_absolute_url(),
+        reverse("films:home"),
+        reverse("reviews:rss"),
+    ]
+    _warm(client, showing + not_showing)
+    person.name = "Renamed Dancer"
+    person.save()
+    del renders[:]
+    for url in not_showing:
+        assert client.get(url)["X-Page-Cache"] == "hit", url
+    assert renders == []
+    for url in showing:
+        response = client.get(url)
+        assert response["X-Page-Cache"] == "miss", url
+        assert "Renamed Dancer" in page_text(response), url
+    # The crew dances a routine in All In: a crew edit reaches All In's page too.
+    crew.name = "Renamed Crew"
+    crew.save()
+    assert "Renamed Crew" in page_text(client.get(title.get_absolute_url()))
+    assert client.get(unrelated.person.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_a_title_edit_reaches_its_reviewers_profiles_and_a_routine_line_up_its_crew(
+    client, title, catalog
+):
+    author = UserFactory(username="krumpqueen")
+    review(title=title, author=author, body="Words")
+    crew, other = catalog["crew"], catalog["other"]
+    _warm(client, [author.get_absolute_url(), crew.get_absolute_url()])
+    title.name = "Step Up: All In (Renamed)"
+    title.save()
+    assert "All In (Renamed)" in page_text(client.get(author.get_absolute_url()))
+    _warm(client, [crew.get_absolute_url(), other.get_absolute_url()])
+    RoutineFactory(title=other, name="The Final Battle", crews=[crew])
+    assert "The Final Battle" in page_text(client.get(crew.get_absolute_url()))
+    assert "The Final Battle" in page_text(client.get(other.get_absolute_url()))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_hot_page_is_rendered_by_one_request_while_the_others_get_the_stale_copy(
+    title, renders
+):
+    """Requests in threads, each with its own database connection: the one that takes the
+    page's render lock is held inside its render until the others have all been answered."""
+    from django.db import connections
+
+    url = title.get_absolute_url()
+    review(title=title, body="The first review")
+    _warm(Client(), [url])
+    review(title=title, body="A newer review")  # the page is stale now
+    rendering, release = threading.Event(), threading.Event()
+    page_renders = []
+
+    def hold_the_render(sender, template, **kwargs):
+        if template.name == "films/title_detail.html":
+            page_renders.append(template.name)
+            if len(page_renders) == 1:  # the first render only: no other is held
+                rendering.set()
+                release.wait(timeout=10)
+
+    answers = {}
+
+    def get(name):
+        try:
+            answers[name] = Client().get(url)
+        finally:
+            connections.close_all()
+
+    template_rendered.connect(hold_the_render, dispatch_uid="test-caching-hold")
+    try:
+        renderer = threading.Thread(target=get, args=("renderer",))
+        renderer.start()
+        assert rendering.wait(timeout=10)
+        others = [threading.Thread(target=get, args=(n,)) for n in range(8)]
+        for thread in others:
+            thread.start()
+        deadline = time.monotonic() + 5
+        for thread in others:
+            thread.join(timeout=max(0, deadline - time.monotonic()))
+        # All answered while the render is still held: none waited on it.
+        assert not any(thread.is_alive() for thread in others)
+        assert renderer.is_alive()
+    finally:
+        release.set()
+        template_rendered.disconnect(dispatch_uid="test-caching-hold")
+        renderer.join(timeout=10)
+    assert len(page_renders) == 1
+    assert answers["renderer"]["X-Page-Cache"] == "miss"
+    assert "A newer review" in page_text(answers["renderer"])
+    for n in range(8):
+        assert answers[n]["X-Page-Cache"] == "stale"
+        assert "A newer review" not in page_text(answers[n])
+    fresh = Client().get(url)
+    assert fresh["X-Page-Cache"] == "hit" and "A newer review" in page_text(fresh)
 
 
 def test_a_catalog_edit_in_the_admin_shows_at_once(client, title):
@@ -214,21 +406,6 @@ def test_the_shared_member_page_is_each_members_own_page(title):
     assert "Rate and review" not in page_text(html)
 
 
-def test_local_copies_keep_the_most_recently_used_within_their_byte_budget():
-    from stepup_site.caching import _LocalCopies
-
-    copies = _LocalCopies(max_bytes=1000)
-    for name in "abcd":
-        copies.set(name, name * 200, 200)
-    assert copies.get("a") == "a" * 200  # used: now the most recent
-    copies.set("e", "e" * 200, 200)
-    copies.set("f", "f" * 200, 200)  # over budget: the least recently used goes
-    assert copies.get("b") is None
-    assert [copies.get(name) is not None for name in "cdaef"] == [True] * 5
-    copies.set("huge", "x" * 900, 900)  # more than a quarter of the budget: not kept
-    assert copies.get("huge") is None
-
-
 def test_a_new_secret_key_never_serves_a_copy_made_with_the_old_one(title, settings):
     member = UserFactory(username="ana")
     reader = _as(member)
@@ -342,15 +519,17 @@ def test_a_suspension_ends_the_kept_pages_of_every_session(title):
     assert '">ana</a>' not in response.content.decode()
 
 
-def test_posting_a_review_checks_the_form_once_and_changes_the_version_with_one_statement(
+def test_posting_a_review_checks_the_form_once_and_changes_each_scope_with_one_statement(
     title,
 ):
     """The form's own checks stand in for the model's check constraints (each a query);
-    the database still enforces them. The content version changes with one statement in
-    the writer's transaction when it lives in the database, none when in Redis."""
+    the database still enforces them. Each scope the review shows in changes with one
+    statement in the writer's transaction when the versions live in the database, none
+    when in Redis."""
     from django.test.utils import CaptureQueriesContext
 
-    reader = _as(UserFactory())
+    member = UserFactory()
+    reader = _as(member)
     with CaptureQueriesContext(connection) as queries:
         response = reader.post(
             reverse("reviews:edit", kwargs={"slug": title.slug}),
@@ -360,12 +539,15 @@ def test_posting_a_review_checks_the_form_once_and_changes_the_version_with_one_
     statements = [query["sql"] for query in queries]
     assert not [sql for sql in statements if '"_check"' in sql]
     version_writes = [
-        sql for sql in statements if "stepup_content_version" in sql and "SELECT" not in sql
+        sql for sql in statements if "stepup_content_version" in sql and sql.startswith("UPDATE")
     ]
     from stepup_site.caching import _versions
 
     in_the_transaction = getattr(_versions(), "commits_with_the_data", False)
-    assert len(version_writes) == (1 if in_the_transaction else 0)
+    scopes = {f"title:{title.pk}", f"member:{member.pk}", "home", "feeds", "ratings"}
+    assert len(version_writes) == (len(scopes) if in_the_transaction else 0)
+    for scope in scopes if in_the_transaction else ():
+        assert len([sql for sql in version_writes if f":scope:{scope}'" in sql]) == 1
 
 
 def test_a_failed_write_leaves_the_version_as_its_transaction_does(title):
@@ -373,12 +555,13 @@ def test_a_failed_write_leaves_the_version_as_its_transaction_does(title):
     write stay valid. In Redis it has already changed, which only costs a miss."""
     from django.db import transaction
 
-    from stepup_site.caching import VERSION_KEY, _versions
+    from stepup_site.caching import _versions
 
-    _versions().set(VERSION_KEY, "before", timeout=None)
+    key = f"scope:title:{title.pk}"
+    _versions().set(key, "before", timeout=None)
     with pytest.raises(RuntimeError), transaction.atomic():
         review(title=title, body="never committed")
-        changed_inside = _versions().get(VERSION_KEY) != "before"
+        changed_inside = _versions().get(key) != "before"
         raise RuntimeError
     versions = _versions()
     in_the_transaction = getattr(versions, "commits_with_the_data", False)
@@ -387,7 +570,7 @@ def test_a_failed_write_leaves_the_version_as_its_transaction_does(title):
     )
     # Unchanged unless it was changed outside the transaction (Redis, at once).
     unchanged = in_the_transaction or getattr(versions, "locks_a_row", False)
-    assert (versions.get(VERSION_KEY) == "before") == unchanged
+    assert (versions.get(key) == "before") == unchanged
     assert changed_inside == (in_the_transaction or not getattr(versions, "locks_a_row", False))
 
 
@@ -402,10 +585,10 @@ def stored(monkeypatch):
     keys = []
     write = caching._write
 
-    def counted(request, key, value, **options):
+    def counted(request, key, value):
         if caching._may_store(request):
             keys.append(key)
-        return write(request, key, value, **options)
+        return write(request, key, value)
 
     monkeypatch.setattr(caching, "_write", counted)
     return keys

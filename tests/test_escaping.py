@@ -44,7 +44,6 @@ from accounts.models import SAMPLE_PREFIX, User
 from reviews import services
 from reviews.forms import ReviewForm, rating_label
 from reviews.models import REVIEW_HEADLINE_MAX_LENGTH, ModerationAction, Report, Status
-from stepup_site.caching import _local_copies
 from tests.conftest import work_off_queue
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
 
@@ -271,13 +270,11 @@ def one_example():
     """Each example starts from an empty cache and leaves no rows behind: it runs in a
     savepoint rolled back at the end, so usernames and emails never collide."""
     cache.clear()
-    _local_copies.clear()
     mail.outbox.clear()
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
     cache.clear()
-    _local_copies.clear()
 
 
 class Clients:

@@ -1,0 +1,198 @@
+"""What each cached page shows, and what each write changes, as *scopes* (stepup_site.caching).
+
+A page is stored under the versions of its scopes; a write makes new versions of the scopes
+that show what it changed, so it costs only those pages. Scope names:
+
+- `title:<pk>`: a title's page (catalog and reviews parts), its review pages, its feeds
+- `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
+- `member:<pk>`: a member's profile, and every page kept for their sessions
+- `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
+  `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
+  profiles, which name the titles reviewed: too many to list for a title's edit)
+- `site`: every page; what a write to anything not mapped here makes stale.
+"""
+
+SITE = "site"
+
+
+def _pk(model, **lookup):
+    return model.objects.filter(**lookup).values_list("pk", flat=True).first()
+
+
+def _record(kind, model, slug):
+    pk = _pk(model, slug=slug)
+    return (f"catalog:{kind}:{pk}",) if pk else ()
+
+
+def page_scopes(view_name, kwargs):
+    """The scopes of a page by its URL name and arguments, or None: never stored whole.
+    Read before the view runs, so a page holds data at least as new as its versions."""
+    from accounts.models import User
+    from films.models import Character, Crew, Person
+    from reviews.models import Review
+
+    if view_name in ("films:title_detail", "reviews:title_rss", "reviews:title_atom"):
+        pk = title_pk(kwargs["slug"])
+        return (f"title:{pk}",) if pk else ()
+    if view_name == "reviews:detail":
+        title_id = Review.objects.filter(pk=kwargs["pk"]).values_list("title_id").first()
+        return (f"title:{title_id[0]}",) if title_id else ()
+    if view_name == "accounts:profile":
+        pk = _pk(User, username=kwargs["username"])
+        return (f"member:{pk}", "title-names") if pk else ()
+    records = {
+        "films:person_detail": ("person", Person),
+        "films:character_detail": ("character", Character),
+        "films:crew_detail": ("crew", Crew),
+    }
+    if view_name in records:
+        return _record(*records[view_name], kwargs["slug"])
+    return {
+        "films:home": ("home",),
+        "films:title_list": ("lists", "ratings"),
+        "films:generated_poster": ("lists",),
+        "films:person_list": ("lists",),
+        "films:character_list": ("lists",),
+        "films:crew_list": ("lists",),
+        "films:search": ("lists",),
+        "sitemap": ("lists",),
+        "reviews:rss": ("feeds",),
+        "reviews:atom": ("feeds",),
+        "robots": (),
+    }.get(view_name)
+
+
+_title_pks = {}
+
+
+def title_pk(slug):
+    """A title's id by its slug, from this process's memory after the first time (a title
+    page asks on every member visit). A slug given to another title is caught by the
+    caller, which checks the slug of the title it loads: forget_title_slug, then ask again."""
+    from films.models import Title
+
+    pk = _title_pks.get(slug)
+    if pk is None:
+        pk = _pk(Title, slug=slug)
+        if pk is not None:
+            _title_pks[slug] = pk  # found slugs only: no memory for made-up ones
+    return pk
+
+
+def forget_title_slug(slug):
+    _title_pks.pop(slug, None)
+
+
+# --- What a write changes --------------------------------------------------------------
+
+
+def write_scopes(instance, *, created=False, update_fields=None):
+    """The scopes a save or deletion of `instance` makes stale (before a deletion, while
+    what it is linked to can still be read)."""
+    from accounts.models import User
+    from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+    from reviews.models import Comment, HelpfulVote, ModerationAction, Report, Review
+
+    if isinstance(instance, Review):
+        scopes = {*_review_scopes(instance.title_id, instance.author_id)}
+        if created or update_fields is None or {"rating", "status"} & set(update_fields):
+            scopes.add("ratings")  # the title list shows every title's average
+        return scopes
+    if isinstance(instance, (HelpfulVote, Comment)):
+        review = instance._state.fields_cache.get("review")
+        if review is None:
+            review = Review.objects.filter(pk=instance.review_id).only("title", "author").first()
+        writer = instance.voter_id if isinstance(instance, HelpfulVote) else instance.author_id
+        about = _review_scopes(review.title_id, review.author_id) if review else ("home",)
+        return {*about, f"member:{writer}"}
+    if isinstance(instance, Report):
+        return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's
+    if isinstance(instance, ModerationAction):
+        return set()  # shown in the admin only
+    if isinstance(instance, User):
+        scopes = {f"member:{instance.pk}"}
+        if not created and (update_fields is None or "username" in update_fields):
+            scopes.add(SITE)  # a new name shows on every card they wrote
+        return scopes
+    kinds = {Title: "title", Person: "person", Character: "character", Crew: "crew"}
+    if type(instance) in kinds:
+        kind = kinds[type(instance)]
+        scopes = {_scope(kind, instance.pk), "lists", *shown_with(kind, instance.pk)}
+        if kind == "title":
+            scopes |= {"home", "feeds", "title-names"}
+        return scopes | ({"home"} if kind == "crew" else set())
+    if isinstance(instance, Routine):  # named in search too
+        return {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+    if isinstance(instance, (Credit, CrewMembership, Trivia)):
+        return {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
+    return {SITE}
+
+
+def m2m_scopes(instance, model, pk_set):
+    """A routine's crews or choreographers changed (from either side)."""
+    from films.models import Routine
+
+    if isinstance(instance, Routine):
+        routines, others = [instance.pk], (_scope(_kind_of(model), pk) for pk in pk_set or ())
+    else:
+        routines, others = list(pk_set or ()), [_scope(_kind_of(type(instance)), instance.pk)]
+    titles = Routine.objects.filter(pk__in=routines).values_list("title_id", flat=True)
+    scopes = {*others, *(f"title:{pk}" for pk in titles)}
+    for pk in routines:
+        scopes |= shown_with("routine", pk)
+    return scopes
+
+
+def _review_scopes(title_id, author_id):
+    return (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+
+
+def _scope(kind, pk):
+    return f"title:{pk}" if kind == "title" else f"catalog:{kind}:{pk}"
+
+
+def _kind_of(model):
+    return model._meta.model_name
+
+
+def _link_scopes(link):
+    """A row linking catalog records (a credit, a line-up, a routine): each record it names."""
+    return {
+        _scope(kind, getattr(link, f"{kind}_id"))
+        for kind in ("title", "person", "character", "crew")
+        if getattr(link, f"{kind}_id", None)
+    }
+
+
+def _links():
+    """The tables that link catalog records, with the column that names each kind."""
+    from films.models import Credit, CrewMembership, Routine
+
+    kinds = {"title": "title_id", "person": "person_id", "character": "character_id"}
+    via_routine = {"title": "routine__title_id", "routine": "routine_id"}
+    return [
+        (Credit, kinds),
+        (CrewMembership, {**kinds, "crew": "crew_id"}),
+        (Routine.crews.through, {**via_routine, "crew": "crew_id"}),
+        (Routine.choreographers.through, {**via_routine, "person": "person_id"}),
+    ]
+
+
+def shown_with(kind, pk):
+    """The pages of the records shown with record `pk` of `kind` (a person's titles,
+    characters and crews; a title's cast; ...): one query per table that links them."""
+    scopes = set()
+    for model, columns in _links():
+        if kind not in columns:
+            continue
+        others = [(o, column) for o, column in columns.items() if o not in (kind, "routine")]
+        rows = model.objects.filter(**{columns[kind]: pk}).values_list(
+            *(column for _other, column in others)
+        )
+        for row in rows:
+            scopes |= {
+                _scope(other, value)
+                for (other, _column), value in zip(others, row, strict=True)
+                if value
+            }
+    return scopes
