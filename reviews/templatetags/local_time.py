@@ -1,8 +1,10 @@
 import datetime
+import functools
 
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -25,7 +27,7 @@ def local_time(moment, *, with_time=False, css_class=""):
     if with_time:
         shown = _("%(moment)s UTC") % {"moment": formats.date_format(utc, "DATETIME_FORMAT")}
     else:
-        shown = formats.date_format(utc, "DATE_FORMAT")
+        shown = _shown_date(utc.date(), get_language())
     return format_html(
         '<time{} datetime="{}" data-local-time="{}">{}</time>',
         format_html(' class="{}"', css_class) if css_class else "",
@@ -33,3 +35,9 @@ def local_time(moment, *, with_time=False, css_class=""):
         "datetime" if with_time else "date",
         shown,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _shown_date(day, language):
+    # A page of cards shows a handful of days: each formatted once per language.
+    return formats.date_format(day, "DATE_FORMAT")

@@ -1,0 +1,110 @@
+"""The cheap parts of a review card, written in Python.
+
+A title page shows twenty cards, each once made of several templates and five URL
+reversals; those per-card costs were most of the page's server time (docs/performance.md).
+The markup here is what the templates wrote, character for character: shared copies of
+the page are personalised by string replacement (reviews.listing), which relies on it.
+"""
+
+import functools
+from urllib.parse import quote
+
+from django import template
+from django.template.defaultfilters import floatformat
+from django.urls import get_script_prefix, reverse
+from django.utils.formats import localize
+from django.utils.html import format_html
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.simple_tag
+def star_rating(rating, stars):
+    """A rating shown as stars, with its value in words for screen readers; rating: 1 to
+    10 half-stars. Few distinct values, so each is built once per language."""
+    return _star_rating(rating, stars, get_language())
+
+
+@functools.lru_cache(maxsize=512)
+def _star_rating(rating, stars, language):
+    label = _("%(stars)s out of 5 stars") % {"stars": floatformat(stars, "-1")}
+    return format_html(
+        '<span class="stars stars-{}" role="img" aria-label="{}"></span>', rating, label
+    )
+
+
+@register.simple_tag
+def helpful_count(count):
+    """The sentence under a card that counts its helpful votes (empty at none)."""
+    if not count:
+        return ""
+    return ngettext(
+        "%(counter)s person found this helpful", "%(counter)s people found this helpful", count
+    ) % {"counter": localize(count)}
+
+
+@register.simple_tag
+def comment_count(count):
+    return ngettext("%(counter)s comment", "%(counter)s comments", count) % {
+        "counter": localize(count)
+    }
+
+
+@register.simple_tag
+def helpful_label(author_name):
+    """The vote button's accessible name: says whose review it is."""
+    return _("Helpful: review by %(author)s") % {"author": author_name}
+
+
+class ReviewUrls:
+    """The URLs a card links to, built from one reversal per URL name (per language and
+    script prefix) instead of one per link: the same strings reverse() returns."""
+
+    def __init__(self, review):
+        self._review = review
+
+    @property
+    def detail(self):
+        return _pk_url("reviews:detail", self._review.pk)
+
+    @property
+    def helpful(self):
+        return _pk_url("reviews:helpful", self._review.pk)
+
+    @property
+    def report(self):
+        return _pk_url("reviews:report", self._review.pk)
+
+    @property
+    def author(self):
+        username = self._review.author.username
+        if not username or "/" in username:
+            # reverse() refuses these: keep its behaviour rather than guess.
+            return self._review.author.get_absolute_url()
+        head, tail = _url_around("accounts:profile", "username", "~marker~")
+        return head + quote(username, safe=RFC3986_SUBDELIMS + "/~:@") + tail
+
+
+@register.simple_tag
+def review_urls(review):
+    return ReviewUrls(review)
+
+
+def _pk_url(viewname, pk):
+    head, tail = _url_around(viewname, "pk", 987654321)
+    return f"{head}{int(pk)}{tail}"
+
+
+def _url_around(viewname, kwarg, marker):
+    return _url_parts(viewname, kwarg, marker, get_script_prefix(), get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _url_parts(viewname, kwarg, marker, script_prefix, language):
+    # script_prefix and language: what reverse() reads besides its arguments.
+    head, found, tail = reverse(viewname, kwargs={kwarg: marker}).partition(str(marker))
+    assert found and str(marker) not in tail, viewname
+    return head, tail
