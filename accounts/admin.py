@@ -8,11 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from reviews.models import Comment, Review
 from reviews.services import account_delete, account_suspend, account_unsuspend
 
+from .forms import UsernameRulesMixin
 from .models import User
-from .usernames import validate_username
 
 
-class UserCreationAdminForm(AdminUserCreationForm):
+class UserCreationAdminForm(UsernameRulesMixin, AdminUserCreationForm):
     """Django's, asking for the email address too: every account needs one (to reset its
     password, and the change page refuses to save without it)."""
 
@@ -24,23 +24,10 @@ class UserCreationAdminForm(AdminUserCreationForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
 
-    def clean_username(self):
-        # None when Django's check found the name taken (in any case): its error is added.
-        username = super().clean_username()
-        if username is not None:
-            validate_username(username)
-        return username
 
-
-class UserChangeAdminForm(UserChangeForm):
+class UserChangeAdminForm(UsernameRulesMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
-
-    def clean_username(self):
-        username = self.cleaned_data["username"]
-        if "username" in self.changed_data:
-            validate_username(username, member=self.instance)
-        return username
 
 
 class SuspensionForm(forms.Form):

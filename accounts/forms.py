@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from .models import User
 from .usernames import USERNAME_MAX_LENGTH, validate_username
 
+# The column's length (the model's EmailField): a form field allowing more (Django's
+# default is 320) would let an address through that the database then refuses.
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
 
 class _NeverRefilled(forms.TextInput):
     """Sent back empty: a person whose browser filled it in by mistake can send again."""
@@ -16,10 +20,25 @@ class _NeverRefilled(forms.TextInput):
         return None
 
 
-class SignUpForm(UserCreationForm):
+class UsernameRulesMixin:
+    """The site's username rules (accounts.usernames) on every form that sets a username:
+    sign-up and the admin's add and change forms. A name is checked when new or changed."""
+
+    def clean_username(self):
+        parent = getattr(super(), "clean_username", None)
+        # Django's creation forms answer None when the name is taken in any case, having
+        # added their error already.
+        username = parent() if parent is not None else self.cleaned_data["username"]
+        if username is not None and (self.instance.pk is None or "username" in self.changed_data):
+            validate_username(username, member=self.instance)
+        return username
+
+
+class SignUpForm(UsernameRulesMixin, UserCreationForm):
     email = forms.EmailField(
         label=_("Email address"),
         help_text=_("For resetting your password. Never shown to anyone."),
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     # A honeypot: moved off screen by the site's CSS and skipped by the Tab key, so people
@@ -33,13 +52,6 @@ class SignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ["username", "email"]
-
-    def clean_username(self):
-        # None when Django's check found the name taken (in any case): its error is added.
-        username = super().clean_username()
-        if username is not None:
-            validate_username(username)
-        return username
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +84,7 @@ class SignUpForm(UserCreationForm):
 class EmailAddressForm(forms.Form):
     email = forms.EmailField(
         label=_("Email address"),
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -94,10 +107,34 @@ class AccountDeleteForm(forms.Form):
         return password
 
 
+class SignUpConfirmForm(forms.Form):
+    """The password of the account a sign-up link confirms: a link to an account someone
+    else made with your address (they signed up first) is then no way into it."""
+
+    password = forms.CharField(
+        label=_("The password you chose"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(
+                _("That is not the password of this account."), code="wrong_password"
+            )
+        return password
+
+
 class EmailChangeForm(forms.Form):
     email = forms.EmailField(
         label=_("New email address"),
-        help_text=_("We send a link to it: the change is made when you open the link."),
+        max_length=EMAIL_MAX_LENGTH,
+        help_text=_("We send a link to it: the change is made when you open it and confirm."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = forms.CharField(

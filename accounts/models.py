@@ -1,4 +1,5 @@
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -10,6 +11,12 @@ from .usernames import username_skeleton
 
 # Usernames kept for the sample accounts of load_sample_content: nobody signs up as one.
 SAMPLE_PREFIX = "sample-"
+
+
+class UserManager(DjangoUserManager):
+    def with_email(self, address):
+        """The accounts using this address, in any case: one at most (a constraint)."""
+        return self.filter(email__iexact=address)
 
 
 class User(AbstractUser):
@@ -65,12 +72,23 @@ class User(AbstractUser):
     def __str__(self):
         return self.username
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        member = super().from_db(db, field_names, values)
+        member._loaded_username = member.__dict__.get("username")
+        return member
+
     def save(self, *args, **kwargs):
-        self.username_skeleton = username_skeleton(self.username)
+        # Only a new or renamed account gets its skeleton computed: an older look-alike
+        # (migration 0005 left its skeleton empty) must still save its password or flags.
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "username" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "username_skeleton"}
+        if self._state.adding or self.username != getattr(self, "_loaded_username", None):
+            self.username_skeleton = username_skeleton(self.username)
+            if update_fields is not None and "username" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "username_skeleton"}
         super().save(*args, **kwargs)
+        if update_fields is None or "username" in update_fields:
+            self._loaded_username = self.username
 
     def get_absolute_url(self):
         return reverse("accounts:profile", kwargs={"username": self.username})

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from .models import User
@@ -71,46 +72,52 @@ def unconfirmed_accounts_prune():
 def sign_up(*, username, email, password, next_url, site_url):
     """Make an account waiting for its address to be confirmed, and email the link.
 
-    If the address already has an account, no account is made: its owner is emailed that
-    someone tried (or, while that account still waits, its confirmation link again). The
-    caller answers both alike, and both do the same work: a password hashed, one mail queued.
+    An account that holds the address but was never confirmed is replaced: it never signed
+    in, and whoever made it may not own the address (signing up first with another's
+    address must not hand its owner a link to an account someone else controls). If a
+    confirmed account has the address, no account is made: its owner is emailed that
+    someone tried. The caller answers every case alike, and each does the same work: a
+    password hashed, one mail queued.
     """
-    holder = User.objects.filter(email__iexact=email).first()
-    # An account is made either way, so the username is held alike: were it held only for a
-    # free address, trying the same username again would tell which the address was. For a
-    # taken address it is a placeholder with no address and no password, never confirmed,
-    # pruned with the other unconfirmed sign-ups.
-    member = User(username=username, email="" if holder else email, email_confirmed=False)
+    member = User(username=username, email_confirmed=False)
     member.set_password(password)
-    if holder is not None:
-        member.set_unusable_password()
-    try:
-        with transaction.atomic():
-            member.save()
-    except IntegrityError:
-        # The username (or a look-alike) was taken a moment ago, or the address signed up
-        # a moment ago: from here on it is a taken address.
-        holder = holder or User.objects.filter(email__iexact=email).first()
-        if holder is None or User.objects.filter(username__iexact=username).exists():
-            raise UsernameTaken from None
+    for _attempt in range(2):
+        holder = User.objects.with_email(email).first()
+        if holder is not None and not holder.email_confirmed:
+            holder.delete()
+            holder = None
+        # An account is made either way, so the username is held alike: were it held only
+        # for a free address, trying the same username again would tell which the address
+        # was. For a taken address it is a placeholder with the password chosen, as any
+        # sign-up (signing in with it then says "confirm first" too), and no address, so
+        # it can never be confirmed; it is pruned with the other unconfirmed sign-ups.
+        member.email = "" if holder else email
+        try:
+            with transaction.atomic():
+                member.save()
+            break
+        except IntegrityError:
+            # The username (or a look-alike) was taken a moment ago, or the address signed
+            # up a moment ago: try again, as a taken address or replacing that sign-up.
+            if User.objects.filter(username__iexact=username).exists():
+                raise UsernameTaken from None
+    else:
+        raise UsernameTaken
     if holder is None:
         queue_email(**signup_confirmation_mail(member=member, site_url=site_url, next_url=next_url))
         return
-    if holder.email_confirmed:
-        queue_email(
-            **_mail(
-                "signup_taken",
-                {
-                    "member": holder,
-                    "login_link": _absolute(site_url, "login"),
-                    "reset_link": _absolute(site_url, "password_reset"),
-                },
-                subject=_("Someone tried to sign up to Step Up Community with your address"),
-                to=holder.email,
-            )
+    queue_email(
+        **_mail(
+            "signup_taken",
+            {
+                "member": holder,
+                "login_link": _absolute(site_url, "login"),
+                "reset_link": _absolute(site_url, "password_reset"),
+            },
+            subject=_("Someone tried to sign up to Step Up Community with your address"),
+            to=holder.email,
         )
-    else:
-        queue_email(**signup_confirmation_mail(member=holder, site_url=site_url, next_url=next_url))
+    )
 
 
 def signup_token_read(token):
@@ -147,13 +154,24 @@ def signup_confirm(*, member):
     return member
 
 
+def _password_stamp(member):
+    """Changes when the password does (changed or reset), or when every session is ended:
+    a link asked for before then is not the owner's wish any more, maybe not even theirs."""
+    return salted_hmac(
+        _EMAIL_CHANGE_SALT,
+        f"{member.password}:{member.session_epoch}",
+        algorithm="sha256",
+    ).hexdigest()
+
+
+@transaction.atomic
 def email_change_request(*, member, new_email, site_url):
     """Email a link confirming the new address to it, and tell the current one.
 
     A new address that belongs to another account gets a notice instead of the link, and
-    the member is answered the same either way: two mails queued.
+    the member is answered the same either way: two mails queued (both or neither).
     """
-    if User.objects.filter(email__iexact=new_email).exclude(pk=member.pk).exists():
+    if User.objects.with_email(new_email).exclude(pk=member.pk).exists():
         queue_email(
             **_mail(
                 "email_change_taken",
@@ -164,7 +182,8 @@ def email_change_request(*, member, new_email, site_url):
         )
     else:
         token = signing.dumps(
-            {"u": member.pk, "o": member.email, "n": new_email}, salt=_EMAIL_CHANGE_SALT
+            {"u": member.pk, "o": member.email, "n": new_email, "p": _password_stamp(member)},
+            salt=_EMAIL_CHANGE_SALT,
         )
         queue_email(
             **_mail(
@@ -192,13 +211,11 @@ def email_change_request(*, member, new_email, site_url):
         )
 
 
-@transaction.atomic
-def email_change_confirm(*, token):
-    """Apply the change an emailed link confirms; the member, with the new address.
+def email_change_token_read(token, *, for_update=False):
+    """(member, new address) for an email-change link that is genuine and unexpired.
 
-    Opening the link again once it is applied only shows the result. A link is refused
-    once the address has changed since it was sent, or when the new address has meanwhile
-    become another account's.
+    Refused once the password has changed since it was sent (changed or reset: the owner
+    may be taking the account back from whoever asked) or every session was ended.
     """
     try:
         data = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=CONFIRMATION_MAX_AGE)
@@ -206,19 +223,39 @@ def email_change_confirm(*, token):
         raise LinkRefused(
             _("This link is not valid or has expired. Ask for the change again in your settings.")
         ) from None
-    member = User.objects.select_for_update().filter(pk=data["u"]).first()
+    members = User.objects.select_for_update() if for_update else User.objects
+    member = members.filter(pk=data["u"]).first()
     if member is None:
         raise LinkRefused(_("This link is not valid any more."))
-    if member.email == data["n"]:
-        return member
-    if member.email != data["o"]:
+    if not constant_time_compare(data.get("p", ""), _password_stamp(member)):
+        raise LinkRefused(
+            _(
+                "Your password changed after this link was sent, so it is not valid any more. "
+                "Ask for the change again in your settings."
+            )
+        )
+    if member.email != data["n"] and member.email != data["o"]:
         raise LinkRefused(
             _("Your address changed after this link was sent, so it is not valid any more.")
         )
+    return member, data["n"]
+
+
+@transaction.atomic
+def email_change_confirm(*, token):
+    """Apply the change an emailed link confirms; the member, with the new address.
+
+    Confirming again once it is applied only shows the result. A link is refused once the
+    address or the password has changed since it was sent, or when the new address has
+    meanwhile become another account's.
+    """
+    member, new_email = email_change_token_read(token, for_update=True)
+    if member.email == new_email:
+        return member
     taken = _("This address belongs to another account now, so it cannot be yours here too.")
-    if User.objects.filter(email__iexact=data["n"]).exclude(pk=member.pk).exists():
+    if User.objects.with_email(new_email).exclude(pk=member.pk).exists():
         raise LinkRefused(taken)
-    member.email, member.email_confirmed = data["n"], True
+    member.email, member.email_confirmed = new_email, True
     try:
         with transaction.atomic():
             member.save(update_fields=["email", "email_confirmed"])

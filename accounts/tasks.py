@@ -60,6 +60,6 @@ def send_signup_confirmation(*, email, site_url, language):
     from .services import signup_confirmation_mail
 
     with translation.override(language):
-        for member in User.objects.filter(email__iexact=email, email_confirmed=False):
+        for member in User.objects.with_email(email).filter(email_confirmed=False):
             message = signup_confirmation_mail(member=member, site_url=site_url, next_url="")
             send_email.call(**message)

@@ -1,7 +1,8 @@
 """The rules every username follows, wherever it is set: sign-up and the admin's user forms.
 
-Besides Django's own validators (letters, digits and @ . + - _), a username must not pass
-for another: no mix of alphabets whose letters look alike (a Cyrillic "а" among Latin
+Besides Django's own validators (letters, digits and @ . + - _), a username must show on
+screen (no letters that draw nothing, such as Hangul fillers) and must not pass for
+another: no mix of alphabets whose letters look alike (a Cyrillic "а" among Latin
 letters), and no look-alike of an existing username ("bоb" with a Cyrillic "о", or "b0b",
 when "bob" exists).
 """
@@ -12,6 +13,8 @@ from functools import cache
 from confusable_homoglyphs.confusables import confusables_data, is_dangerous
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from stepup_site.text import blank_characters, has_visible_text
 
 # Shown in the menu, on every review and in URLs: short enough to fit them all.
 USERNAME_MAX_LENGTH = 30
@@ -71,6 +74,13 @@ def validate_username(username, *, member=None):
             _("Usernames can be at most %(limit)s characters long.")
             % {"limit": USERNAME_MAX_LENGTH},
             code="too_long",
+        )
+    if not has_visible_text(username) or blank_characters(username):
+        # Fillers (Hangul U+3164, U+FFA0) are letters to Django's validator but draw
+        # nothing: a name of them shows as a blank, and "bob" plus one passes for "bob".
+        raise ValidationError(
+            _("Usernames cannot contain characters that show nothing, such as fillers."),
+            code="invisible",
         )
     if set(username) == {"."}:
         # /members/./ and /members/../ are not the member's page: a browser resolves the

@@ -23,7 +23,13 @@ from stepup_site.ratelimits import rate_limited
 from stepup_site.request_guards import safe_next_url, safe_path
 
 from . import services
-from .forms import AccountDeleteForm, EmailAddressForm, EmailChangeForm, SignUpForm
+from .forms import (
+    AccountDeleteForm,
+    EmailAddressForm,
+    EmailChangeForm,
+    SignUpConfirmForm,
+    SignUpForm,
+)
 from .models import User
 from .tasks import enqueue_on_commit, send_signup_confirmation
 
@@ -40,6 +46,8 @@ def _site_url(request):
 
 @require_http_methods(["GET", "POST"])
 @rate_limited("signup", key="ip")
+# Every sign-up mails the address (a link, or "someone tried"): no flooding an inbox.
+@rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")
 def signup(request):
     next_url = safe_next_url(request, "")
     if request.user.is_authenticated:
@@ -121,19 +129,28 @@ def signup_resend(request):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("password_check")
 def signup_confirm(request, token):
-    """The emailed link shows a button; pressing it confirms and signs in. Opening the link
-    alone changes nothing, so a mail scanner following links cannot use it up."""
+    """The emailed link shows the account's name and asks for its password; sending the
+    right one confirms and signs in. Opening the link alone changes nothing, so a mail
+    scanner following links cannot use it up; and a link to an account someone else made
+    with your address (they signed up first) is no way into it without their password."""
     try:
         member, next_url = services.signup_token_read(token)
-        if request.method == "POST":
+        form = SignUpConfirmForm(request.POST if request.method == "POST" else None, user=member)
+        if form.is_valid():
             services.signup_confirm(member=member)
     except services.LinkRefused as refused:
         return render(
             request, "registration/signup_confirm.html", {"refused": str(refused)}, status=400
         )
-    if request.method == "GET":
-        return render(request, "registration/signup_confirm.html", {"member": member})
+    if not form.is_valid():
+        return render(
+            request,
+            "registration/signup_confirm.html",
+            {"member": member, "form": form},
+            status=400 if form.errors else 200,
+        )
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     login(request, member, backend="accounts.backends.MemberBackend")
     messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": member})
@@ -298,7 +315,7 @@ def email_change(request):
     messages.success(
         request,
         _(
-            "We sent a link to %(address)s: your address changes when you open it. "
+            "We sent a link to %(address)s: your address changes when you open it and confirm. "
             "We told your current address too."
         )
         % {"address": form.cleaned_data["email"]},
@@ -306,11 +323,20 @@ def email_change(request):
     return redirect("accounts:settings")
 
 
-@require_safe
+@require_http_methods(["GET", "POST"])
 def email_change_confirm(request, token):
-    """The link emailed to the new address: opening it makes the change (and opening it
-    again only shows the result), then the settings page shows the address."""
+    """The link emailed to the new address shows a button; pressing it makes the change
+    (pressing it again only shows the result), then the settings page shows the address.
+    Opening the link alone changes nothing: a mail scanner following links, or whoever got
+    it through a mistyped address, does not move the account."""
     try:
+        if request.method == "GET":
+            member, new_email = services.email_change_token_read(token)
+            return render(
+                request,
+                "accounts/email_change_confirm.html",
+                {"member": member, "new_email": new_email},
+            )
         member = services.email_change_confirm(token=token)
     except services.LinkRefused as refused:
         return render(

@@ -213,6 +213,6 @@ def sign_up(server, username):
     )  # fmt: skip
     link = re.search(r"http://[^/\s]+(/accounts/signup/confirm/[^\s]+/)", sent)
     assert link, f"no confirmation link was sent to {username}:\n{sent[-2000:]}"
-    visitor.post_form(server, link.group(1), {})
+    visitor.post_form(server, link.group(1), {"password": password})
     assert "sessionid" in visitor.cookies, "confirming did not sign the member in"
     return visitor

@@ -69,8 +69,9 @@ def test_signing_up_with_a_next_that_is_not_a_path_lands_signed_in_on_the_home_p
     run_queued_tasks()
     [confirmation] = mail.outbox
     link = re.search(r"http://testserver(/\S+)", confirmation.body).group(1)
-    # The emailed link carries the `next` given at sign-up; pressing its button signs in.
-    response = client.post(link)
+    # The emailed link carries the `next` given at sign-up; the password and its button
+    # sign in.
+    response = client.post(link, {"password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == reverse("films:home")
     member = get_user_model().objects.get(username="newfan")
     assert client.session["_auth_user_id"] == str(member.pk)

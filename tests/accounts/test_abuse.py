@@ -342,6 +342,20 @@ def test_sign_ups_are_limited_per_address(settings):
     assert sorted(User.objects.values_list("username", flat=True)) == ["fan0", "fan1", "fan3"]
 
 
+def test_sign_ups_for_one_email_address_are_limited_whoever_sends_them(settings):
+    """Each sign-up mails the address (a link, or "someone tried"): no flooding an inbox."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset_email": "2/h"}
+    for number in range(2):
+        response = sign_up(
+            Client(REMOTE_ADDR=f"203.0.113.{60 + number}"),
+            f"fan{number}",
+            email="inbox@example.org",
+        )
+        assert response.status_code == 302
+    assert limited(sign_up(Client(REMOTE_ADDR="203.0.113.62"), "fan2", email=" INBOX@example.org"))
+    assert sign_up(Client(REMOTE_ADDR="203.0.113.62"), "fan3").status_code == 302
+
+
 def test_password_reset_requests_are_limited_per_address(settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "2/h"}
     client = Client(REMOTE_ADDR="203.0.113.50")
@@ -406,7 +420,6 @@ GUARDED_OTHERWISE = {
     "login": "django-axes pauses an account at an address, or an address, after failures",
     "logout": "ends the member's own session only",
     "password_reset_confirm": "needs the emailed single-use token",
-    "accounts:signup_confirm": "needs the emailed signed, single-use link",
     "accounts:email_change_confirm": "needs the emailed signed, single-use link",
 }
 
@@ -447,6 +460,8 @@ def test_every_view_that_writes_is_rate_limited():
     assert limited["password_reset"] == {"password_reset", "password_reset_email"}
     assert limited["accounts:email_change"] == {"password_check"}
     assert limited["accounts:signup_resend"] == {"signup", "password_reset_email"}
+    assert limited["accounts:signup"] == {"signup", "password_reset_email"}
+    assert limited["accounts:signup_confirm"] == {"password_check"}
 
 
 def test_password_guesses_from_a_signed_in_session_are_limited(settings):

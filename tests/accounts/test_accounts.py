@@ -46,7 +46,7 @@ def test_sign_up_then_the_emailed_link_signs_the_member_in_and_returns_to_the_pa
     assert "_auth_user_id" not in client.session
     run_queued_tasks()
     link = next(line for line in mail.outbox[0].body.splitlines() if "/signup/confirm/" in line)
-    response = client.post(link.split("testserver", 1)[1])
+    response = client.post(link.split("testserver", 1)[1], {"password": GOOD_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/titles/step-up/"
     user = User.objects.get(username="newfan")
     assert client.session["_auth_user_id"] == str(user.pk)
@@ -350,6 +350,41 @@ def test_usernames_in_any_one_alphabet_are_welcome(client, username):
     response = sign_up(client, username=username)
     assert response.status_code == 302
     assert User.objects.filter(username=username).exists()
+
+
+# Hangul fillers are letters (so Django's username validator lets them through) that
+# draw nothing: a name made of them shows as a blank, one ending in one passes for "bob".
+@pytest.mark.parametrize("blank", ["\u3164", "\uffa0\uffa0", "\u3164\u3164\u3164", "bob\u3164"])
+def test_sign_up_refuses_a_username_with_characters_that_show_nothing(client, blank):
+    response = sign_up(client, username=blank)
+    assert response.status_code == 400
+    assert "characters that show nothing" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_an_older_look_alike_account_can_change_its_password(client):
+    """Migration 0005 left an account that looked like an older one with its name and an
+    empty skeleton: saving it must not compute the skeleton that collides."""
+    UserFactory(username="bob")
+    legacy = UserFactory(username="bob_")
+    User.objects.filter(pk=legacy.pk).update(username="b\u043eb", username_skeleton="")
+    client.force_login(User.objects.get(pk=legacy.pk))
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "a-long-enough-password",
+            "new_password1": "still-me-after-all-2024",
+            "new_password2": "still-me-after-all-2024",
+        },
+    )
+    assert response.status_code == 302
+    legacy.refresh_from_db()
+    assert legacy.check_password("still-me-after-all-2024")
+    assert legacy.username_skeleton == ""
+    # Renamed, it gets the skeleton of its new name.
+    legacy.username = "bobby"
+    legacy.save()
+    assert User.objects.get(pk=legacy.pk).username_skeleton == "bobby"
 
 
 # --- Sign-in timing --------------------------------------------------------------------

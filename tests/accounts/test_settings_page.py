@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -80,7 +81,7 @@ def test_a_new_address_takes_effect_only_through_the_link_sent_to_it(
     assert "new@example.org" in notice.body and "/accounts/settings/email/" not in notice.body
 
     link = confirmation_path(confirm)
-    assert client.get(link)["Location"] == reverse("accounts:settings")
+    assert client.post(link)["Location"] == reverse("accounts:settings")
     member.refresh_from_db()
     assert member.email == "new@example.org"
     html = client.get(reverse("accounts:settings")).content.decode()
@@ -90,8 +91,8 @@ def test_a_new_address_takes_effect_only_through_the_link_sent_to_it(
     # Used once: after a later change, the old link changes nothing back.
     change_email("third@example.org")
     run_queued_tasks()
-    client.get(confirmation_path(mail_to("third@example.org")[0]))
-    refused = client.get(link)
+    client.post(confirmation_path(mail_to("third@example.org")[0]))
+    refused = client.post(link)
     assert refused.status_code == 400
     assert "not valid any more" in refused.content.decode()
     member.refresh_from_db()
@@ -134,7 +135,7 @@ def test_a_link_is_refused_once_its_address_has_become_another_accounts(
     change_email("new@example.org")
     run_queued_tasks()
     UserFactory(email="New@Example.org")
-    refused = client.get(confirmation_path(mail_to("new@example.org")[0]))
+    refused = client.post(confirmation_path(mail_to("new@example.org")[0]))
     assert refused.status_code == 400
     assert "belongs to another account" in refused.content.decode()
     assert User.objects.get(pk=member.pk).email == "moose@example.org"
@@ -152,3 +153,86 @@ def test_password_guesses_on_the_email_form_are_limited(settings, member, change
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_check": "2/h"}
     answers = [change_email("new@example.org", password="guess").status_code for _ in range(3)]
     assert answers == [400, 400, 429]
+
+
+def test_opening_the_link_changes_nothing_until_the_change_is_confirmed_with_the_button(
+    client, member, change_email, run_queued_tasks
+):
+    """A mail scanner following links, or someone who got the link by a mistyped address,
+    opens it: that alone must not move the account to the address."""
+    change_email("new@example.org")
+    run_queued_tasks()
+    link = confirmation_path(mail_to("new@example.org")[0])
+    for visitor in (Client(), client):
+        page = visitor.get(link)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert_valid_accessible_page(html)
+        assert re.search(r'<form method="post"[^>]*>', html)
+        assert re.search(r'<button type="submit"[^>]*>Confirm the change</button>', html)
+        assert "new@example.org" in html
+    assert User.objects.get(pk=member.pk).email == "moose@example.org"
+    assert client.post(link)["Location"] == reverse("accounts:settings")
+    assert User.objects.get(pk=member.pk).email == "new@example.org"
+
+
+def test_a_link_is_refused_once_the_password_has_changed(
+    client, member, change_email, run_queued_tasks
+):
+    """Whoever took over the account asked for the move; the owner changing the password
+    (or resetting it) takes the account back, and the link with it."""
+    change_email("new@example.org")
+    run_queued_tasks()
+    link = confirmation_path(mail_to("new@example.org")[0])
+    changed = client.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "the-owner-is-back-2024",
+            "new_password2": "the-owner-is-back-2024",
+        },
+    )
+    assert changed.status_code == 302
+    refused = client.post(link)
+    assert refused.status_code == 400
+    assert "password changed after this link was sent" in refused.content.decode()
+    assert User.objects.get(pk=member.pk).email == "moose@example.org"
+
+
+def test_a_link_is_refused_once_the_password_has_been_reset(member, change_email, run_queued_tasks):
+    change_email("new@example.org")
+    run_queued_tasks()
+    link = confirmation_path(mail_to("new@example.org")[0])
+    member.set_password("reset-by-the-owner-2024")
+    member.save()
+    assert Client().post(link).status_code == 400
+    assert User.objects.get(pk=member.pk).email == "moose@example.org"
+
+
+def test_an_address_too_long_for_the_column_is_a_form_error(member, change_email):
+    overlong = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".org"
+    assert 254 < len(overlong) <= 320
+    response = change_email(overlong)
+    assert response.status_code == 400
+    assert "at most 254 characters" in response.content.decode()
+    assert not mail.outbox
+
+
+def test_asking_for_a_change_queues_both_mails_or_neither(
+    member, django_capture_on_commit_callbacks, monkeypatch
+):
+    from accounts import services
+
+    made = services._mail
+
+    def notice_fails(template, context, **kwargs):
+        if template == "email_change_notice":
+            raise RuntimeError("the notice could not be made")
+        return made(template, context, **kwargs)
+
+    monkeypatch.setattr(services, "_mail", notice_fails)
+    with django_capture_on_commit_callbacks() as queued, pytest.raises(RuntimeError):
+        services.email_change_request(
+            member=member, new_email="new@example.org", site_url="http://testserver"
+        )
+    assert queued == []
