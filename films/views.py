@@ -86,7 +86,8 @@ def title_detail(request, slug):
         request,
         ("title-catalog", title.pk),
         lambda: render_title_catalog(title),
-        scopes=[f"title:{title.pk}"],
+        # Its own scope: the reviews written all day long leave it as it is.
+        scopes=[f"title-catalog:{title.pk}"],
     )
     catalog = {
         "title": title,

@@ -4,6 +4,8 @@ A page is stored under the versions of its scopes; a write makes new versions of
 that show what it changed, so it costs only those pages. Scope names:
 
 - `title:<pk>`: a title's page (catalog and reviews parts), its review pages, its feeds
+- `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, crews,
+  routines, trivia), which a review, vote or comment leaves as it is
 - `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
 - `member:<pk>`: a member's profile, and every page kept for their sessions
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
@@ -31,7 +33,11 @@ def page_scopes(view_name, kwargs):
     from films.models import Character, Crew, Person
     from reviews.models import Review
 
-    if view_name in ("films:title_detail", "reviews:title_rss", "reviews:title_atom"):
+    if view_name == "films:title_detail":
+        pk = title_pk(kwargs["slug"])
+        # Both read at once: the page's, and its catalog part's (a fragment of its own).
+        return (f"title:{pk}", f"title-catalog:{pk}") if pk else ()
+    if view_name in ("reviews:title_rss", "reviews:title_atom"):
         pk = title_pk(kwargs["slug"])
         return (f"title:{pk}",) if pk else ()
     if view_name == "reviews:detail":
@@ -120,12 +126,23 @@ def write_scopes(instance, *, created=False, update_fields=None):
         scopes = {_scope(kind, instance.pk), "lists", *shown_with(kind, instance.pk)}
         if kind == "title":
             scopes |= {"home", "feeds", "title-names"}
-        return scopes | ({"home"} if kind == "crew" else set())
+        return _with_catalog_parts(scopes | ({"home"} if kind == "crew" else set()))
     if isinstance(instance, Routine):  # named in search too
-        return {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+        return _with_catalog_parts(
+            {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+        )
     if isinstance(instance, (Credit, CrewMembership, Trivia)):
-        return {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
+        return _with_catalog_parts(
+            {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
+        )
     return {SITE}
+
+
+def _with_catalog_parts(scopes):
+    """A catalog write also makes the catalog part of each title page it reaches stale."""
+    return scopes | {
+        f"title-catalog:{s[len('title:') :]}" for s in scopes if s.startswith("title:")
+    }
 
 
 def m2m_scopes(instance, model, pk_set):
@@ -140,7 +157,7 @@ def m2m_scopes(instance, model, pk_set):
     scopes = {*others, *(f"title:{pk}" for pk in titles)}
     for pk in routines:
         scopes |= shown_with("routine", pk)
-    return scopes
+    return _with_catalog_parts(scopes)
 
 
 def _review_scopes(title_id, author_id):

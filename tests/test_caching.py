@@ -157,6 +157,25 @@ def test_writes_to_one_titles_reviews_leave_every_other_title_people_and_lists_w
     assert client.get(reverse("films:title_list"))["X-Page-Cache"] == "miss"
 
 
+def test_a_review_re_renders_its_titles_reviews_but_not_the_catalog_part(
+    client, title, catalog, renders
+):
+    _warm(client, [title.get_absolute_url()])
+    review(title=title, author=UserFactory(), body="Another review of All In")
+    del renders[:]
+    page = client.get(title.get_absolute_url())
+    assert "Another review of All In" in page_text(page)
+    assert "films/title_detail.html" in renders
+    # Cast, crews, routines and trivia: from the cache, however many reviews come in.
+    assert "films/_title_facts.html" not in renders
+    assert "films/_title_sections.html" not in renders
+    # A catalog edit of the title does reach it.
+    title.synopsis = "A new synopsis"
+    title.save()
+    assert "A new synopsis" in page_text(client.get(title.get_absolute_url()))
+    assert "films/_title_facts.html" in renders
+
+
 def test_a_vote_or_comment_leaves_the_title_list_warm(client, title, renders):
     written = review(title=title, body="Worth a vote")
     _warm(client, [reverse("films:title_list")])
