@@ -117,7 +117,8 @@ def write_scopes(instance, *, created=False, update_fields=None):
         return set()  # shown in the admin only
     if isinstance(instance, User):
         scopes = {f"member:{instance.pk}"}
-        if not created and (update_fields is None or "username" in update_fields):
+        loaded = getattr(instance, "_loaded_username", None)  # the name read from the database
+        if not created and loaded is not None and loaded != instance.username:
             scopes.add(SITE)  # a new name shows on every card they wrote
         return scopes
     kinds = {Title: "title", Person: "person", Character: "character", Crew: "crew"}

@@ -721,3 +721,23 @@ def test_a_flood_of_new_queries_past_the_limit_adds_no_key_to_the_cache(client, 
     for n in range(50):
         assert rendered(client.get("/search/", {"q": f"flood {n}"}))
     assert cached_key_count() == keys_at_the_limit
+
+
+def test_only_a_rename_of_a_member_is_a_site_wide_write(client, title, catalog, renders):
+    from accounts.models import User
+
+    author = UserFactory(username="krumpqueen")
+    review(title=catalog["other"], author=author, body="Words of an old name")
+    warm = [catalog["other"].get_absolute_url(), catalog["person"].get_absolute_url()]
+    _warm(client, warm)
+    member = User.objects.get(pk=author.pk)
+    member.set_password("another long password")
+    member.save()
+    UserFactory(username="newcomer")  # a sign-up shows on no page yet
+    User.objects.get(username="newcomer").delete()
+    del renders[:]
+    for url in warm:
+        assert client.get(url)["X-Page-Cache"] == "hit", url
+    member.username = "krumpking"
+    member.save()
+    assert "krumpking" in page_text(client.get(catalog["other"].get_absolute_url()))
