@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format chromium screenshots wrk bench soak backup restore clean help
+.PHONY: run test lint format chromium screenshots wrk bench soak lighthouse backup restore clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
@@ -16,6 +16,7 @@ help:
 	@echo "make screenshots  regenerate docs/screenshots/*.png"
 	@echo "make bench        load-test gunicorn with wrk (BENCH_ARGS=\"--help\" for the knobs)"
 	@echo "make soak         60 s of mixed reads and writes at 32 connections, then recounts (SOAK_ARGS)"
+	@echo "make lighthouse   Lighthouse mobile scores of every main page -> docs/lighthouse.md (LIGHTHOUSE_ARGS)"
 	@echo "make backup       database + media to BACKUP (default backups/stepup-<UTC time>.tar.gz)"
 	@echo "make restore      BACKUP=file.tar.gz into a migrated database (RESTORE_ARGS=--replace)"
 
@@ -93,6 +94,17 @@ bench: $(VENV)/.deps-test wrk
 # stored count is checked against a recount and what the run posted is taken away.
 soak: $(VENV)/.deps-test wrk
 	$(BIN)/python -m tools.bench --soak $(SOAK_ARGS)
+
+# Lighthouse (pinned in tools/lighthouse/package-lock.json, installed there by npm ci) on
+# Debian's Chromium, against the production set-up on a throwaway SQLite database: the mobile
+# performance score of every main page, 3 runs each, into docs/lighthouse.md.
+LIGHTHOUSE := tools/lighthouse/node_modules/lighthouse/cli/index.js
+$(LIGHTHOUSE): tools/lighthouse/package-lock.json
+	npm ci --prefix tools/lighthouse --no-audit --no-fund --ignore-scripts
+	touch $@
+
+lighthouse: $(VENV)/.deps-test chromium $(LIGHTHOUSE)
+	$(BIN)/python -m tools.lighthouse $(LIGHTHOUSE_ARGS)
 
 # Every row and every uploaded file, in one .tar.gz (stepup_site/backup.py). BACKUP may name
 # the file; by default backups/stepup-<UTC time>.tar.gz. DATABASE_URL and MEDIA_ROOT as set.

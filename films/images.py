@@ -94,7 +94,10 @@ def delete_poster_files(name):
 
     field = Title._meta.get_field("poster")
     source = field.attr_class(instance=None, field=field, name=name)
-    thumbnail = Title.poster_thumbnail.get_spec(source=source)
-    for stored in (ImageCacheFile(thumbnail).name, name):
+    copies = [
+        ImageCacheFile(Title.poster_thumbnail.get_spec(source=source)).name,
+        ImageCacheFile(Title.poster_large.get_spec(source=source)).name,
+    ]
+    for stored in (*copies, name):
         if stored:
             field.storage.delete(stored)

@@ -120,6 +120,16 @@ class Title(SearchableName):
         format="JPEG",
         options={"quality": 82},
     )
+    # The copy the title page shows (at most 320 CSS pixels wide, 2:3 like the box it fills),
+    # so it never sends the upload itself, which may be 2400 pixels tall. Also generated on
+    # save; posters uploaded before it existed need `manage.py generateimages
+    # films:title:poster_large` once.
+    poster_large = ImageSpecField(
+        source="poster",
+        processors=[Transpose(), ResizeToFill(480, 720)],
+        format="JPEG",
+        options={"quality": 82},
+    )
 
     # Review aggregates, stored: changed in the same transaction as the review that
     # changes them (reviews.services), so showing a page never counts or averages
@@ -205,7 +215,9 @@ class Title(SearchableName):
             # Replaced or cleared: the old file and its resized copies go, once the new
             # name is committed (until then a rollback would point at them again).
             transaction.on_commit(functools.partial(delete_poster_files, stored), robust=True)
-            self.__dict__.pop("poster_thumbnail", None)  # computed from the old poster
+            # The resized copies were computed from the old poster.
+            for copy in ("poster_thumbnail", "poster_large"):
+                self.__dict__.pop(copy, None)
         self._stored_poster_name = self.poster.name or ""
 
     def get_absolute_url(self):
@@ -274,6 +286,11 @@ class Title(SearchableName):
     def poster_thumbnail_url(self):
         """The resized copy lists show, or the generated poster."""
         return self.poster_thumbnail.url if self.poster else self.generated_poster_url
+
+    @property
+    def poster_large_url(self):
+        """The resized copy the title page shows, or the generated poster."""
+        return self.poster_large.url if self.poster else self.generated_poster_url
 
 
 class PersonQuerySet(NamedQuerySet):

