@@ -40,6 +40,7 @@ run: $(VENV)/.deps-run
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_catalog
 	DEBUG=1 $(BIN)/python manage.py load_sample_content
+	DEBUG=1 $(BIN)/python manage.py generateimages films:title:poster_large -v0
 	DEBUG=1 $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
