@@ -70,7 +70,10 @@ def test_connections_opened_together_are_spread_over_the_workers(tmp_path):
         settings.STATIC_ROOT,
         tmp_path / "media",
     )
-    env.update(GUNICORN_WORKERS="2", GUNICORN_THREADS="4")
+    # Never recycled during the test: at a few thousand requests a second a worker would
+    # reach its max_requests mid-round, drop its connections and leave them waiting for
+    # its successor to boot (seen as a round with one worker and fewer connections).
+    env.update(GUNICORN_WORKERS="2", GUNICORN_THREADS="4", GUNICORN_MAX_REQUESTS="0")
     with site_served(env, tmp_path, "serving") as server:
         assert "BalancedThreadWorker" in server.log()
         # Not counted: right after start-up one worker may still be loading the site.
