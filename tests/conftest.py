@@ -93,8 +93,10 @@ def empty_cache():
     from django.core.cache import cache
 
     from stepup_site.cache_scopes import _title_pks
+    from stepup_site.caching import local_pages
 
     cache.clear()
+    local_pages.clear()
     _title_pks.clear()  # ids come again after each test's rollback
     yield
     cache.clear()

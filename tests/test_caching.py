@@ -741,3 +741,26 @@ def test_only_a_rename_of_a_member_is_a_site_wide_write(client, title, catalog, 
     member.username = "krumpking"
     member.save()
     assert "krumpking" in page_text(client.get(catalog["other"].get_absolute_url()))
+
+
+def test_a_process_keeps_its_own_copy_of_a_page_while_its_versions_are_current(
+    client, title, settings, monkeypatch
+):
+    from django.core.cache import caches
+
+    settings.PAGE_CACHE_LOCAL_BYTES = 1024 * 1024
+    url = title.get_absolute_url()
+    assert client.get(url)["X-Page-Cache"] == "miss"
+    pages = caches["default"]
+    fetched = []
+    get = pages.get
+    monkeypatch.setattr(
+        pages, "get", lambda key, *a, **kw: fetched.append(key) or get(key, *a, **kw)
+    )
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    assert not [key for key in fetched if key.startswith("page:")]  # the page was not fetched
+    # A write to the page's scope: the process's copy is stale, and never served.
+    review(title=title, author=UserFactory(), body="Written after the copy was kept")
+    response = client.get(url)
+    assert response["X-Page-Cache"] == "miss"
+    assert "Written after the copy was kept" in page_text(response)
