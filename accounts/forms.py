@@ -89,75 +89,54 @@ class EmailAddressForm(forms.Form):
     )
 
 
-class AccountDeleteForm(forms.Form):
-    password = forms.CharField(
-        label=_("Your password, to confirm"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+class PasswordCheckForm(forms.Form):
+    """A form that asks for the account's own password before it acts for `user`."""
+
+    password_label = _("Your password, to confirm")
+    wrong_password_message = _("That is not your password.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Last, after the form's own fields, as the forms have always shown it.
+        self.fields["password"] = forms.CharField(
+            label=self.password_label,
+            strip=False,
+            widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        )
 
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
+            raise forms.ValidationError(self.wrong_password_message, code="wrong_password")
         return password
 
 
-class SignUpConfirmForm(forms.Form):
+class AccountDeleteForm(PasswordCheckForm):
+    pass
+
+
+class SignUpConfirmForm(PasswordCheckForm):
     """The password of the account a sign-up link confirms: a link to an account someone
     else made with your address (they signed up first) is then no way into it."""
 
-    password = forms.CharField(
-        label=_("The password you chose"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(
-                _("That is not the password of this account."), code="wrong_password"
-            )
-        return password
+    password_label = _("The password you chose")
+    wrong_password_message = _("That is not the password of this account.")
 
 
-class EmailChangeForm(forms.Form):
+class EmailChangeForm(PasswordCheckForm):
     email = forms.EmailField(
         label=_("New email address"),
         max_length=EMAIL_MAX_LENGTH,
         help_text=_("We send a link to it: the change is made when you open it and confirm."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    password = forms.CharField(
-        label=_("Your password, to confirm"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
         if email.lower() == self.user.email.lower():
             raise forms.ValidationError(_("That is your address already."), code="unchanged")
         return email
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
-        return password
 
 
 class SignInForm(AuthenticationForm):
