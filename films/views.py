@@ -7,16 +7,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
-from django.utils.html import escape
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from reviews.listing import AnyMember, personalize, placeholder
-from reviews.models import HelpfulVote, Review
-from reviews.views import own_review_of, review_form_html, title_reviews
+from reviews.models import Review
+from reviews.title_section import member_title_page, title_page_context
 from stepup_site.cache_scopes import forget_title_slug, title_pk
-from stepup_site.caching import cached_fragment, caching_enabled
+from stepup_site.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
 
 from .forms import SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
@@ -67,6 +63,7 @@ def _title(request, slug):
     pk = title_pk(slug) if caching_enabled() else None
     title = None
     if pk is not None:
+        scope_versions(request, page_scopes(request) or ())  # every part's, in one read
         title = cached_fragment(
             request, ("title", pk), lambda: titles.filter(pk=pk).first(), scopes=[f"title:{pk}"]
         )
@@ -95,75 +92,13 @@ def title_detail(request, slug):
         "title_sections_html": sections_html,
     }
     # Visitors get whole pages from AnonymousPageCacheMiddleware. Members get one copy
-    # shared by all of them, with their own parts written in, unless the page has
-    # something only for them that the copy has no place for (a message after a post).
+    # shared by all of them, with their own parts in its slots, unless the page has
+    # something only for them that the copy has no slot for (a message after a post).
     if request.user.is_authenticated and caching_enabled() and not get_messages(request):
-        page = member_title_page(request, title, catalog)
-        if page is not None:
-            return page
-    return render(request, "films/title_detail.html", {**catalog, **title_reviews(request, title)})
-
-
-def member_title_page(request, title, catalog):
-    """The title page for a signed-in member, from the copy rendered for AnyMember."""
-
-    def render_for_any_member():
-        reader = AnyMember()
-        reviews_part = title_reviews(request, title, reader=reader)
-        featured = reviews_part["featured_review"]
-        context = {
-            **catalog,
-            **reviews_part,
-            # What the context processors would add, for a reader who is nobody yet.
-            "request": request,
-            "user": reader,
-            "messages": (),
-            "csrf_token": placeholder("csrf"),
-            "your_review_placeholder": placeholder("your-review"),
-            "your_review_link_placeholder": placeholder("your-review-link"),
-        }
-        return {
-            "html": render_to_string("films/title_detail.html", context),
-            "listed_ids": reviews_part["review_listing"].review_ids,
-            "featured_id": featured.pk if featured else None,
-        }
-
-    shared = cached_fragment(
-        request,
-        ("title-page-for-members", title.pk, request.get_full_path(), get_language()),
-        render_for_any_member,
-        scopes=[f"title:{title.pk}"],
+        return member_title_page(request, title, catalog)
+    return render(
+        request, "films/title_detail.html", {**catalog, **title_page_context(request, title)}
     )
-    own_review = own_review_of(title, request.user)
-    if own_review is not None and own_review.pk == shared["featured_id"]:
-        return None  # their own review is the staff pick: shown once, at the top
-    voted, reported = HelpfulVote.objects.marks_by(
-        request.user, [*shared["listed_ids"], shared["featured_id"]]
-    )
-    html = personalize(
-        shared["html"],
-        request,
-        voted_review_ids=voted,
-        reported_review_ids=reported,
-        own_review=own_review,
-        listed_ids=shared["listed_ids"],
-    )
-    context = {"title": title, "own_review": own_review, "user": request.user}
-    if own_review is None:
-        context["review_form_html"] = review_form_html(request, title)
-        your_review = render_to_string("reviews/_your_review.html", context)
-    else:
-        # The card of one's own review holds no form and no vote: cached with the review.
-        your_review = cached_fragment(
-            request,
-            ("own-review", own_review.pk, get_language()),
-            lambda: render_to_string("reviews/_your_review.html", context),
-            scopes=[f"title:{title.pk}"],
-        )
-    link_label = _("Your review") if own_review else _("Rate or review")
-    html = html.replace(placeholder("your-review-link"), escape(link_label))
-    html = html.replace(placeholder("your-review"), your_review)
-    return HttpResponse(html)
 
 
 def render_title_catalog(title):

@@ -15,82 +15,13 @@ from stepup_site.request_guards import safe_next_url
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm
-from .listing import ReviewListing, shared_form_html
 from .models import (
-    DEFAULT_REVIEW_SORT,
-    REVIEW_SORT_KEYS,
     Comment,
     HelpfulVote,
     Report,
     Review,
     Status,
 )
-
-
-def title_reviews(request, title, reader=None):
-    """The reviews part of a title page, for `reader` (the request's user by default;
-    AnyMember for the copy of the page shared by members). Aggregates come stored on the
-    title, the list of reviews from a copy shared by every reader (reviews.listing)."""
-    reader = reader or request.user
-    sort = request.GET.get("sort")
-    if sort not in REVIEW_SORT_KEYS:
-        sort = DEFAULT_REVIEW_SORT
-    reviews = Review.objects.published().filter(title=title).with_text().for_listing()
-    listed = title.text_review_count  # stored: paging never counts the reviews table
-    featured = title.featured_review
-    if featured is not None and featured.is_published and featured.has_text:
-        # The staff pick is shown above the list, so not again in it.
-        reviews = reviews.exclude(pk=featured.pk)
-        listed -= 1
-    listing = ReviewListing(
-        request, reader=reader, title=title, reviews=reviews, sort=sort, total=listed
-    )
-    own_review = own_review_of(title, reader)
-    if featured is not None and own_review is not None and featured.pk == own_review.pk:
-        featured = None  # the reader's own review is already at the top
-    voted, reported = listing.reader_marks(also=[featured])
-    return {
-        "reviews_listing_html": listing.html_for(
-            voted_review_ids=voted, reported_review_ids=reported, own_review=own_review
-        ),
-        "review_listing": listing,
-        "review_sort": sort,
-        "review_sorts": [
-            ("helpful", _("Most helpful")),
-            ("newest", _("Newest")),
-            ("highest", _("Highest rating")),
-            ("lowest", _("Lowest rating")),
-        ],
-        "own_review": own_review,
-        "featured_review": featured,
-        "voted_review_ids": voted,
-        "reported_review_ids": reported,
-        "review_form_html": (
-            review_form_html(request, title)
-            if own_review is None and reader.is_authenticated and reader.pk is not None
-            else ""
-        ),
-    }
-
-
-def own_review_of(title, reader):
-    if reader.pk is None:
-        return None
-    own_review = Review.objects.filter(title=title, author=reader).select_related("author")
-    own_review = next(iter(own_review.order_by()[:1]), None)
-    if own_review is not None:
-        own_review.title = title  # known already: no join for it
-    return own_review
-
-
-def review_form_html(request, title):
-    return shared_form_html(
-        request,
-        parts=("review-form", title.pk),
-        scopes=[f"title:{title.pk}"],
-        template_name="reviews/_review_form.html",
-        context={"form": ReviewForm(), "title": title},
-    )
 
 
 @login_required

@@ -17,14 +17,11 @@ answered with the stale copy at once. Members are never served a stale copy.
 """
 
 import hashlib
-import json
 import threading
 import uuid
-import zlib
 from collections import OrderedDict
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
@@ -111,8 +108,8 @@ def caching_enabled():
 
 def _key(request, scopes, *parts):
     """A key only valid for the current versions of `scopes` and the secret key (shared
-    copies hold placeholders derived from it: reviews.listing.placeholder); None when the
-    versions cannot be read."""
+    copies hold slots derived from it: stepup_site.slots); None when the versions cannot
+    be read."""
     versions = scope_versions(request, scopes)
     if not all(versions):
         return None
@@ -135,6 +132,24 @@ def cached_fragment(request, parts, render, *, scopes):
         fragment = render()
         _write(request, key, fragment)
     return fragment
+
+
+def cached_fragments(request, items, render_many, *, scopes=()):
+    """The fragment of each of `items` (a mapping of item to the parts naming what it
+    shows), from the cache while its parts and `scopes` are unchanged: one cache read for
+    all of them; render_many(items) renders those missing, together, and one write keeps them."""
+    keys = {}
+    if caching_enabled():
+        keys = {item: _key(request, scopes, *parts) for item, parts in items.items()}
+    found = _pages().get_many([key for key in keys.values() if key]) if keys else {}
+    missing = [item for item in items if keys.get(item) not in found]
+    rendered = dict(zip(missing, render_many(missing) if missing else (), strict=True))
+    if keys and rendered and _may_store(request):
+        _pages().set_many(
+            {keys[item]: fragment for item, fragment in rendered.items() if keys[item]},
+            settings.PAGE_CACHE_SECONDS,
+        )
+    return [rendered[item] if item in rendered else found[keys[item]] for item in items]
 
 
 def _on_write(sender, instance, created=False, update_fields=None, **kwargs):
@@ -299,26 +314,25 @@ def _page_request(request):
     )
 
 
-def _cacheable_response(response, *, for_one_reader=False):
+def _cacheable_response(response):
     cache_control = response.get("Cache-Control", "")
     return (
         response.status_code == 200
         and not response.streaming
         and not response.cookies
-        and (for_one_reader or "private" not in cache_control)
+        and "private" not in cache_control
         and "no-store" not in cache_control
         and "no-cache" not in cache_control
     )
 
 
-def _stored(response, *, compressed=False):
-    content = zlib.compress(response.content, 1) if compressed else response.content
-    return (compressed, content, tuple(response.items()))
+def _stored(response):
+    return (response.content, tuple(response.items()))
 
 
 def _rebuilt(stored, *, header, said="hit"):
-    compressed, content, headers = stored
-    response = HttpResponse(zlib.decompress(content) if compressed else content)
+    content, headers = stored
+    response = HttpResponse(content)
     for name, header_value in headers:
         response[name] = header_value
     _say(response, header, said)
@@ -352,7 +366,7 @@ class _LocalPages:
             return entry and entry[0]
 
     def set(self, key, kept):
-        size = len(kept[2][1]) + 1024
+        size = len(kept[2][0]) + 1024
         budget = settings.PAGE_CACHE_LOCAL_BYTES
         if size > budget // 4:
             return
@@ -447,78 +461,3 @@ class AnonymousPageCacheMiddleware:
     @staticmethod
     def _cacheable_request(request):
         return settings.SESSION_COOKIE_NAME not in request.COOKIES and _page_request(request)
-
-
-class MemberPageCacheMiddleware:
-    """Whole pages for a signed-in member, kept for that member's session alone.
-
-    A member who opens a page again before anything it shows changed gets the page they
-    were shown, without loading their account, their review and their votes or writing
-    them into the page. The key holds the versions of the page's scopes and of the
-    member's own (which their every write changes), and all a page for one member is made
-    of beyond the address: the session, by its key and every value in it (who is signed
-    in, with which password hash and session epoch), and the CSRF cookie whose token the
-    page's forms carry. Signing out ends the session, so the key is never asked for again.
-    Never served stale: the member may be the one who just wrote.
-
-    Placed after the session, CSRF, auth and message middleware, so that a hit still
-    passes through their answers (Vary: Cookie) and never evaluates request.user. Not
-    stored: pages with a message, pages that set a cookie or change the session, and
-    anything but a 200.
-    """
-
-    HEADER = "X-Member-Page-Cache"
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        key = self._key(request)
-        if key is None:
-            return self.get_response(request)
-        stored = _pages().get(key)
-        if stored is not None:
-            return _rebuilt(stored, header=self.HEADER)
-        response = self.get_response(request)
-        if (
-            request.method == "GET"
-            # Pages only: an image or a feed is the same for everyone, no use kept per session.
-            and response.get("Content-Type", "").startswith("text/html")
-            and _cacheable_response(response, for_one_reader=True)
-            and not request.session.modified
-            and not self._csrf_secret_changed(request)
-        ):
-            # Compressed (fast level, about a fifth of the size): there is one page per
-            # member and address, where visitors share one. Inflating costs about 0.15 ms.
-            _write(request, key, _stored(response, compressed=True))
-        _say(response, self.HEADER, "miss")
-        return response
-
-    @staticmethod
-    def _csrf_secret_changed(request):
-        # The CSRF middleware sends the cookie again whenever a form used it, mostly only
-        # to renew its expiry: the page may be stored unless the secret itself is new.
-        secret = request.META.get("CSRF_COOKIE")
-        return secret is not None and secret != request.COOKIES.get(settings.CSRF_COOKIE_NAME)
-
-    @staticmethod
-    def _key(request):
-        if settings.SESSION_COOKIE_NAME not in request.COOKIES or not _page_request(request):
-            return None
-        session = request.session
-        if SESSION_KEY not in session or "_messages" in session:
-            return None
-        scopes = page_scopes(request)
-        if scopes is None:
-            return None
-        return _key(
-            request,
-            (*scopes, f"member:{session[SESSION_KEY]}"),
-            "member-page",
-            session.session_key,
-            json.dumps(dict(session.items()), sort_keys=True, default=str),
-            request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
-            request.get_host(),
-            request.get_full_path(),
-            translation.get_language(),
-        )

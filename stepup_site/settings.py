@@ -83,19 +83,16 @@ MIDDLEWARE = [
     "stepup_site.request_guards.RequestGuardMiddleware",
     "stepup_site.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before both page caches: what a page's address is made of, for them and the view.
+    # Before the page cache: what a page's address is made of, for it and the view.
     "stepup_site.caching.PageQueryMiddleware",
     "stepup_site.caching.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # Above the members' page cache, so pages it serves are marked private too.
     "stepup_site.security.PrivatePagesMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # After sessions, CSRF, auth and messages: a member's own pages, per session.
-    "stepup_site.caching.MemberPageCacheMiddleware",
     # Last: it answers for a locked-out sign-in before the view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -229,7 +226,7 @@ PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
 # next write to it). A legitimate query (a sort, a page, a search of up to 100 letters) is shorter.
 PAGE_CACHE_MAX_QUERY_LENGTH = env.int("PAGE_CACHE_MAX_QUERY_LENGTH", default=256)
 PAGE_CACHE_QUERY_VARIANTS = env.int("PAGE_CACHE_QUERY_VARIANTS", default=100)
-# Whether responses say what the page caches did (X-Page-Cache, X-Member-Page-Cache: hit or
+# Whether responses say what the page caches did (X-Page-Cache: hit, stale or
 # miss). For development, the tests and the benchmark; the public learns nothing from them.
 EXPOSE_CACHE_HEADERS = env.bool("EXPOSE_CACHE_HEADERS", default=DEBUG)
 # With Redis, each process also keeps the visitors' pages it served last in its own memory,

@@ -2,8 +2,6 @@
 
 A title page shows twenty cards, each once made of several templates and five URL
 reversals; those per-card costs were most of the page's server time (docs/performance.md).
-The markup here is what the templates wrote, character for character: shared copies of
-the page are personalised by string replacement (reviews.listing), which relies on it.
 """
 
 import functools
@@ -15,6 +13,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -51,6 +50,19 @@ def comment_count(count):
     return ngettext("%(counter)s comment", "%(counter)s comments", count) % {
         "counter": localize(count)
     }
+
+
+# The vote button's class and pressed state, not marked and marked: the end of its class
+# attribute and the whole aria-pressed one (shared cards take either in a slot).
+VOTE_STATES = {
+    False: mark_safe('btn-outline-dark" aria-pressed="false'),
+    True: mark_safe('btn-dark" aria-pressed="true'),
+}
+
+
+@register.simple_tag
+def vote_state(review_pk, voted_review_ids):
+    return VOTE_STATES[review_pk in voted_review_ids]
 
 
 @register.simple_tag

@@ -1,0 +1,88 @@
+"""Reads for the reviews part of a title page (reviews.title_section)."""
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from .models import (
+    DEFAULT_REVIEW_SORT,
+    REVIEW_SORT_KEYS,
+    HelpfulVote,
+    Report,
+    Review,
+)
+from .pagination import paginate_reviews
+
+
+@dataclass(frozen=True)
+class ReaderMarks:
+    """What a reader has done on a title page: the listed reviews they marked helpful or
+    reported, and their own review of the title (None when they have none)."""
+
+    voted: frozenset = field(default_factory=frozenset)
+    reported: frozenset = field(default_factory=frozenset)
+    own_review: Review | None = None
+
+
+def review_sort(request):
+    sort = request.GET.get("sort")
+    return sort if sort in REVIEW_SORT_KEYS else DEFAULT_REVIEW_SORT
+
+
+def listed_review_page(request, title, *, featured):
+    """The page of the title's written reviews the request asks for (sort and cursor),
+    without the staff pick, which the page shows above the list."""
+    reviews = Review.objects.published().filter(title=title).with_text()
+    reviews = reviews.select_related("author")
+    listed = title.text_review_count  # stored: paging never counts the reviews table
+    if featured is not None:
+        reviews = reviews.exclude(pk=featured.pk)
+        listed -= 1
+    page = paginate_reviews(
+        reviews,
+        sort=review_sort(request),
+        total=listed,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        last=request.GET.get("page") == "last",
+    )
+    for review in page:
+        review.title = title  # known already: no join for it
+    return page
+
+
+def reader_marks(reader, *, title, review_ids):
+    """The reader's marks on `review_ids` and their own review of `title`.
+
+    The marks and the own review's id are one statement. Built with the ORM (a union of
+    two querysets, then a third for the own review) the same read cost 3 ms a member's
+    first visit on the 2-core machine, the statements themselves 0.1 ms.
+    """
+    if not reader.is_authenticated or reader.pk is None:
+        return ReaderMarks()
+    review_ids = [pk for pk in review_ids if pk is not None]
+    listed = ", ".join(["%s"] * len(review_ids)) or "NULL"
+    quote = connection.ops.quote_name
+    vote, report, review = (model._meta for model in (HelpfulVote, Report, Review))
+    sql = (
+        f"SELECT 'voted', {quote(vote.get_field('review').column)} FROM {quote(vote.db_table)}"
+        f" WHERE {quote(vote.get_field('voter').column)} = %s"
+        f" AND {quote(vote.get_field('review').column)} IN ({listed})"
+        f" UNION ALL SELECT 'reported', {quote(report.get_field('review').column)}"
+        f" FROM {quote(report.db_table)} WHERE {quote(report.get_field('reporter').column)} = %s"
+        f" AND {quote(report.get_field('review').column)} IN ({listed})"
+        f" UNION ALL SELECT 'own', {quote(review.pk.column)} FROM {quote(review.db_table)}"
+        f" WHERE {quote(review.get_field('author').column)} = %s"
+        f" AND {quote(review.get_field('title').column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [reader.pk, *review_ids, reader.pk, *review_ids, reader.pk, title.pk])
+        rows = cursor.fetchall()
+    marks = {"voted": set(), "reported": set(), "own": set()}
+    for kind, review_id in rows:
+        marks[kind].add(review_id)
+    own_review = None
+    if marks["own"]:
+        own_review = Review.objects.select_related("author").get(pk=marks["own"].pop())
+        own_review.title = title
+    return ReaderMarks(frozenset(marks["voted"]), frozenset(marks["reported"]), own_review)

@@ -1,0 +1,317 @@
+"""The reviews part of a title page, put together in one place (films.views calls it).
+
+It is made of copies cached by what they show, so a write costs only what it changed:
+
+- each review card, by the review's identity and last change (its id, when it was edited,
+  its helpful and comment counts, its status) and by whom the card is for: visitors,
+  members, or its author. A vote re-renders one card; a review posted anywhere else
+  re-renders none of the cards already on the page;
+- which reviews a page of the list shows, and its pager, by the title's scope;
+- for members, the whole page, rendered once for all of them (member_title_page).
+
+A member's own parts go into the slots of those copies (stepup_site.slots), rendered for
+each request: their CSRF token, which reviews they marked helpful or reported, their own
+review or the form to write one.
+"""
+
+from typing import NamedTuple
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
+from stepup_site.caching import cached_fragment, cached_fragments
+from stepup_site.slots import cut, join, slot
+
+from .forms import ReviewForm
+from .models import Review
+from .selectors import ReaderMarks, listed_review_page, reader_marks, review_sort
+from .templatetags.review_cards import VOTE_STATES, ReviewUrls
+
+REVIEW_SORTS = [
+    ("helpful", gettext_lazy("Most helpful")),
+    ("newest", gettext_lazy("Newest")),
+    ("highest", gettext_lazy("Highest rating")),
+    ("lowest", gettext_lazy("Lowest rating")),
+]
+
+
+class AnyMember:
+    """Whom the copies shared by members are rendered for: signed in, the author of
+    nothing (so they hold vote forms and report links, never edit links), and named by
+    slots."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    pk = None
+    id = None
+
+    @property
+    def username(self):
+        return slot("member-name")
+
+    def get_absolute_url(self):
+        return slot("member-url")
+
+    def has_perm(self, perm, obj=None):
+        return False
+
+
+class TitleReviews:
+    """The reviews part of one title page, as the request asks for it (sort, cursor)."""
+
+    def __init__(self, request, title):
+        self.request = request
+        self.title = title
+        featured = title.featured_review
+        if featured is not None and not (featured.is_published and featured.has_text):
+            featured = None  # a staff pick with no text is a rating: no card to show
+        if featured is not None:
+            featured.title = title
+        self.featured = featured
+        self._page = cached_fragment(
+            request,
+            ("title-reviews", title.pk, request.get_full_path(), get_language()),
+            self._render_page,
+            scopes=[f"title:{title.pk}"],
+        )
+
+    def _render_page(self):
+        page = listed_review_page(self.request, self.title, featured=self.featured)
+        pager = render_to_string(
+            "reviews/_cursor_pagination.html", {"page": page, "anchor": "#reviews"}
+        )
+        # What names each card, not the reviews: a model instance costs far more to
+        # unpickle, and the cards are cached themselves. Kept for the request that read them.
+        self._loaded = {review.pk: review for review in page}
+        return {"cards": [_Card.of(review) for review in page], "pager_html": pager}
+
+    def context(self, reader):
+        """What films/title_detail.html shows of the reviews, for `reader`."""
+        return {**self._page_context(), **self.parts_for(reader)}
+
+    def _page_context(self):
+        return {
+            "review_sort": review_sort(self.request),
+            "review_sorts": REVIEW_SORTS,
+            "listed_any": bool(self._page["cards"]),
+        }
+
+    def parts_for(self, reader):
+        """The parts of the page that depend on the reader, as HTML."""
+        listed = self._page["cards"]
+        marks = ReaderMarks()
+        if reader.is_authenticated:
+            featured_pk = self.featured.pk if self.featured else None
+            review_ids = [card.pk for card in listed]
+            marks = reader_marks(reader, title=self.title, review_ids=[*review_ids, featured_pk])
+        own = marks.own_review
+        featured = self.featured
+        if featured is not None and own is not None and own.pk == featured.pk:
+            featured = None  # the reader's own review, already at the top
+        featured_html = ""
+        if featured is not None:
+            (card,) = self._cards([_Card.of(featured)], reader, marks, card_id="featured-review")
+            featured_html = format_html(
+                '<h3 class="h5 mt-4">{}</h3>{}', _("Staff pick"), mark_safe(card)
+            )
+        return {
+            "reviews_listing_html": mark_safe(
+                "".join(self._cards(listed, reader, marks)) + self._page["pager_html"]
+            ),
+            "featured_card_html": featured_html,
+            "your_review_html": self._your_review(reader, own),
+            "your_review_link": _("Your review") if own else _("Rate or review"),
+        }
+
+    def _cards(self, cards, reader, marks, *, card_id=None):
+        """The HTML of each card for `reader`; the reader's own review, already at the top
+        of the page, becomes a pointer to it."""
+        audience = "member" if reader.is_authenticated else "visitor"
+        own_pk = marks.own_review.pk if marks.own_review else None
+        shown = {card: (*card, audience, card_id, get_language()) for card in cards}
+        shown.pop(next((card for card in cards if card.pk == own_pk), None), None)
+        fragments = dict(
+            zip(
+                shown,
+                cached_fragments(
+                    self.request,
+                    shown,
+                    lambda missing: self._render_cards(missing, audience, card_id),
+                ),
+                strict=True,
+            )
+        )
+        if audience == "member":
+            values = {"csrf": get_token(self.request), "here": escape(self.request.get_full_path())}
+        html = []
+        for card in cards:
+            if card.pk == own_pk:
+                html.append(self._pointer_to_own_review(own_pk))
+            elif audience == "member":
+                fragment = fragments[card]
+                html.append(
+                    join(
+                        fragment["pieces"],
+                        {
+                            **values,
+                            "vote": VOTE_STATES[card.pk in marks.voted],
+                            "report": fragment["report"][card.pk in marks.reported],
+                        },
+                    )
+                )
+            else:
+                html.append(fragments[card])
+        return html
+
+    def _render_cards(self, cards, audience, card_id):
+        known = {**getattr(self, "_loaded", {})}
+        if self.featured is not None:
+            known[self.featured.pk] = self.featured
+        if missing := [card.pk for card in cards if card.pk not in known]:
+            # Cards dropped from the cache while their list was kept: read them again.
+            for review in Review.objects.select_related("author").filter(pk__in=missing):
+                review.title = self.title
+                known[review.pk] = review
+        return [_render_card(known[card.pk], audience, card_id=card_id) for card in cards]
+
+    @staticmethod
+    def _pointer_to_own_review(own_pk):
+        return format_html(
+            '<p class="review-card-pointer" id="review-{}"><a href="#your-review">{}</a></p>',
+            own_pk,
+            _("Your review: shown at the top of this page."),
+        )
+
+    def _your_review(self, reader, own_review):
+        context = {"title": self.title, "user": reader, "request": self.request}
+        if own_review is not None:
+            # The card of one's own review holds no form and no vote.
+            card = _Card.of(own_review)
+            (context["own_card_html"],) = cached_fragments(
+                self.request,
+                {card: (*card, "author", get_language())},
+                lambda _missing: [_render_card(own_review, "author", card_id="own-review")],
+            )
+        elif reader.is_authenticated:
+            form = cached_fragment(
+                self.request,
+                ("review-form", self.title.pk, get_language()),
+                lambda: cut(
+                    render_to_string(
+                        "reviews/_review_form.html",
+                        {"form": ReviewForm(), "title": self.title, "csrf_token": slot("csrf")},
+                    )
+                ),
+                # The form names the title (its address): a catalog edit may change it.
+                scopes=[f"title-catalog:{self.title.pk}"],
+            )
+            context["review_form_html"] = mark_safe(join(form, {"csrf": get_token(self.request)}))
+        return render_to_string("reviews/_your_review.html", {**context, "own_review": own_review})
+
+
+class _Card(NamedTuple):
+    """What a card shows: the review's identity and last change. (Member names are in
+    the "site" scope every cached key holds: a rename changes them all.)"""
+
+    pk: int
+    updated_at: str
+    helpful_count: int
+    comment_count: int
+    status: str
+    is_featured: bool
+    moderation_reason: str
+
+    @classmethod
+    def of(cls, review):
+        return cls(
+            review.pk,
+            review.updated_at.isoformat(),
+            review.helpful_count,
+            review.comment_count,
+            review.status,
+            review.is_featured,
+            review.moderation_reason,
+        )
+
+
+def _render_card(review, audience, *, card_id=None):
+    context = {"review": review, "card_id": card_id}
+    if audience == "visitor":
+        return render_to_string("reviews/_review_card.html", {**context, "user": AnonymousUser()})
+    if audience == "author":
+        return render_to_string("reviews/_review_card.html", {**context, "user": review.author})
+    html = render_to_string(
+        "reviews/_review_card.html",
+        {
+            **context,
+            "user": AnyMember(),
+            "csrf_token": slot("csrf"),
+            "here": slot("here"),
+            "vote_slot": slot("vote"),
+            "report_slot": slot("report"),
+        },
+    )
+    report_url = ReviewUrls(review).report
+    return {
+        "pieces": cut(html),
+        "report": tuple(
+            render_to_string(
+                "reviews/_report_link.html", {"report_url": report_url, "reported": reported}
+            )
+            for reported in (False, True)
+        ),
+    }
+
+
+def title_page_context(request, title):
+    """The reviews part of the title page for the request's reader."""
+    return TitleReviews(request, title).context(request.user)
+
+
+def member_title_page(request, title, catalog):
+    """The title page for a signed-in member: a copy of the page rendered once for every
+    member (AnyMember), with this member's parts in its slots."""
+    section = TitleReviews(request, title)
+    reader_parts = (
+        "reviews_listing_html",
+        "featured_card_html",
+        "your_review_html",
+        "your_review_link",
+    )
+
+    def render_for_any_member():
+        reader = AnyMember()
+        context = {
+            **catalog,
+            **section._page_context(),
+            **{name: slot(name.replace("_", "-")) for name in reader_parts},
+            # What the context processors would add, for a reader who is nobody yet.
+            "request": request,
+            "user": reader,
+            "messages": (),
+            "csrf_token": slot("csrf"),
+        }
+        return cut(render_to_string("films/title_detail.html", context))
+
+    page = cached_fragment(
+        request,
+        ("title-page-for-members", title.pk, request.get_full_path(), get_language()),
+        render_for_any_member,
+        scopes=[f"title:{title.pk}", f"title-catalog:{title.pk}"],
+    )
+    reader = request.user
+    parts = section.parts_for(reader)
+    values = {name.replace("_", "-"): parts[name] for name in reader_parts}
+    values |= {
+        "csrf": get_token(request),
+        "member-name": escape(reader.username),
+        "member-url": escape(reader.get_absolute_url()),
+    }
+    return HttpResponse(join(page, values))
