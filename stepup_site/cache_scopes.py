@@ -7,7 +7,7 @@ that show what it changed, so it costs only those pages. Scope names:
 - `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, crews,
   routines, trivia), which a review, vote or comment leaves as it is
 - `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
-- `member:<pk>`: a member's profile, and every page kept for their sessions
+- `member:<pk>`: a member's profile and what only they see (their marks)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
   profiles, which name the titles reviewed: too many to list for a title's edit)

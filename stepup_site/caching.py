@@ -124,13 +124,7 @@ def _write(request, key, value):
 
 def cached_fragment(request, parts, render, *, scopes):
     """`render()`'s result, from the cache while none of `scopes` has changed."""
-    key = _key(request, scopes, *parts) if caching_enabled() else None
-    if key is None:
-        return render()
-    fragment = _pages().get(key)
-    if fragment is None:
-        fragment = render()
-        _write(request, key, fragment)
+    (fragment,) = cached_fragments(request, {"": parts}, lambda _missing: [render()], scopes=scopes)
     return fragment
 
 

@@ -195,7 +195,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "stepup",
-            # Pages are up to ~55 KB (~10 KB for members' own, stored compressed): 1,000
+            # Pages are up to ~55 KB, review cards about 2 KB: 1,000
             # entries keep each worker's memory in bounds (a write leaves the entries of
             # the old versions of its scopes behind until culled).
             "OPTIONS": {"MAX_ENTRIES": 1000},

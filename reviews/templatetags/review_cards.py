@@ -61,8 +61,9 @@ VOTE_STATES = {
 
 
 @register.simple_tag
-def vote_state(review_pk, voted_review_ids):
-    return VOTE_STATES[review_pk in voted_review_ids]
+def vote_state(review_pk, voted_review_ids=None):
+    # A page that does not say which reviews the reader marked gives "" for them.
+    return VOTE_STATES[review_pk in (voted_review_ids or ())]
 
 
 @register.simple_tag
