@@ -54,13 +54,30 @@ def listed_review_page(request, title, *, featured):
 def reader_marks(reader, *, title, review_ids):
     """The reader's marks on `review_ids` and their own review of `title`.
 
-    The marks and the own review's id are one statement. Built with the ORM (a union of
-    two querysets, then a third for the own review) the same read cost 3 ms a member's
-    first visit on the 2-core machine, the statements themselves 0.1 ms.
+    The marks and the own review's id are one statement; the review itself is loaded only
+    when there is one. Through the ORM (a union of two querysets, then a query for the own
+    review) the same reads took 1.8 + 1.4 ms in process on the bench data, almost all of
+    it building the queries: the SQL of the votes alone ran in 0.1 ms.
     """
     if not reader.is_authenticated or reader.pk is None:
         return ReaderMarks()
     review_ids = [pk for pk in review_ids if pk is not None]
+    sql, params = reader_marks_sql(reader_pk=reader.pk, title_pk=title.pk, review_ids=review_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    marks = {"voted": set(), "reported": set(), "own": set()}
+    for kind, review_id in rows:
+        marks[kind].add(review_id)
+    own_review = None
+    if marks["own"]:
+        own_review = Review.objects.select_related("author").get(pk=marks["own"].pop())
+        own_review.title = title
+    return ReaderMarks(frozenset(marks["voted"]), frozenset(marks["reported"]), own_review)
+
+
+def reader_marks_sql(*, reader_pk, title_pk, review_ids):
+    """The statement of reader_marks and its parameters (tools.explain_queries shows its plan)."""
     listed = ", ".join(["%s"] * len(review_ids)) or "NULL"
     quote = connection.ops.quote_name
     vote, report, review = (model._meta for model in (HelpfulVote, Report, Review))
@@ -75,14 +92,4 @@ def reader_marks(reader, *, title, review_ids):
         f" WHERE {quote(review.get_field('author').column)} = %s"
         f" AND {quote(review.get_field('title').column)} = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [reader.pk, *review_ids, reader.pk, *review_ids, reader.pk, title.pk])
-        rows = cursor.fetchall()
-    marks = {"voted": set(), "reported": set(), "own": set()}
-    for kind, review_id in rows:
-        marks[kind].add(review_id)
-    own_review = None
-    if marks["own"]:
-        own_review = Review.objects.select_related("author").get(pk=marks["own"].pop())
-        own_review.title = title
-    return ReaderMarks(frozenset(marks["voted"]), frozenset(marks["reported"]), own_review)
+    return sql, [reader_pk, *review_ids, reader_pk, *review_ids, reader_pk, title_pk]

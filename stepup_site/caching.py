@@ -135,14 +135,24 @@ def cached_fragments(request, items, render_many, *, scopes=()):
     keys = {}
     if caching_enabled():
         keys = {item: _key(request, scopes, *parts) for item, parts in items.items()}
-    found = _pages().get_many([key for key in keys.values() if key]) if keys else {}
+    local = settings.PAGE_CACHE_LOCAL_BYTES
+    found = {}
+    if local:
+        found = {key: value for key in keys.values() if (value := local_copies.get(key))}
+    if wanted := [key for key in keys.values() if key and key not in found]:
+        shared = _pages().get_many(wanted)
+        if local:
+            for key, value in shared.items():
+                local_copies.set(key, value)
+        found |= shared
     missing = [item for item in items if keys.get(item) not in found]
     rendered = dict(zip(missing, render_many(missing) if missing else (), strict=True))
     if keys and rendered and _may_store(request):
-        _pages().set_many(
-            {keys[item]: fragment for item, fragment in rendered.items() if keys[item]},
-            settings.PAGE_CACHE_SECONDS,
-        )
+        stored = {keys[item]: fragment for item, fragment in rendered.items() if keys[item]}
+        _pages().set_many(stored, settings.PAGE_CACHE_SECONDS)
+        if local:
+            for key, value in stored.items():
+                local_copies.set(key, value)
     return [rendered[item] if item in rendered else found[keys[item]] for item in items]
 
 
@@ -340,12 +350,13 @@ def _say(response, header, value):
         response[header] = value
 
 
-class _LocalPages:
-    """The visitors' pages this process served last, kept in its own memory up to a byte
-    budget (PAGE_CACHE_LOCAL_BYTES; with Redis only: without it the page cache already is
-    the process's memory). An entry carries the versions its page was rendered under and is
-    used only while they are the current ones, the same test as for the shared copy: a hit
-    then reads the few versions from Redis, not the whole page (43 KB for All In)."""
+class _LocalCopies:
+    """What this process read or stored in the shared cache last, kept in its own memory up
+    to a byte budget (PAGE_CACHE_LOCAL_BYTES; with Redis only: without it the page cache
+    already is the process's memory), so a hit reads a few versions from Redis, not the
+    whole page or fragment. Safe without any invalidation: a fragment's key holds the
+    versions it was rendered under, and a visitor's page carries them and is used only
+    while they are the current ones."""
 
     def __init__(self):
         self._entries = OrderedDict()
@@ -359,18 +370,18 @@ class _LocalPages:
                 self._entries.move_to_end(key)
             return entry and entry[0]
 
-    def set(self, key, kept):
-        size = len(kept[2][0]) + 1024
+    def set(self, key, value):
+        size = _size(value) + 256
         budget = settings.PAGE_CACHE_LOCAL_BYTES
         if size > budget // 4:
             return
         with self._lock:
             if key in self._entries:
                 self._bytes -= self._entries.pop(key)[1]
-            self._entries[key] = (kept, size)
+            self._entries[key] = (value, size)
             self._bytes += size
             while self._bytes > budget:
-                _key, (_kept, dropped) = self._entries.popitem(last=False)
+                _key, (_value, dropped) = self._entries.popitem(last=False)
                 self._bytes -= dropped
 
     def clear(self):
@@ -379,7 +390,18 @@ class _LocalPages:
             self._bytes = 0
 
 
-local_pages = _LocalPages()
+def _size(value):
+    """Roughly the bytes of a cached value: its text, which is nearly all of it."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_size(item) for item in value.values())
+    if isinstance(value, tuple | list):
+        return sum(_size(item) for item in value)
+    return 64
+
+
+local_copies = _LocalCopies()
 
 
 class AnonymousPageCacheMiddleware:
@@ -408,7 +430,7 @@ class AnonymousPageCacheMiddleware:
         parts = (settings.SECRET_KEY, request.get_host(), request.get_full_path())
         parts += (translation.get_language_from_request(request),)
         key = "page:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-        if settings.PAGE_CACHE_LOCAL_BYTES and (local := local_pages.get(key)) is not None:
+        if settings.PAGE_CACHE_LOCAL_BYTES and (local := local_copies.get(key)) is not None:
             scopes, versions, stored = local
             if scope_versions(request, scopes) == versions:
                 return _rebuilt(stored, header=self.HEADER)
@@ -419,7 +441,7 @@ class AnonymousPageCacheMiddleware:
         current = scope_versions(request, scopes)
         if current == versions:
             if settings.PAGE_CACHE_LOCAL_BYTES:
-                local_pages.set(key, kept)
+                local_copies.set(key, kept)
             return _rebuilt(stored, header=self.HEADER)
         if not all(current):
             return self.get_response(request)  # the versions cannot be read: no cache
@@ -446,7 +468,7 @@ class AnonymousPageCacheMiddleware:
             kept = (scopes, versions, _stored(response))
             _write(request, key, kept)
             if settings.PAGE_CACHE_LOCAL_BYTES and _may_store(request):
-                local_pages.set(key, kept)
+                local_copies.set(key, kept)
         elif kept is not None:
             _pages().delete(key)  # gone or changed in kind (a title renamed away): not stale
         _say(response, self.HEADER, "miss")

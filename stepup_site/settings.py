@@ -229,10 +229,11 @@ PAGE_CACHE_QUERY_VARIANTS = env.int("PAGE_CACHE_QUERY_VARIANTS", default=100)
 # Whether responses say what the page caches did (X-Page-Cache: hit, stale or
 # miss). For development, the tests and the benchmark; the public learns nothing from them.
 EXPOSE_CACHE_HEADERS = env.bool("EXPOSE_CACHE_HEADERS", default=DEBUG)
-# With Redis, each process also keeps the visitors' pages it served last in its own memory,
-# up to this many bytes, used while their versions are current (stepup_site.caching): a hit
-# then reads a few versions from Redis instead of the whole page. Without Redis the page
-# cache already is the process's memory: a second copy would only double what a worker holds.
+# With Redis, each process also keeps the visitors' pages and the fragments (cards, members'
+# shared pages) it used last in its own memory, up to this many bytes, used while their
+# versions are current (stepup_site.caching): a hit then reads a few versions from Redis
+# instead of the whole page. Without Redis the page cache already is the process's memory: a
+# second copy would only double what a worker holds.
 PAGE_CACHE_LOCAL_BYTES = env.int(
     "PAGE_CACHE_LOCAL_BYTES", default=24 * 1024 * 1024 if REDIS_URL else 0
 )

@@ -93,10 +93,10 @@ def empty_cache():
     from django.core.cache import cache
 
     from stepup_site.cache_scopes import _title_pks
-    from stepup_site.caching import local_pages
+    from stepup_site.caching import local_copies
 
     cache.clear()
-    local_pages.clear()
+    local_copies.clear()
     _title_pks.clear()  # ids come again after each test's rollback
     yield
     cache.clear()

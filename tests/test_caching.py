@@ -737,3 +737,29 @@ def test_a_process_keeps_its_own_copy_of_a_page_while_its_versions_are_current(
     response = client.get(url)
     assert response["X-Page-Cache"] == "miss"
     assert "Written after the copy was kept" in page_text(response)
+
+
+def test_a_process_keeps_its_own_copy_of_the_fragments_it_used(title, settings, monkeypatch):
+    from django.core.cache import caches
+
+    settings.PAGE_CACHE_LOCAL_BYTES = 1024 * 1024
+    for _ in range(3):
+        review(title=title, author=UserFactory(), body="Words")
+    reader = _as(UserFactory())
+    url = title.get_absolute_url()
+    reader.get(url)  # renders and stores the cards, the list and the members' page
+    pages = caches["default"]
+    fetched = []
+    get_many = pages.get_many
+    monkeypatch.setattr(
+        pages, "get_many", lambda keys, *a, **kw: fetched.extend(keys) or get_many(keys, *a, **kw)
+    )
+    html = reader.get(url).content.decode()
+    assert html.count('class="review-card') == 3
+    assert fetched == []  # every fragment from this process's copy
+    # A vote changes the card's key and the title's scope: new keys, read from the cache
+    # shared by the processes (and rendered, being new).
+    voted = title.reviews.first()
+    services.helpful_vote_toggle(review=voted, voter=UserFactory())
+    html = reader.get(url).content.decode()
+    assert fetched and "1 person found this helpful" in element_text(html, f"review-{voted.pk}")

@@ -24,8 +24,9 @@ def main():
 
     from accounts.models import User
     from films.models import Title
-    from reviews.models import REVIEW_SORT_KEYS, HelpfulVote, Review
+    from reviews.models import REVIEW_SORT_KEYS, Review
     from reviews.pagination import REVIEWS_PER_PAGE, RowValueCompare
+    from reviews.selectors import reader_marks_sql
 
     title = Title.objects.get(slug=args.title_slug)
     count_page_queries(title, args.deep_page)
@@ -53,15 +54,14 @@ def main():
         ).order_by(*order)[: REVIEWS_PER_PAGE + 1]
         explain(f"`{sort}`, page {args.deep_page:,} (keyset)", deep)
     reader = User.objects.filter(reviews__title=title).first()
-    explain(
-        "The reader's own review (reviews.views.own_review_of)",
-        Review.objects.filter(title=title, author=reader).select_related("author").order_by()[:1],
-    )
     page_ids = list(listed.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
-    explain(
-        "The reader's helpful votes on the page",
-        HelpfulVote.objects.filter(voter=reader, review_id__in=page_ids).values_list("review_id"),
-    )
+    sql, params = reader_marks_sql(reader_pk=reader.pk, title_pk=title.pk, review_ids=page_ids)
+    with connection.cursor() as cursor:
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+        cursor.execute(prefix + sql, params)
+        plan = "\n".join(" ".join(str(cell) for cell in row) for row in cursor.fetchall())
+    label = "The reader's marks on the page and own review (reviews.selectors.reader_marks)"
+    print(f"### {label}\n\n```\n{plan}\n```\n")
 
 
 def count_page_queries(title, deep_page):
