@@ -754,12 +754,17 @@ def test_a_process_keeps_its_own_copy_of_the_fragments_it_used(title, settings, 
     monkeypatch.setattr(
         pages, "get_many", lambda keys, *a, **kw: fetched.extend(keys) or get_many(keys, *a, **kw)
     )
+
+    def fragments(keys):  # not the scope versions, which every request reads
+        return [key for key in keys if not key.startswith("scope:")]
+
     html = reader.get(url).content.decode()
     assert html.count('class="review-card') == 3
-    assert fetched == []  # every fragment from this process's copy
+    assert fragments(fetched) == []  # every fragment from this process's copy
     # A vote changes the card's key and the title's scope: new keys, read from the cache
     # shared by the processes (and rendered, being new).
     voted = title.reviews.first()
     services.helpful_vote_toggle(review=voted, voter=UserFactory())
     html = reader.get(url).content.decode()
-    assert fetched and "1 person found this helpful" in element_text(html, f"review-{voted.pk}")
+    assert fragments(fetched)
+    assert "1 person found this helpful" in element_text(html, f"review-{voted.pk}")
