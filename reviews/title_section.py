@@ -77,6 +77,7 @@ class TitleReviews:
         if featured is not None:
             featured.title = title
         self.featured = featured
+        self._loaded = {}  # the reviews this request read from the database, by id
         self._page = cached_fragment(
             request,
             ("title-reviews", title.pk, request.get_full_path(), get_language()),
@@ -91,7 +92,7 @@ class TitleReviews:
         )
         # What names each card, not the reviews: a model instance costs far more to
         # unpickle, and the cards are cached themselves. Kept for the request that read them.
-        self._loaded = {review.pk: review for review in page}
+        self._loaded.update((review.pk, review) for review in page)
         return {"cards": [_Card.of(review) for review in page], "pager_html": pager}
 
     def context(self, reader):
@@ -173,7 +174,7 @@ class TitleReviews:
         return html
 
     def _render_cards(self, cards, audience, card_id):
-        known = {**getattr(self, "_loaded", {})}
+        known = dict(self._loaded)
         if self.featured is not None:
             known[self.featured.pk] = self.featured
         if missing := [card.pk for card in cards if card.pk not in known]:

@@ -218,3 +218,18 @@ def page(playwright_browser):
     yield page
     context.close()
     assert not blocked, f"the Content-Security-Policy blocked something: {blocked}"
+
+
+@pytest.fixture
+def renders():
+    """The names of the templates rendered, in any thread, while the test runs."""
+    from django.test.signals import template_rendered
+
+    names = []
+
+    def rendered(sender, template, **kwargs):
+        names.append(template.name)
+
+    template_rendered.connect(rendered, dispatch_uid="tests-renders")
+    yield names
+    template_rendered.disconnect(dispatch_uid="tests-renders")

@@ -98,19 +98,6 @@ def test_votes_comments_and_moderation_refresh_the_cached_page(client, title):
 
 
 @pytest.fixture
-def renders():
-    """The templates rendered, in any thread, while the test runs."""
-    names = []
-
-    def rendered(sender, template, **kwargs):
-        names.append(template.name)
-
-    template_rendered.connect(rendered, dispatch_uid="test-caching-renders")
-    yield names
-    template_rendered.disconnect(dispatch_uid="test-caching-renders")
-
-
-@pytest.fixture
 def catalog(title):
     """Step Up with a dancer in its cast and a crew, All In with a routine of that crew."""
     other = TitleFactory(name="Step Up", slug="step-up")

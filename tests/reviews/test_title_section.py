@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.test import Client
-from django.test.signals import template_rendered
 
 from reviews import services
 from reviews.pagination import page_url
@@ -20,18 +19,6 @@ CARD = "reviews/_review_card.html"
 @pytest.fixture
 def title():
     return TitleFactory(name="Step Up: All In", slug="step-up-all-in")
-
-
-@pytest.fixture
-def renders():
-    names = []
-
-    def rendered(sender, template, **kwargs):
-        names.append(template.name)
-
-    template_rendered.connect(rendered, dispatch_uid="test-title-section-renders")
-    yield names
-    template_rendered.disconnect(dispatch_uid="test-title-section-renders")
 
 
 def _as(member):
