@@ -107,7 +107,7 @@ $(LIGHTHOUSE): tools/lighthouse/package-lock.json
 lighthouse: $(VENV)/.deps-test chromium $(LIGHTHOUSE)
 	$(BIN)/python -m tools.lighthouse $(LIGHTHOUSE_ARGS)
 
-# Every row and every uploaded file, in one .tar.gz (stepup_site/backup.py). BACKUP may name
+# Every row and every uploaded file, in one .tar.gz (core/backup.py). BACKUP may name
 # the file; by default backups/stepup-<UTC time>.tar.gz. DATABASE_URL and MEDIA_ROOT as set.
 backup: $(VENV)/.deps-run
 	$(BIN)/python manage.py backup $(if $(BACKUP),"$(BACKUP)")

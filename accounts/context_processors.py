@@ -1,4 +1,4 @@
-from stepup_site.request_guards import safe_path
+from core.request_guards import safe_path
 
 
 def return_to(request):

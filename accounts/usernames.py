@@ -14,7 +14,7 @@ from confusable_homoglyphs.confusables import confusables_data, is_dangerous
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from stepup_site.text import blank_characters, has_visible_text
+from core.text import blank_characters, has_visible_text
 
 # Shown in the menu, on every review and in URLs: short enough to fit them all.
 USERNAME_MAX_LENGTH = 30

@@ -16,11 +16,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core.ratelimits import rate_limited
+from core.request_guards import safe_next_url, safe_path
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
 from reviews.services import account_delete
-from stepup_site.ratelimits import rate_limited
-from stepup_site.request_guards import safe_next_url, safe_path
 
 from . import services
 from .forms import (
@@ -47,7 +47,7 @@ def _site_url(request):
 @require_http_methods(["GET", "POST"])
 @rate_limited("signup", key="ip")
 # Every sign-up mails the address (a link, or "someone tried"): no flooding an inbox.
-@rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")
+@rate_limited("password_reset_email", key="core.ratelimits.posted_email")
 def signup(request):
     next_url = safe_next_url(request, "")
     if request.user.is_authenticated:
@@ -106,7 +106,7 @@ def signup_done(request):
 
 @require_http_methods(["GET", "POST"])
 @rate_limited("signup", key="ip")
-@rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")
+@rate_limited("password_reset_email", key="core.ratelimits.posted_email")
 def signup_resend(request):
     form = EmailAddressForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

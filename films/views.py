@@ -9,14 +9,14 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
+from core.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
 from reviews.models import Review
 from reviews.title_section import member_title_page, title_page_context
-from stepup_site.cache_scopes import forget_title_slug, title_pk
-from stepup_site.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
 
 from .forms import SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
+from .selectors import forget_title_slug, title_pk
 
 SEARCH_RESULTS_PER_KIND = 20
 HOME_LATEST_REVIEWS = 4

@@ -9,7 +9,7 @@ It is made of copies cached by what they show, so a write costs only what it cha
 - which reviews a page of the list shows, and its pager, by the title's scope;
 - for members, the whole page, rendered once for all of them (member_title_page).
 
-A member's own parts go into the slots of those copies (stepup_site.slots), rendered for
+A member's own parts go into the slots of those copies (core.slots), rendered for
 each request: their CSRF token, which reviews they marked helpful or reported, their own
 review or the form to write one.
 """
@@ -27,8 +27,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from stepup_site.caching import cached_fragment, cached_fragments
-from stepup_site.slots import cut, join, slot
+from core.caching import cached_fragment, cached_fragments
+from core.slots import cut, join, slot
 
 from .forms import ReviewForm
 from .models import Review

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
-# Lives in stepup_site.text, shared with the username rules; still importable from here.
-from stepup_site.text import has_visible_text
+# Lives in core.text, shared with the username rules; still importable from here.
+from core.text import has_visible_text
 
 __all__ = ["VisibleTextValidator", "has_visible_text", "validate_visible_text"]
 

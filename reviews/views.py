@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core.ratelimits import rate_limited
+from core.request_guards import safe_next_url
 from films.models import Title
-from stepup_site.ratelimits import rate_limited
-from stepup_site.request_guards import safe_next_url
 
 from . import services
 from .forms import CommentForm, ReportForm, ReviewForm

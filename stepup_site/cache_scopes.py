@@ -1,4 +1,6 @@
-"""What each cached page shows, and what each write changes, as *scopes* (stepup_site.caching).
+"""The project's map for the page caches (core.caching, settings.PAGE_CACHE_SCOPES): what
+each cached page shows and what each write changes, as *scopes*, and the query parameters
+each page reads. The one place that knows the apps' pages and models together, like urls.py.
 
 A page is stored under the versions of its scopes; a write makes new versions of the scopes
 that show what it changed, so it costs only those pages. Scope names:
@@ -14,7 +16,33 @@ that show what it changed, so it costs only those pages. Scope names:
 - `site`: every page; what a write to anything not mapped here makes stale.
 """
 
-SITE = "site"
+from core.caching import SITE
+from films.selectors import title_pk
+
+# The query parameters each page that may be stored reads, by URL name: only these reach
+# the view and the cache key (PageQueryMiddleware). A view that starts reading another one
+# must be listed here with it, or the parameter never arrives.
+PAGE_QUERY_PARAMETERS = {
+    "films:home": (),
+    "films:title_list": ("kind", "sort"),
+    "films:title_detail": ("sort", "after", "before", "page"),
+    "films:generated_poster": (),
+    "films:person_list": (),
+    "films:person_detail": (),
+    "films:character_list": (),
+    "films:character_detail": (),
+    "films:crew_list": (),
+    "films:crew_detail": (),
+    "films:search": ("q",),
+    "accounts:profile": ("page",),
+    "reviews:detail": (),
+    "reviews:rss": (),
+    "reviews:atom": (),
+    "reviews:title_rss": (),
+    "reviews:title_atom": (),
+    "sitemap": ("p",),
+    "robots": (),
+}
 
 
 def _pk(model, **lookup):
@@ -66,27 +94,6 @@ def page_scopes(view_name, kwargs):
         "reviews:atom": ("feeds",),
         "robots": (),
     }.get(view_name)
-
-
-_title_pks = {}
-
-
-def title_pk(slug):
-    """A title's id by its slug, from this process's memory after the first time (a title
-    page asks on every member visit). A slug given to another title is caught by the
-    caller, which checks the slug of the title it loads: forget_title_slug, then ask again."""
-    from films.models import Title
-
-    pk = _title_pks.get(slug)
-    if pk is None:
-        pk = _pk(Title, slug=slug)
-        if pk is not None:
-            _title_pks[slug] = pk  # found slugs only: no memory for made-up ones
-    return pk
-
-
-def forget_title_slug(slug):
-    _title_pks.pop(slug, None)
 
 
 # --- What a write changes --------------------------------------------------------------

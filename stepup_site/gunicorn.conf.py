@@ -77,7 +77,7 @@ elif control_socket_setting:
     control_socket = control_socket_setting
 
 # Which peers may say the client spoke HTTPS (gunicorn's default believes 127.0.0.1 and ::1
-# whatever is in front, and three headers): the same as Django (stepup_site.security), so
+# whatever is in front, and three headers): the same as Django (core.security), so
 # the two never disagree on whether a request is secure.
 if _env.bool("BEHIND_PROXY", default=False):
     forwarded_allow_ips = ",".join(

@@ -61,8 +61,8 @@ INSTALLED_APPS = [
     # backend: a table in the site's own database, so SQLite and PostgreSQL need nothing more).
     "django_tasks",
     "django_tasks_db",
-    # The project package itself, for its management commands (backup, restore).
-    "stepup_site",
+    # The site's infrastructure (caching, rate limits, request guards, backup and restore).
+    "core",
     "accounts",
     "films",
     "reviews",
@@ -70,24 +70,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: everything after it (rate limits, login throttling, logs) sees the real client.
-    "stepup_site.security.ClientAddressMiddleware",
+    "core.security.ClientAddressMiddleware",
     # The headers every response carries, above anything that can answer: error pages, the
     # 400 and 413, static files, pages from the cache and the sign-in lockout all pass
     # through them.
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    "stepup_site.security.CrossOriginResourcePolicyMiddleware",
+    "core.security.CrossOriginResourcePolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything reads the path, the query string or the session cookie.
-    "stepup_site.request_guards.RequestGuardMiddleware",
-    "stepup_site.security.RequestSizeLimitMiddleware",
+    "core.request_guards.RequestGuardMiddleware",
+    "core.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the page cache: what a page's address is made of, for it and the view.
-    "stepup_site.caching.PageQueryMiddleware",
-    "stepup_site.caching.AnonymousPageCacheMiddleware",
+    "core.caching.PageQueryMiddleware",
+    "core.caching.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "stepup_site.security.PrivatePagesMiddleware",
+    "core.security.PrivatePagesMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -166,17 +166,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------
 # Pages and fragments are cached under the versions of the scopes they show, which the
-# writes to what they show change (stepup_site/caching.py). The versions must be seen by
+# writes to what they show change (core/caching.py). The versions must be seen by
 # every app process at once: in production they live in Redis with the pages; on the
-# embedded default, whose local-memory cache is private to each process, in a database
-# table (created by a migration).
+# embedded default, whose local-memory cache is private to each process, in the database
+# (core.ContentVersion).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             # Django's RedisCache, where Redis being unreachable is a cache miss rather than
             # an error: pages, sessions and rate limits keep working without it.
-            "BACKEND": "stepup_site.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "stepup",
             "OPTIONS": {
@@ -200,24 +200,23 @@ else:
             # the old versions of its scopes behind until culled).
             "OPTIONS": {"MAX_ENTRIES": 1000},
         },
-        # What every app process must see alike, in database tables (created by migrations):
-        # local memory is private to a process. The scope versions alone in their table, so
-        # nothing else stored can push them out: one per title, catalog record and member
-        # who wrote, well under the limit (past it, a third are dropped: pages re-render).
-        "content_version": {
-            "BACKEND": "stepup_site.cache.ContentVersionDatabaseCache",
-            "LOCATION": "stepup_content_version",
-            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
-        },
+        # What every app process must see alike, in a database table (created by core's
+        # migration): local memory is private to a process.
         "shared": {
-            "BACKEND": "stepup_site.cache.SharedDatabaseCache",
+            "BACKEND": "core.cache.SharedDatabaseCache",
             "LOCATION": "stepup_rate_limits",
             # Counts live an hour or a day; expired ones are removed once this is passed.
             "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         },
     }
     SHARED_CACHE = "shared"
-CONTENT_VERSION_CACHE = "default" if REDIS_URL else "content_version"
+# Where the scope versions live: in Redis with the pages, or (None) in the database's
+# core.ContentVersion table, which every process sees and which commits with the writes.
+CONTENT_VERSION_CACHE = "default" if REDIS_URL else None
+# The project's map of what each page shows and what each write changes (core.caching).
+PAGE_CACHE_SCOPES = "stepup_site.cache_scopes"
+# The apps whose writes make pages stale (groups and their permissions decide what staff see).
+PAGE_CACHE_WATCHED_APPS = ["auth", "accounts", "films", "reviews"]
 # How long a cached page may live; a write makes it stale at once anyway. 0 = off, the
 # default under DEBUG, where a template being edited must show on the next reload.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 600)
@@ -231,7 +230,7 @@ PAGE_CACHE_QUERY_VARIANTS = env.int("PAGE_CACHE_QUERY_VARIANTS", default=100)
 EXPOSE_CACHE_HEADERS = env.bool("EXPOSE_CACHE_HEADERS", default=DEBUG)
 # With Redis, each process also keeps the visitors' pages and the fragments (cards, members'
 # shared pages) it used last in its own memory, up to this many bytes, used while their
-# versions are current (stepup_site.caching): a hit then reads a few versions from Redis
+# versions are current (core.caching): a hit then reads a few versions from Redis
 # instead of the whole page. Without Redis the page cache already is the process's memory: a
 # second copy would only double what a worker holds.
 PAGE_CACHE_LOCAL_BYTES = env.int(
@@ -349,7 +348,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Nothing here is for other sites' pages to load (stepup_site.security).
+# Nothing here is for other sites' pages to load (core.security).
 SECURE_CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
 # Powerful browser features no page uses, refused to this site and to anything it could
 # ever embed (django-permissions-policy), and no interest-based advertising cohorts.
@@ -396,7 +395,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Behind one reverse proxy (nginx, a load balancer) that terminates TLS: it sets
 # X-Forwarded-Proto and appends the address it saw to X-Forwarded-For. Only then are those
-# headers read, and only the part that proxy wrote (stepup_site.security).
+# headers read, and only the part that proxy wrote (core.security).
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
 # Where that proxy connects from; a request from anywhere else keeps its own address.
 TRUSTED_PROXIES = [
@@ -447,7 +446,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Not reset by a successful sign-in: that would wipe every failure from the address, so an
 # attacker could guess 4 passwords, sign in to their own account, and go on for ever.
 AXES_RESET_ON_SUCCESS = False
-AXES_CLIENT_IP_CALLABLE = "stepup_site.security.lockout_address"
+AXES_CLIENT_IP_CALLABLE = "core.security.lockout_address"
 AXES_LOCKOUT_CALLABLE = "stepup_site.views.signin_locked_out"
 # Attempts live in the database (durable, shared by every process); successful sign-ins
 # are not logged there, only failures.
@@ -458,7 +457,7 @@ AXES_VERBOSE = False
 # limit holds across every app process and server. Rates are "count/period" (s, m, h, d).
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = SHARED_CACHE
-RATELIMIT_IP_META_KEY = "stepup_site.security.client_address"
+RATELIMIT_IP_META_KEY = "core.security.client_address"
 # If the cache is unreachable, let the request through rather than refuse everyone.
 RATELIMIT_FAIL_OPEN = True
 RATE_LIMITS = {

@@ -15,9 +15,8 @@ from django.views.static import serve
 
 from accounts.forms import PasswordResetForm, SignInForm
 from accounts.views import PasswordResetConfirm
+from core.ratelimits import rate_limited
 from films.sitemaps import SITEMAPS
-
-from .ratelimits import rate_limited
 
 
 @never_cache
@@ -57,7 +56,7 @@ urlpatterns = [
     path(
         "accounts/password_reset/",
         rate_limited("password_reset", key="ip")(
-            rate_limited("password_reset_email", key="stepup_site.ratelimits.posted_email")(
+            rate_limited("password_reset_email", key="core.ratelimits.posted_email")(
                 PasswordResetView.as_view(form_class=PasswordResetForm)
             )
         ),

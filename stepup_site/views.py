@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 
-from .ratelimits import RateLimited
+from core.ratelimits import RateLimited
 
 logger = logging.getLogger(__name__)
 

@@ -92,8 +92,8 @@ def empty_cache():
     """Each test starts with an empty cache (Redis on the PostgreSQL pass of .ci/run)."""
     from django.core.cache import cache
 
-    from stepup_site.cache_scopes import _title_pks
-    from stepup_site.caching import local_copies
+    from core.caching import local_copies
+    from films.selectors import _title_pks
 
     cache.clear()
     local_copies.clear()

@@ -17,9 +17,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from core.cache import ResilientRedisCache
 from films.models import Title
 from reviews.models import Review
-from stepup_site.cache import ResilientRedisCache
 from tests.conftest import service_reachable, skip_or_fail
 from tests.factories import TitleFactory, UserFactory, review
 from tests.html import assert_valid_accessible_page
@@ -135,7 +135,7 @@ def redis_setup(url):
     return override_settings(
         CACHES={
             "default": {
-                "BACKEND": "stepup_site.cache.ResilientRedisCache",
+                "BACKEND": "core.cache.ResilientRedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": "stepup",
                 "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},

@@ -8,8 +8,8 @@ from django.core import mail
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from core.request_guards import safe_next_url
 from reviews.models import HelpfulVote, Review
-from stepup_site.request_guards import safe_next_url
 from tests.factories import StaffUserFactory, UserFactory, review
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from stepup_site.security import ClientAddressMiddleware
+from core.security import ClientAddressMiddleware
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
 
 pytestmark = pytest.mark.django_db

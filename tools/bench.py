@@ -1083,7 +1083,7 @@ def rate_limit_room(member_ids, name):
     the limit (inf when RATELIMIT_ENABLE is off).
 
     Read-only: django-ratelimit's get_usage(increment=False) would add a zero counter for
-    every member asked about. So this builds the keys stepup_site.ratelimits counts under
+    every member asked about. So this builds the keys core.ratelimits counts under
     (group "stepup:<name>", key user_or_ip: the member's id, POSTs only) and reads them.
     """
     from django.conf import settings

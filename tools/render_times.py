@@ -106,7 +106,7 @@ def empty_caches():
 
     for alias in settings.CACHES:
         caches[alias].clear()
-    for module_name in ("stepup_site.caching",):
+    for module_name in ("core.caching",):
         try:
             module = importlib.import_module(module_name)
         except ImportError:

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('films', '0003_title_featured_review'),
-        ('reviews', '0007_rate_limit_table'),
+        ('reviews', '0005_review_keyset_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,8 +12,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts.models import User
+from core.security import ClientAddressMiddleware
 from reviews.models import Comment, HelpfulVote, Report, Review
-from stepup_site.security import ClientAddressMiddleware
 from tests.factories import TitleFactory, UserFactory, review
 from tests.html import assert_valid_accessible_page
 

@@ -235,7 +235,7 @@ class TestSearch:
         assert 'href="/titles/step-up-all-in/#routine-frankenstein-lab-audition"' in html
 
     def test_a_nul_character_is_never_echoed_back(self, client, db):
-        # Refused before the view (stepup_site.request_guards), on the site's 400 page.
+        # Refused before the view (core.request_guards), on the site's 400 page.
         response = client.get(reverse("films:search"), {"q": "ab\x00cd"})
         assert response.status_code == 400
         assert "\x00" not in response.content.decode()

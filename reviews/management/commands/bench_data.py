@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from core.caching import content_changed
 from films.models import Title
 from reviews.bench_data import (
     ALL_IN_NAME,
@@ -19,7 +20,6 @@ from reviews.bench_data import (
     split_reviews,
 )
 from reviews.models import Comment, HelpfulVote, Review
-from stepup_site.caching import content_changed
 
 __all__ = ["BENCH_PREFIX", "Command"]
 

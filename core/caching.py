@@ -1,8 +1,9 @@
 """Caching that never shows a stale page to whoever wrote, and a write costs only the
 pages it changed.
 
-Each cached page or fragment is stored under the versions of its *scopes*
-(stepup_site.cache_scopes): `title:<pk>` for a title's page, `member:<pk>`, `home`, ...
+Each cached page or fragment is stored under the versions of its *scopes*, which the
+project's scope map names (settings.PAGE_CACHE_SCOPES): `title:<pk>` for a title's page,
+`member:<pk>`, `home`, ...
 A write makes new versions of the scopes that show what it changed; the next read of those
 pages looks under the new versions, misses, and renders afresh. Other pages stay warm.
 
@@ -16,29 +17,110 @@ When one is stale, one request renders it again (under a short lock) while the o
 answered with the stale copy at once. Members are never served a stale copy.
 """
 
+import functools
 import hashlib
 import threading
 import uuid
 from collections import OrderedDict
+from importlib import import_module
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.http import HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import urlencode
 
-from . import cache_scopes
-from .cache_scopes import SITE
+# Every page's scope: what a write to anything the scope map does not name makes stale.
+SITE = "site"
 
 # Long enough for any render; a worker that dies holding it only delays the next render.
 RENDER_LOCK_SECONDS = 10
 
 
+class _CacheVersions:
+    """The scope versions in a shared cache (Redis), beside the pages. Changed at once,
+    which keeps a transaction's own later reads fresh, and again at its commit."""
+
+    commits_with_the_data = False
+    locks_a_row = False
+
+    def __init__(self, cache):
+        self.cache = cache
+
+    def get_many(self, names):
+        found = self.cache.get_many([f"scope:{name}" for name in names])
+        return {key.removeprefix("scope:"): version for key, version in found.items()}
+
+    def add(self, name, version):
+        self.cache.add(f"scope:{name}", version, timeout=None)
+
+    def set_many(self, versions):
+        self.cache.set_many({f"scope:{n}": v for n, v in versions.items()}, timeout=None)
+
+
+class _DatabaseVersions:
+    """The scope versions as rows of core.ContentVersion, in the site's own database.
+
+    On SQLite a writer changes them inside its own transaction: they commit with the data
+    they stand for, or roll back with it, and since SQLite's writers take turns anyway
+    (IMMEDIATE transactions) that costs no waiting. Changing them is one statement.
+    """
+
+    # Changed inside a transaction, a row stays locked to its commit. On PostgreSQL every
+    # writer would then hold it while taking other row locks in its own order (a review,
+    # then its title; or the title first), and two writers could deadlock: there it is
+    # changed after the commit instead (content_changed).
+    locks_a_row = True
+
+    @property
+    def commits_with_the_data(self):
+        from .models import ContentVersion
+
+        return connections[router.db_for_write(ContentVersion)].vendor == "sqlite"
+
+    def get_many(self, names):
+        from .models import ContentVersion
+
+        return dict(ContentVersion.objects.filter(scope__in=names).values_list("scope", "version"))
+
+    def add(self, name, version):
+        from .models import ContentVersion
+
+        ContentVersion.objects.bulk_create(
+            [ContentVersion(scope=name, version=version)], ignore_conflicts=True
+        )
+
+    def set_many(self, versions):
+        from .models import ContentVersion
+
+        ContentVersion.objects.bulk_create(
+            [ContentVersion(scope=name, version=version) for name, version in versions.items()],
+            update_conflicts=True,
+            unique_fields=["scope"],
+            update_fields=["version"],
+        )
+
+
+_database_versions = _DatabaseVersions()
+
+
 def _versions():
-    return caches[settings.CONTENT_VERSION_CACHE]
+    if settings.CONTENT_VERSION_CACHE:
+        return _CacheVersions(caches[settings.CONTENT_VERSION_CACHE])
+    return _database_versions
+
+
+@functools.cache
+def _scope_map_named(module_path):
+    return import_module(module_path)
+
+
+def _scope_map():
+    """The project's map of what each page shows and what each write changes."""
+    return _scope_map_named(settings.PAGE_CACHE_SCOPES)
 
 
 def _pages():
@@ -52,19 +134,19 @@ def scope_versions(request, scopes):
     known = request.__dict__.setdefault("_scope_versions", {})
     names = sorted({SITE, *scopes})
     if missing := [name for name in names if name not in known]:
-        keys = {f"scope:{name}": name for name in missing}
-        found = _versions().get_many(list(keys))
-        if unset := [key for key in keys if key not in found]:
+        versions = _versions()
+        found = versions.get_many(missing)
+        if unset := [name for name in missing if name not in found]:
             # Never written (or dropped in a flush): what was stored under it is unreachable.
-            for key in unset:
-                _versions().add(key, uuid.uuid4().hex, timeout=None)
-            found.update(_versions().get_many(unset))
-        known.update({name: found.get(key) or "" for key, name in keys.items()})
+            for name in unset:
+                versions.add(name, uuid.uuid4().hex)
+            found.update(versions.get_many(unset))
+        known.update({name: found.get(name) or "" for name in missing})
     return tuple(known[name] for name in names)
 
 
 def _bump(scopes):
-    _versions().set_many({f"scope:{name}": uuid.uuid4().hex for name in scopes}, timeout=None)
+    _versions().set_many({name: uuid.uuid4().hex for name in scopes})
 
 
 class _AtCommit:
@@ -90,10 +172,10 @@ def content_changed(*scopes):
     scopes = set(scopes) or {SITE}
     versions = _versions()
     connection = transaction.get_connection()
-    if getattr(versions, "commits_with_the_data", False) or not connection.in_atomic_block:
+    if versions.commits_with_the_data or not connection.in_atomic_block:
         _bump(scopes)
         return
-    if not getattr(versions, "locks_a_row", False):
+    if not versions.locks_a_row:
         _bump(scopes)
     pending = next((c for _s, c, _r in connection.run_on_commit if isinstance(c, _AtCommit)), None)
     if pending is None:  # a transaction writing several rows: one change at its commit
@@ -108,7 +190,7 @@ def caching_enabled():
 
 def _key(request, scopes, *parts):
     """A key only valid for the current versions of `scopes` and the secret key (shared
-    copies hold slots derived from it: stepup_site.slots); None when the versions cannot
+    copies hold slots derived from it: core.slots); None when the versions cannot
     be read."""
     versions = scope_versions(request, scopes)
     if not all(versions):
@@ -161,18 +243,19 @@ def _on_write(sender, instance, created=False, update_fields=None, **kwargs):
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return
     content_changed(
-        *cache_scopes.write_scopes(instance, created=created, update_fields=update_fields)
+        *_scope_map().write_scopes(instance, created=created, update_fields=update_fields)
     )
 
 
 def _on_m2m(sender, instance, action, model, pk_set, **kwargs):
     if action.startswith("post_") or action == "pre_clear":
-        content_changed(*cache_scopes.m2m_scopes(instance, model, pk_set))
+        content_changed(*_scope_map().m2m_scopes(instance, model, pk_set))
 
 
 def watch_app_models(app_config):
     """Make any write to the app's models (admin, services, shell) refresh the pages that
-    show it (stepup_site.cache_scopes). Before a deletion: what it is linked to is read then.
+    show it (the project's scope map, settings.PAGE_CACHE_SCOPES). Before a deletion: what it
+    is linked to is read then.
 
     Queryset .update() sends no signal: the services that use one (stored counters) do
     so in the same transaction as a save or delete that does."""
@@ -186,41 +269,15 @@ def watch_app_models(app_config):
             )
 
 
-# The query parameters each page that may be stored reads, by URL name: only these reach
-# the view and the cache key (PageQueryMiddleware). A view that starts reading another one
-# must be listed here with it, or the parameter never arrives.
-PAGE_QUERY_PARAMETERS = {
-    "films:home": (),
-    "films:title_list": ("kind", "sort"),
-    "films:title_detail": ("sort", "after", "before", "page"),
-    "films:generated_poster": (),
-    "films:person_list": (),
-    "films:person_detail": (),
-    "films:character_list": (),
-    "films:character_detail": (),
-    "films:crew_list": (),
-    "films:crew_detail": (),
-    "films:search": ("q",),
-    "accounts:profile": ("page",),
-    "reviews:detail": (),
-    "reviews:rss": (),
-    "reviews:atom": (),
-    "reviews:title_rss": (),
-    "reviews:title_atom": (),
-    "sitemap": ("p",),
-    "robots": (),
-}
-
-
 class PageQueryMiddleware:
     """Keep what a stored page's address is made of to what the page reads.
 
     Otherwise every new query string (`/?utm=<random>`) would render the page again and
     store another copy of it, for anyone to fill the cache with. On a page listed in
-    PAGE_QUERY_PARAMETERS, the parameters it does not read are taken out of the request
-    before anything sees it, so the view renders (and the caches key) the same page as the
-    clean address; the ones it reads are put in one order, each once (the last value, as
-    the view would read it). Nothing is stored for a query longer than
+    PAGE_QUERY_PARAMETERS (in the scope map), the parameters it does not read are taken out
+    of the request before anything sees it, so the view renders (and the caches key) the
+    same page as the clean address; the ones it reads are put in one order, each once (the
+    last value, as the view would read it). Nothing is stored for a query longer than
     PAGE_CACHE_MAX_QUERY_LENGTH, nor for any query on a page that is not listed.
 
     Requests under PAGE_CACHE_SKIP_PREFIXES (the account forms with their `next`, the
@@ -242,7 +299,7 @@ class PageQueryMiddleware:
     @staticmethod
     def _clean(request):
         try:
-            read = PAGE_QUERY_PARAMETERS.get(resolve(request.path_info).view_name)
+            read = _scope_map().PAGE_QUERY_PARAMETERS.get(resolve(request.path_info).view_name)
         except Resolver404:
             read = None
         if read is None:
@@ -303,7 +360,7 @@ def page_scopes(request):
         except Resolver404:
             request._page_scopes = None
         else:
-            request._page_scopes = cache_scopes.page_scopes(match.view_name, match.kwargs)
+            request._page_scopes = _scope_map().page_scopes(match.view_name, match.kwargs)
     return request._page_scopes
 
 

@@ -5,10 +5,9 @@ import logging
 
 from django.core.exceptions import BadRequest
 from django.db import DataError
+from django.urls import get_resolver
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-
-from .views import bad_request
 
 logger = logging.getLogger(__name__)
 
@@ -87,4 +86,5 @@ class RequestGuardMiddleware:
         logger.error(
             "Bad request: a value out of range for %s", request.path[:200], exc_info=exception
         )
-        return bad_request(request, exception)
+        # The project's own 400 page (handler400 in its urls), as for a view's BadRequest.
+        return get_resolver().resolve_error_handler(400)(request, exception)

@@ -1,14 +1,9 @@
-"""Cache backends: Redis that may go away, a database cache with an atomic incr, and the
-database rows that hold the scope versions on the embedded default."""
+"""Cache backends: Redis that may go away, and a database cache with an atomic incr."""
 
-import base64
 import logging
-import pickle
 import threading
 import time
-from datetime import datetime
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import connections, router, transaction
@@ -198,44 +193,3 @@ class SharedDatabaseCache(DatabaseCache):
                         [self.make_and_validate_key(key, version=version)],
                     )
             return super().incr(key, delta, version)
-
-
-class ContentVersionDatabaseCache(DatabaseCache):
-    """Django's database cache for the scope versions alone (stepup_site.caching).
-
-    Each version is a row in the site's own database. On SQLite a writer changes them inside
-    its own transaction: they commit with the data they stand for, or roll back with it,
-    and since SQLite's writers take turns anyway (IMMEDIATE transactions) that costs no
-    waiting. Changing one is one UPDATE. DatabaseCache.set would first count the table (to
-    cull it) and then read the row, three statements more.
-    """
-
-    # Changed inside a transaction, a row stays locked to its commit. On PostgreSQL every
-    # writer would then hold it while taking other row locks in its own order (a review,
-    # then its title; or the title first), and two writers could deadlock: there it is
-    # changed after the commit instead (stepup_site.caching.content_changed).
-    locks_a_row = True
-
-    @property
-    def commits_with_the_data(self):
-        return connections[router.db_for_write(self.cache_model_class)].vendor == "sqlite"
-
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        if timeout is not None:
-            return super().set(key, value, timeout, version)
-        stored_key = self.make_and_validate_key(key, version=version)
-        database = router.db_for_write(self.cache_model_class)
-        connection = connections[database]
-        quote = connection.ops.quote_name
-        stored = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
-        never = connection.ops.adapt_datetimefield_value(datetime.max.replace(microsecond=0))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {quote(self._table)} SET {quote('value')} = %s, "
-                f"{quote('expires')} = %s WHERE {quote('cache_key')} = %s",
-                [stored, never, stored_key],
-            )
-            if cursor.rowcount:
-                return None
-        # No row yet (a new database, or after a flush): DatabaseCache inserts it.
-        return super().set(key, value, timeout, version)

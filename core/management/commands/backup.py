@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from stepup_site.backup import BackupError, create_backup
+from core.backup import BackupError, create_backup
 
 
 class Command(BaseCommand):

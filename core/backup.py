@@ -42,7 +42,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Prefetch
 
-from stepup_site.caching import content_changed
+from core.caching import content_changed
 
 FORMAT = "stepup-backup"
 FORMAT_VERSION = 1
@@ -66,7 +66,9 @@ MEDIA_DIR = "media"
 #   sign-up and address confirmations): bearer secrets again, and a restore must not send
 #   old mail a second time.
 EXCLUDED_APPS = frozenset({"contenttypes", "sessions", "axes", "django_tasks_database"})
-EXCLUDED_MODELS = frozenset({"auth.permission"})
+# - core.ContentVersion: the page caches' scope versions, which only say whether a cached
+#   page is current; a restore makes every page stale anyway.
+EXCLUDED_MODELS = frozenset({"auth.permission", "core.contentversion"})
 # Rows `migrate` makes in an empty database (the staff groups of reviews/0003_roles). A
 # freshly migrated database holds them: they do not make it "not empty", and a restore
 # replaces them with the backup's.
