@@ -1,5 +1,5 @@
 """The benchmark's own logic, without servers: the mixed load's open-loop writer and its
-table (tools/bench_mixed.py), and the uncached render times' percentile."""
+table (bench/mixed.py), and the uncached render times' percentile."""
 
 import argparse
 import itertools
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tools.bench_mixed import (
+from bench.mixed import (
     MixedRow,
     WriteMix,
     WriterStats,

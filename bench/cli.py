@@ -48,7 +48,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LUA_SCRIPT = PROJECT_ROOT / "tools" / "bench_report.lua"
+LUA_SCRIPT = PROJECT_ROOT / "bench" / "report.lua"
 GUNICORN_CONF = PROJECT_ROOT / "stepup_site" / "gunicorn.conf.py"
 SQLITE_FILE = PROJECT_ROOT / "bench.sqlite3"
 GUNICORN_LOG = PROJECT_ROOT / "bench-gunicorn.log"
@@ -79,16 +79,16 @@ SOAK_COMMENT_TEXT = "Bench soak comment"
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="python -m tools.bench",
+        prog="python -m bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    data = parser.add_argument_group("benchmark data (manage.py bench_data)")
+    data = parser.add_argument_group("benchmark data (python -m bench data)")
     data.add_argument(
         "--users",
         type=int,
         default=100_000,
-        help="members (default %(default)s; bench_data raises it to what All In needs)",
+        help="members (default %(default)s; the generator raises it to what All In needs)",
     )
     data.add_argument(
         "--reviews", type=int, default=1_000_000, help="reviews in all (default %(default)s)"
@@ -185,7 +185,7 @@ def parse_args(argv):
         "--threads", type=int, default=None, help="threads per worker (1: sync workers)"
     )
     args = parser.parse_args(argv)
-    from tools.bench_mixed import parse_rates
+    from bench.mixed import parse_rates
 
     try:
         args.write_rates = parse_rates(args.write_rates)
@@ -238,9 +238,14 @@ def bench_environment(args):
     return env
 
 
+def run_python(env, *arguments):
+    """`python <arguments>` in a process of its own, from the project folder."""
+    print(f"$ python {' '.join(arguments)}", flush=True)
+    subprocess.run([sys.executable, *arguments], cwd=PROJECT_ROOT, env=env, check=True)
+
+
 def manage(env, *arguments):
-    print(f"$ manage.py {' '.join(arguments)}", flush=True)
-    subprocess.run([sys.executable, "manage.py", *arguments], cwd=PROJECT_ROOT, env=env, check=True)
+    run_python(env, "manage.py", *arguments)
 
 
 def setup_django(env):
@@ -252,8 +257,8 @@ def setup_django(env):
 
 def bench_sizes():
     """(bench members, their reviews, their reviews of All In) in the database now."""
+    from bench.data import bench_users
     from films.models import Title
-    from reviews.bench_data import bench_users
     from reviews.models import Review
 
     bench_reviews = Review.objects.filter(author__in=bench_users())
@@ -293,7 +298,7 @@ def prepare_data(args, env):
         return
     members, reviews, all_in_reviews = found = bench_sizes()
     connections.close_all()
-    # bench_data raises the member count when the busiest title needs more distinct authors.
+    # The generator raises the member count when the busiest title needs more distinct authors.
     if members >= args.users and (reviews, all_in_reviews) == (args.reviews, args.all_in_reviews):
         # Generating takes minutes at full size: a second run measures the same data again
         # (the write run deletes the reviews it created, so the counts stay exact).
@@ -301,9 +306,11 @@ def prepare_data(args, env):
         return
     wanted = (args.users, args.reviews, args.all_in_reviews)
     print(f"Benchmark data (members, reviews, All In): found {found}, want {wanted}.", flush=True)
-    manage(
+    run_python(
         env,
-        "bench_data",
+        "-m",
+        "bench",
+        "data",
         "--users",
         str(args.users),
         "--reviews",
@@ -418,7 +425,7 @@ def delete_sessions(keys):
 
 def bench_members():
     """Bench members who can sign in: active, never suspended."""
-    from reviews.bench_data import bench_users
+    from bench.data import bench_users
 
     return bench_users().filter(is_active=True, suspended_at__isnull=True)
 
@@ -733,7 +740,7 @@ def machine_description(env, gunicorn_settings, args, load_before):
         for name in ("DATABASE_URL", "REDIS_URL")
         if CALLER_ENVIRONMENT.get(name)
     )
-    command = "python -m tools.bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     return [
         ("CPU", f"{len(os.sched_getaffinity(0))} cores (nproc), {cpu_model}"),
         ("Load before the run", f"{load_before:.2f} (1-minute load average)"),
@@ -1705,7 +1712,7 @@ def main(argv=None):
     failures = []
     mixed_text, mixed_markdown = "", []
     if "mixed" in chosen:
-        from tools import bench_mixed
+        from bench import mixed as bench_mixed
 
         mixed_text, mixed_markdown, mixed_failures = bench_mixed.run_section(
             args, env, title, gunicorn_settings
@@ -1823,11 +1830,3 @@ def run_standard(args, env, title, chosen, gunicorn_settings):
             + ("match a recount of its reviews." if matched else "DO NOT match a recount.")
         )
     return measurements, notes, server, failures
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        # gunicorn is stopped and the run's data taken away by then (the finally blocks).
-        sys.exit("\nInterrupted.")

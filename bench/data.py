@@ -25,8 +25,7 @@ from django.utils import timezone
 
 from films.models import Character, Crew, Routine, Title
 from films.services import CATALOG_FILE
-
-from .models import (
+from reviews.models import (
     COMMENT_MAX_LENGTH,
     REVIEW_BODY_MAX_LENGTH,
     Comment,
@@ -34,7 +33,7 @@ from .models import (
     Review,
     Status,
 )
-from .services import title_aggregates_recount
+from reviews.services import title_aggregates_recount
 
 BENCH_PREFIX = "bench-"
 # Unusable (it starts with "!"), so nobody can sign in as a bench member; and never what a

@@ -4,8 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from films.models import Title
-from reviews.bench_data import (
+from bench.data import (
     ALL_IN_NAME,
     BENCH_PREFIX,
     BenchDeleteError,
@@ -18,10 +17,9 @@ from reviews.bench_data import (
     recount_titles,
     split_reviews,
 )
+from films.models import Title
 from reviews.models import Comment, HelpfulVote, Review
 from stepup_site.caching import content_changed
-
-__all__ = ["BENCH_PREFIX", "Command"]
 
 
 class Command(BaseCommand):

@@ -18,8 +18,8 @@ were), and the runner checks every title's aggregates. New reviews come from mem
 have not reviewed the title; where there is none (All In at the default size, which has a
 review by every member) the write is an edit instead.
 
-The writer is also this module's command line (`python -m tools.bench_mixed writer`),
-which tools/bench.py starts: one line of JSON per command read on stdin (go, mark, stop).
+The writer is also this module's command line (`python -m bench.mixed writer`),
+which the bench starts: one line of JSON per command read on stdin (go, mark, stop).
 """
 
 import argparse
@@ -64,7 +64,7 @@ MIXED_HEADINGS = [
 ]
 
 
-# --- Pacing (no Django: tests/test_bench_tools.py) --------------------------------------
+# --- Pacing (no Django: tests/bench/test_mixed.py) --------------------------------------
 
 
 @dataclass
@@ -155,7 +155,7 @@ class WriteMix:
         return kind, rng.choices(self.titles, self.title_weights)[0]
 
 
-# --- The report (no Django: tests/test_bench_tools.py) ----------------------------------
+# --- The report (no Django: tests/bench/test_mixed.py) ----------------------------------
 
 
 @dataclass
@@ -222,8 +222,8 @@ class Writes:
     """The writes themselves, through reviews.services, and taking them back."""
 
     def __init__(self, rng):
+        from bench import cli as bench
         from films.models import Title
-        from tools import bench
 
         self.bench = bench
         self.rng = rng
@@ -385,7 +385,7 @@ def _fields_of(review):
 def writer_main(argv):
     """The writer process: {"ready"} once prepared; then per stdin line "go" (start the
     clock), "mark" (a snapshot of WriterStats), "stop" (stop, take everything back, final)."""
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_mixed writer")
+    parser = argparse.ArgumentParser(prog="python -m bench.mixed writer")
     parser.add_argument("--rate", type=float, required=True, help="writes a second")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -436,7 +436,7 @@ class WriterProcess:
             [
                 sys.executable,
                 "-m",
-                "tools.bench_mixed",
+                "bench.mixed",
                 "writer",
                 f"--rate={rate}",
                 f"--seed={seed}",
@@ -478,7 +478,7 @@ class WriterProcess:
 
 def measure_with(server, endpoint, args, writer, warmup_seconds=None):
     """wrk on `endpoint` (after its warm-up), and what the writer did meanwhile."""
-    from tools import bench
+    from bench import cli as bench
 
     url = server.base_url + endpoint.path
     warmup = endpoint.warmup_seconds or warmup_seconds or args.warmup
@@ -499,7 +499,7 @@ def run_section(args, env, title, gunicorn_settings):
     from django.conf import settings
     from django.db import connections
 
-    from tools import bench
+    from bench import cli as bench
 
     rates = args.write_rates
     folder = tempfile.mkdtemp(prefix="stepup-mixed-")
@@ -624,7 +624,7 @@ def run_section(args, env, title, gunicorn_settings):
 if __name__ == "__main__":
     if sys.argv[1:2] != ["writer"]:
         sys.exit(
-            "The mixed load runs from `make bench` (python -m tools.bench --only mixed "
+            "The mixed load runs from `make bench` (python -m bench --only mixed "
             "--write-rates 0,1,5,20); this module's command line is its writer process."
         )
     writer_main(sys.argv[2:])
