@@ -20,7 +20,7 @@ def run_data_command(argv):
     early.add_argument("--pythonpath")
     handle_default_options(early.parse_known_args(argv)[0])
     django.setup()
-    from bench.command import Command
+    from bench.data import Command
 
     Command().run_from_argv(["python -m bench", "data", *argv])
 

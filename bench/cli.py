@@ -185,7 +185,7 @@ def manage(env, *arguments):
 
 def bench_sizes():
     """(bench members, their reviews, their reviews of All In) in the database now."""
-    from bench.data import bench_users
+    from bench.members import bench_users
     from films.models import Title
     from reviews.models import Review
 

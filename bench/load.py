@@ -17,6 +17,7 @@ LUA_SCRIPT = PROJECT_ROOT / "bench" / "report.lua"
 ALL_IN_NAME = "Step Up: All In"
 SORTS = ("helpful", "newest", "highest", "lowest")
 SEARCH_TERM = "moose"
+
 # What the anonymous title page shows and a signed-in one never does.
 ANONYMOUS_MARKER = "Sign in to rate and review"
 

@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = PROJECT_ROOT / "stepup_site" / "gunicorn.conf.py"
 SQLITE_FILE = PROJECT_ROOT / "bench.sqlite3"
 GUNICORN_LOG = PROJECT_ROOT / "bench-gunicorn.log"
+
 # What the caller set, before this run adds the production environment to it.
 CALLER_ENVIRONMENT = dict(os.environ)
 RSS_LIMIT_MB = 150

@@ -11,6 +11,7 @@ from bench.load import Endpoint, write_lines
 
 # Every review the write run posts has a headline starting so (the wrk script writes it).
 POSTED_HEADLINE = "Bench run take"
+
 # Reviews the write run may create, at most: enough for a few minutes of posting, and the
 # runner deletes them all again afterwards.
 WRITE_PAIRS_MAX = 6000
@@ -55,7 +56,7 @@ def csrf_secret():
 
 def bench_members():
     """Bench members who can sign in: active, never suspended."""
-    from bench.data import bench_users
+    from bench.members import bench_users
 
     return bench_users().filter(is_active=True, suspended_at__isnull=True)
 

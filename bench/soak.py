@@ -36,6 +36,7 @@ from bench.sessions import (
 
 # Every comment the soak posts starts so (the wrk script writes it).
 SOAK_COMMENT_TEXT = "Bench soak comment"
+
 # A thread's n-th request is of the n-th kind here, round and round: 14 reads to 6 writes.
 # The reads are the pages visitors land on; the writes, what members do most.
 SOAK_MIX = (
@@ -45,10 +46,12 @@ SOAK_MIX = (
     "signed-in", "vote", "detail", "feed", "comment",
 )  # fmt: skip
 SOAK_WRITE_KINDS = ("review", "vote", "comment")
+
 # The write lines are sized for this many requests a second, several times what the mix
 # reaches here (each write makes every cached page stale), so they do not run out; a run
 # whose lines did run out fails and says so.
 SOAK_CEILING_RPS = 1000
+
 # What one member sends at most, far inside settings.RATE_LIMITS (review 30/h, comment 60/h,
 # vote 300/h): the soak shows the site under load from many members, not the limiter.
 SOAK_EDITS_PER_REVIEW = 3  # 1 create + 3 edits: 4 review posts
@@ -59,8 +62,10 @@ SOAK_POSTS_PER_MEMBER = {
     "vote": 2 * SOAK_MARKS_PER_VOTER,
     "comment": SOAK_COMMENTS_PER_MEMBER,
 }
+
 # A thread takes a mark back this many of its votes after making it.
 SOAK_VOTE_LAG = 8
+
 # Reviews members read, mark and comment on: All In's most helpful page, then a spread.
 SOAK_SPREAD_TARGETS = 400
 SOAK_DETAIL_PAGES = 40

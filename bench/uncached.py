@@ -164,7 +164,7 @@ def page_paths(pages):
 
 def signed_in_member():
     """A bench member with no review of All In: the page as most members see it."""
-    from bench.data import bench_users
+    from bench.members import bench_users
 
     member = bench_users().filter(is_active=True).exclude(reviews__title__name="Step Up: All In")
     member = member.order_by("pk").first() or bench_users().order_by("pk").first()

@@ -9,9 +9,9 @@ from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
-from bench import data as bench_data
-from bench.command import Command
-from bench.data import BENCH_PREFIX
+from bench.data import Command
+from bench.generate import Generator
+from bench.members import BENCH_PREFIX
 from films.models import Title
 from reviews import services
 from reviews.models import (
@@ -289,7 +289,7 @@ def test_foreign_keys_are_all_back_and_hold_after_the_load(catalog):
 
 
 def test_a_load_failing_midway_leaves_nothing_behind(catalog, monkeypatch):
-    real = bench_data.Generator._reviews_of
+    real = Generator._reviews_of
     calls = []
 
     def fail_on_the_second_title(self, *args):
@@ -298,7 +298,7 @@ def test_a_load_failing_midway_leaves_nothing_behind(catalog, monkeypatch):
             raise RuntimeError("disk full")
         real(self, *args)
 
-    monkeypatch.setattr(bench_data.Generator, "_reviews_of", fail_on_the_second_title)
+    monkeypatch.setattr(Generator, "_reviews_of", fail_on_the_second_title)
     before = foreign_keys() if connection.vendor == "postgresql" else None
 
     with pytest.raises(RuntimeError, match="disk full"):
