@@ -154,8 +154,7 @@ def foreign_keys_checked_at_the_end(loaded, log):
     """
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA foreign_keys")
-            unchecked = not cursor.fetchone()[0]
+            unchecked = not _pragma(cursor, "foreign_keys")
         yield
         if unchecked:
             started = time.monotonic()
@@ -200,14 +199,18 @@ def tune_sqlite():
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return None
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA synchronous")
-        synchronous = cursor.fetchone()[0]
-        cursor.execute("PRAGMA cache_size")
-        cache_size = cursor.fetchone()[0]
+        synchronous = _pragma(cursor, "synchronous")
+        cache_size = _pragma(cursor, "cache_size")
         cursor.execute("PRAGMA synchronous = OFF")
         cursor.execute("PRAGMA cache_size = -1000000")  # about 1 GB, in KiB
     connection.disable_constraint_checking()
     return synchronous, cache_size
+
+
+def _pragma(cursor, name):
+    """The value of an SQLite setting."""
+    cursor.execute(f"PRAGMA {name}")
+    return cursor.fetchone()[0]
 
 
 def untune_sqlite(tuned):

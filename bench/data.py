@@ -13,14 +13,13 @@ from django.db import connection, transaction
 
 from bench.bulk import analyze, foreign_keys_checked_at_the_end, tune_sqlite, untune_sqlite
 from bench.generate import Generator
+from bench.load import ALL_IN_NAME
 from bench.members import BENCH_PREFIX, BenchDeleteError, bench_users, delete_bench_data
 from films.models import Title
 from films.services import CATALOG_FILE
 from reviews.models import Comment, HelpfulVote, Review
 from reviews.services import title_aggregates_recount
 from stepup_site.caching import content_changed
-
-ALL_IN_NAME = "Step Up: All In"
 
 # How the reviews not on All In spread over the other titles, by franchise position: the
 # first film has the biggest audience and each sequel a smaller one; a series smaller still.

@@ -54,14 +54,7 @@ def all_in_title():
 
 def deep_page_url(title, sort, wanted_page):
     """Page `wanted_page` of the title's reviews (the last one when there are fewer)."""
-    try:
-        from reviews.pagination import REVIEWS_PER_PAGE, page_url
-    except ImportError:
-        # Before keyset pagination: the offset paginator's own links.
-        from reviews.views import REVIEWS_PER_PAGE
-
-        def page_url(title, *, sort, page):
-            return f"{title.get_absolute_url()}?sort={sort}&page={page}"
+    from reviews.pagination import REVIEWS_PER_PAGE, page_url
 
     pages = max(1, math.ceil(title.text_review_count / REVIEWS_PER_PAGE))
     page = min(wanted_page, pages)

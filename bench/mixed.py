@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from bench.load import Endpoint, all_in_title, director_path, preflight, run_wrk
 from bench.recount import check_aggregates
 from bench.report import WRK_HEADINGS, markdown_table, text_table, wrk_cells
-from bench.server import PROJECT_ROOT, RSS_LIMIT_MB, Gunicorn, WorkerMemory, free_port
+from bench.server import PROJECT_ROOT, Gunicorn, WorkerMemory, free_port, over_rss_limit
 from bench.sessions import POSTED_HEADLINE, SignedInRun, bench_members
 from bench.soak import SOAK_COMMENT_TEXT
 
@@ -556,11 +556,7 @@ def run_section(args, env, title, gunicorn_settings):
         if row.result["errors"]
     ]
     peaks = memory.peak_by_worker if memory else {}
-    failures += [
-        f"mixed: worker {pid} reached {peak:.0f} MB RSS (limit {RSS_LIMIT_MB} MB)"
-        for pid, peak in sorted(peaks.items())
-        if peak > RSS_LIMIT_MB
-    ]
+    failures += [f"mixed: {failure}" for failure in over_rss_limit(peaks)]
     cells = mixed_rows(rows)
     notes = [
         "Writes: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX) + f" of them; "

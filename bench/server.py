@@ -176,6 +176,15 @@ def connections_by_process(port):
     return Counter(int(pid) for pid in re.findall(r"pid=(\d+)", listing))
 
 
+def over_rss_limit(peaks):
+    """A failure for each worker whose peak RSS ({pid: MB}) went past RSS_LIMIT_MB."""
+    return [
+        f"worker {pid} reached {peak:.0f} MB RSS (limit {RSS_LIMIT_MB} MB)"
+        for pid, peak in sorted(peaks.items())
+        if peak > RSS_LIMIT_MB
+    ]
+
+
 class WorkerMemory(threading.Thread):
     """Samples every gunicorn worker's resident memory while the load runs, and how wrk's
     keep-alive connections are spread over the workers.

@@ -25,6 +25,7 @@ from bench.server import (
     Gunicorn,
     WorkerMemory,
     free_port,
+    over_rss_limit,
 )
 from bench.sessions import (
     POSTED_HEADLINE,
@@ -165,13 +166,14 @@ def soak_targets(title, count):
     return targets
 
 
-def existing_marks(voters, target_ids):
+def existing_marks(voter_ids, review_ids):
+    """{(voter id, review id)} of the helpful marks these voters have on these reviews."""
     from reviews.models import HelpfulVote
 
     marks = set()
-    for chunk in chunked(sorted(member.pk for member in voters), 500):
+    for chunk in chunked(sorted(voter_ids), 500):
         marks.update(
-            HelpfulVote.objects.filter(voter_id__in=chunk, review_id__in=target_ids).values_list(
+            HelpfulVote.objects.filter(voter_id__in=chunk, review_id__in=review_ids).values_list(
                 "voter_id", "review_id"
             )
         )
@@ -213,18 +215,9 @@ class SoakWrites:
 
     def marks_standing(self):
         """The lines whose mark is on now: all the soak's, as no line starts out marked."""
-        from reviews.models import HelpfulVote
-
         lines = {(member.pk, review_id) for member, review_id in self.vote_lines}
         reviews = sorted({review_id for _member, review_id in lines})
-        found = set()
-        for chunk in chunked(sorted({voter for voter, _review in lines}), 500):
-            found.update(
-                HelpfulVote.objects.filter(voter_id__in=chunk, review_id__in=reviews).values_list(
-                    "voter_id", "review_id"
-                )
-            )
-        return found & lines
+        return existing_marks({voter for voter, _review in lines}, reviews) & lines
 
     def clean_up(self):
         """Through reviews.services, as members take marks back and delete comments: the
@@ -394,7 +387,10 @@ def run_soak(args, env, title, gunicorn_settings, load_before):
         voters = [member for member, _title in writers["vote"]]
         commenters = [member for member, _title in writers["comment"]]
         soak.vote_lines = soak_lines(
-            voters, targets, SOAK_MARKS_PER_VOTER, existing_marks(voters, target_ids)
+            voters,
+            targets,
+            SOAK_MARKS_PER_VOTER,
+            existing_marks([member.pk for member in voters], target_ids),
         )
         soak.comment_lines = soak_lines(commenters, targets, SOAK_COMMENTS_PER_MEMBER)
         signed_in.write_pairs = writers["review"]
@@ -507,11 +503,7 @@ def run_soak(args, env, title, gunicorn_settings, load_before):
         ]
         failures.append(f"the clean-up left stored counts changed: {', '.join(changed[:20])}")
     peaks = memory.peak_by_worker
-    failures += [
-        f"worker {pid} reached {peak:.0f} MB RSS (limit {RSS_LIMIT_MB} MB)"
-        for pid, peak in sorted(peaks.items())
-        if peak > RSS_LIMIT_MB
-    ]
+    failures += over_rss_limit(peaks)
 
     aggregates_ok = not any(f.startswith("aggregates") for f in failures)
     counters_ok = not any(f.startswith("review counts") for f in failures)

@@ -15,7 +15,7 @@ from bench.load import (
 )
 from bench.recount import check_aggregates
 from bench.report import WRK_HEADINGS, wrk_cells
-from bench.server import RSS_LIMIT_MB, Gunicorn, WorkerMemory, free_port
+from bench.server import RSS_LIMIT_MB, Gunicorn, WorkerMemory, free_port, over_rss_limit
 from bench.sessions import SignedInRun
 
 # The pages --only picks from for this table (/healthz, the baseline, is always measured).
@@ -150,11 +150,7 @@ def run_standard(args, env, title, chosen, gunicorn_settings):
         if measured.result["errors"]
     ]
     peaks = memory.peak_by_worker
-    failures += [
-        f"worker {pid} reached {peak:.0f} MB RSS (limit {RSS_LIMIT_MB} MB)"
-        for pid, peak in sorted(peaks.items())
-        if peak > RSS_LIMIT_MB
-    ]
+    failures += over_rss_limit(peaks)
     worker_peaks = ", ".join(
         f"{peak:.0f} ({memory.anon_peak_by_worker.get(pid, 0):.0f} heap)"
         for pid, peak in sorted(peaks.items())

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.load import ALL_IN_NAME, all_in_title
 from bench.report import markdown_table, text_table
 from bench.server import PROJECT_ROOT
 
@@ -100,34 +101,29 @@ def setup():
 
 def empty_caches():
     """Every cache the site reads: each alias of settings.CACHES, and the page caches'
-    copies kept in this process (whichever of them this version of the site has)."""
-    import importlib
-
+    copies kept in this process."""
     from django.conf import settings
     from django.core.cache import caches
 
+    from stepup_site import caching
+
     for alias in settings.CACHES:
         caches[alias].clear()
-    for module_name in ("stepup_site.caching",):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for value in vars(module).values():
-            clear = getattr(value, "clear", None)
-            # The process-wide stores (an instance with a clear(), not a class or a module).
-            if callable(clear) and type(value).__module__ == module_name:
-                clear()
+    for value in vars(caching).values():
+        clear = getattr(value, "clear", None)
+        # The process-wide stores (an instance with a clear(), not a class or a module).
+        if callable(clear) and type(value).__module__ == caching.__name__:
+            clear()
 
 
 def page_paths(pages):
     """{page: (path, signed in)} on the data in the database."""
     from django.urls import reverse
 
-    from films.models import Character, Credit, Crew, Title
+    from films.models import Character, Credit, Crew
     from reviews.models import Review
 
-    title = Title.objects.get(name="Step Up: All In")
+    title = all_in_title()
     director = (
         Credit.objects.filter(title=title, role=Credit.Role.DIRECTOR)
         .select_related("person")
@@ -166,7 +162,7 @@ def signed_in_member():
     """A bench member with no review of All In: the page as most members see it."""
     from bench.members import bench_users
 
-    member = bench_users().filter(is_active=True).exclude(reviews__title__name="Step Up: All In")
+    member = bench_users().filter(is_active=True).exclude(reviews__title__name=ALL_IN_NAME)
     member = member.order_by("pk").first() or bench_users().order_by("pk").first()
     if member is None:
         raise SystemExit("No bench members: generate the data (make bench) first.")
