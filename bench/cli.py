@@ -19,6 +19,7 @@ Written to bench-results-soak-<sqlite|postgresql>.md.
 
 Database: DATABASE_URL when set (PostgreSQL), otherwise bench.sqlite3 beside manage.py.
 Cache: REDIS_URL when set, otherwise each worker's own local memory.
+The data alone: python -m bench data --help.
 """
 
 import argparse

@@ -5,6 +5,7 @@ import time
 
 
 def chunked(items, size):
+    """`items` in lists of `size`: an IN (...) of a bounded length per query."""
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]

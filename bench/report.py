@@ -1,5 +1,6 @@
-"""The results: tables for the terminal and in Markdown, the machine's description, and the
-results file (bench-results-<sqlite|postgresql>.md) of the per-page and mixed runs."""
+"""The results: tables for the terminal and in Markdown, the machine's description, the
+results files (bench-results-<sqlite|postgresql>.md, bench-results-soak-<...>.md), and the
+run's exit status with what failed."""
 
 import os
 import platform
