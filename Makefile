@@ -89,12 +89,12 @@ wrk:
 # Load test of the production set-up (gunicorn, DEBUG off) with wrk: DATABASE_URL and
 # REDIS_URL when set, else bench.sqlite3.
 bench: $(VENV)/.deps-test wrk
-	$(BIN)/python -m tools.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The same set-up under one 60 s run of mixed reads and writes at 32 connections; then every
 # stored count is checked against a recount and what the run posted is taken away.
 soak: $(VENV)/.deps-test wrk
-	$(BIN)/python -m tools.bench --soak $(SOAK_ARGS)
+	$(BIN)/python -m bench --soak $(SOAK_ARGS)
 
 # Lighthouse (pinned in tools/lighthouse/package-lock.json, installed there by npm ci) on
 # Debian's Chromium, against the production set-up on a throwaway SQLite database: the mobile

@@ -1,16 +1,9 @@
-"""
-ASGI config for stepup_site project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
+"""The ASGI entry point, for an ASGI server such as uvicorn. Production runs gunicorn
+through WSGI (stepup_site/wsgi.py); nothing here is asynchronous yet."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
-
 application = get_asgi_application()

@@ -1,16 +1,9 @@
-"""
-WSGI config for stepup_site project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
+"""The WSGI entry point production serves: `gunicorn stepup_site.wsgi -c
+stepup_site/gunicorn.conf.py` (the Makefile's bench, the deployment notes in README.md)."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
-
 application = get_wsgi_application()

@@ -9,9 +9,11 @@ from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
+from bench.data import Command
+from bench.generate import Generator
+from bench.members import BENCH_PREFIX
 from films.models import Title
-from reviews import bench_data, services
-from reviews.management.commands.bench_data import BENCH_PREFIX
+from reviews import services
 from reviews.models import (
     COMMENT_MAX_LENGTH,
     REVIEW_BODY_MAX_LENGTH,
@@ -28,7 +30,7 @@ SMALL = {"users": 40, "reviews": 150, "all_in_reviews": 35}
 
 def bench(**options):
     stdout, stderr = StringIO(), StringIO()
-    call_command("bench_data", stdout=stdout, stderr=stderr, **{**SMALL, **options})
+    call_command(Command(), stdout=stdout, stderr=stderr, **{**SMALL, **options})
     return stdout.getvalue(), stderr.getvalue()
 
 
@@ -53,10 +55,6 @@ def assert_review_counts_match_recount():
         assert {"helpful_count": item.helpful_count, "comment_count": item.comment_count} == (
             expected
         ), item.pk
-
-
-def test_prefix_is_exported_from_the_command_module():
-    assert BENCH_PREFIX == bench_data.BENCH_PREFIX == "bench-"
 
 
 def test_writes_exactly_the_reviews_asked_for(catalog):
@@ -291,7 +289,7 @@ def test_foreign_keys_are_all_back_and_hold_after_the_load(catalog):
 
 
 def test_a_load_failing_midway_leaves_nothing_behind(catalog, monkeypatch):
-    real = bench_data.Generator._reviews_of
+    real = Generator._reviews_of
     calls = []
 
     def fail_on_the_second_title(self, *args):
@@ -300,7 +298,7 @@ def test_a_load_failing_midway_leaves_nothing_behind(catalog, monkeypatch):
             raise RuntimeError("disk full")
         real(self, *args)
 
-    monkeypatch.setattr(bench_data.Generator, "_reviews_of", fail_on_the_second_title)
+    monkeypatch.setattr(Generator, "_reviews_of", fail_on_the_second_title)
     before = foreign_keys() if connection.vendor == "postgresql" else None
 
     with pytest.raises(RuntimeError, match="disk full"):

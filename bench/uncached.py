@@ -1,4 +1,4 @@
-"""Uncached server time of each main page: python -m tools.render_times --help.
+"""Uncached server time of each main page: python -m bench.uncached --help.
 
 Renders each page in this process through Django's test client (the whole middleware
 stack, production settings: DEBUG off), emptying every cache before each render: every
@@ -22,7 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bench.load import ALL_IN_NAME, all_in_title
+from bench.report import markdown_table, text_table
+from bench.server import PROJECT_ROOT
+
 PAGES = (
     "home",
     "all-in",
@@ -39,7 +42,7 @@ HEADINGS = ["page", "path", "median ms", "p95 ms", "min ms", "queries", "KB"]
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="python -m tools.render_times",
+        prog="python -m bench.uncached",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -98,34 +101,29 @@ def setup():
 
 def empty_caches():
     """Every cache the site reads: each alias of settings.CACHES, and the page caches'
-    copies kept in this process (whichever of them this version of the site has)."""
-    import importlib
-
+    copies kept in this process."""
     from django.conf import settings
     from django.core.cache import caches
 
+    from core import caching
+
     for alias in settings.CACHES:
         caches[alias].clear()
-    for module_name in ("core.caching",):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for value in vars(module).values():
-            clear = getattr(value, "clear", None)
-            # The process-wide stores (an instance with a clear(), not a class or a module).
-            if callable(clear) and type(value).__module__ == module_name:
-                clear()
+    for value in vars(caching).values():
+        clear = getattr(value, "clear", None)
+        # The process-wide stores (an instance with a clear(), not a class or a module).
+        if callable(clear) and type(value).__module__ == caching.__name__:
+            clear()
 
 
 def page_paths(pages):
     """{page: (path, signed in)} on the data in the database."""
     from django.urls import reverse
 
-    from films.models import Character, Credit, Crew, Title
+    from films.models import Character, Credit, Crew
     from reviews.models import Review
 
-    title = Title.objects.get(name="Step Up: All In")
+    title = all_in_title()
     director = (
         Credit.objects.filter(title=title, role=Credit.Role.DIRECTOR)
         .select_related("person")
@@ -162,9 +160,9 @@ def page_paths(pages):
 
 def signed_in_member():
     """A bench member with no review of All In: the page as most members see it."""
-    from reviews.bench_data import bench_users
+    from bench.members import bench_users
 
-    member = bench_users().filter(is_active=True).exclude(reviews__title__name="Step Up: All In")
+    member = bench_users().filter(is_active=True).exclude(reviews__title__name=ALL_IN_NAME)
     member = member.order_by("pk").first() or bench_users().order_by("pk").first()
     if member is None:
         raise SystemExit("No bench members: generate the data (make bench) first.")
@@ -236,21 +234,10 @@ def profile(page, renders, output):
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(
         f"pyinstrument {renders} uncached renders of {path} "
-        f"({'signed in' if signed_in else 'anonymous'}): python -m tools.render_times "
+        f"({'signed in' if signed_in else 'anonymous'}): python -m bench.uncached "
         f"--profile {page} --renders {renders}\n\n{report}"
     )
     print(f"Profile written to {output}.")
-
-
-def text_table(rows):
-    widths = [max(len(row[i]) for row in [HEADINGS, *rows]) for i in range(len(HEADINGS))]
-
-    def line(cells):
-        left = [cell.ljust(width) for cell, width in zip(cells[:2], widths[:2], strict=True)]
-        right = [cell.rjust(width) for cell, width in zip(cells[2:], widths[2:], strict=True)]
-        return "  ".join(left + right)
-
-    return "\n".join([line(HEADINGS), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def markdown_lines(rows, renders, vendor):
@@ -258,10 +245,8 @@ def markdown_lines(rows, renders, vendor):
         f"#### Uncached server time ({vendor}, {renders} renders each, every cache emptied "
         "before each, in process)",
         "",
-        "| " + " | ".join(HEADINGS) + " |",
-        "|---|---|" + "---:|" * (len(HEADINGS) - 2),
+        markdown_table(HEADINGS, rows, left=2),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return [*lines, ""]
 
 
@@ -276,7 +261,7 @@ def main(argv=None):
     print(f"Uncached server time, {args.renders} renders of each page, caches emptied before each:")
     rows = measure(args.pages, args.renders)
     print()
-    print(text_table(rows))
+    print(text_table(HEADINGS, rows, left=2))
     if args.markdown:
         Path(args.markdown).write_text(
             "\n".join(markdown_lines(rows, args.renders, connection.vendor))
@@ -285,7 +270,7 @@ def main(argv=None):
 
 
 def run_for_bench(env, renders):
-    """From tools/bench.py, once gunicorn has stopped: in a process of its own with the
+    """From the bench (--only uncached), once gunicorn has stopped: in a process of its own with the
     run's environment. Returns (text for the terminal, Markdown lines for the results)."""
     with tempfile.TemporaryDirectory(prefix="stepup-render-") as folder:
         markdown = Path(folder) / "render.md"
@@ -293,7 +278,7 @@ def run_for_bench(env, renders):
             [
                 sys.executable,
                 "-m",
-                "tools.render_times",
+                "bench.uncached",
                 f"--renders={renders}",
                 f"--markdown={markdown}",
             ],
@@ -303,7 +288,7 @@ def run_for_bench(env, renders):
             text=True,
         )
         if finished.returncode != 0:
-            raise SystemExit(f"tools.render_times failed:\n{finished.stdout}\n{finished.stderr}")
+            raise SystemExit(f"bench.uncached failed:\n{finished.stdout}\n{finished.stderr}")
         table = finished.stdout.split("\n\n", 1)[-1]
         return "\nUncached server time (in process, every cache emptied before each render):\n" + (
             table

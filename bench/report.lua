@@ -1,6 +1,6 @@
--- wrk script for `make bench` (tools/bench.py): done() prints one JSON line of results.
+-- wrk script for `make bench` (bench/load.py runs it): done() prints one JSON line of results.
 --
--- The environment can turn plain GETs into signed-in traffic (tools/bench.py writes the files):
+-- The environment can turn plain GETs into signed-in traffic (the bench writes the files):
 --   BENCH_THREADS        wrk's -t, so each thread takes its own share of the lines below
 --   BENCH_COOKIE_NAME    Django's session cookie name
 --   BENCH_SESSIONS_FILE  one session key per line: each GET is sent as the next member
@@ -13,7 +13,7 @@
 --                        once a page with a form has set it
 --   BENCH_HEADLINE       how the posted reviews' headlines start (the runner finds them by it)
 --
--- Mix mode (`python -m tools.bench --soak`): one run whose requests rotate through kinds.
+-- Mix mode (`python -m bench --soak`): one run whose requests rotate through kinds.
 --   BENCH_MIX_FILE       one kind per line: a thread's n-th request is of the kind on line n,
 --                        round and round (threads start half a round apart)
 --   BENCH_PATHS_FILE     "<kind> <path>" lines: the pages each reading kind rotates through;
@@ -95,6 +95,14 @@ local function member_cookies(session)
   return cookie_name .. "=" .. session
 end
 
+-- What a signed-in browser posts a form with.
+local function signed_in_headers(session)
+  return {
+    ["Cookie"] = cookie_name .. "=" .. session .. "; csrftoken=" .. csrf_secret,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }
+end
+
 local function review_post(pair)
   local rating = sent % 10 + 1
   local fields = {
@@ -103,11 +111,10 @@ local function review_post(pair)
     "headline=" .. url_encode(headline .. " " .. sent),
     "body=" .. url_encode("The dance battle in the finale, seen again for request " .. sent .. "."),
   }
-  local headers = {
-    ["Cookie"] = cookie_name .. "=" .. pair.session .. "; csrftoken=" .. csrf_secret,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }
-  return wrk.format("POST", "/titles/" .. pair.slug .. "/review/", headers, table.concat(fields, "&"))
+  return wrk.format(
+    "POST", "/titles/" .. pair.slug .. "/review/", signed_in_headers(pair.session),
+    table.concat(fields, "&")
+  )
 end
 
 -- --- Mix mode ---------------------------------------------------------------------------
@@ -193,13 +200,6 @@ function mix_init()
     or {}
   next_comment = 1
   comment_text = os.getenv("BENCH_COMMENT_TEXT") or "Bench soak comment"
-end
-
-local function signed_in_headers(session)
-  return {
-    ["Cookie"] = cookie_name .. "=" .. session .. "; csrftoken=" .. csrf_secret,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }
 end
 
 local function next_review_request()
@@ -293,32 +293,39 @@ function mix_request()
   return wrk.format("GET", path)
 end
 
+-- The label of the first { text, label } pair whose text `found_in` holds, else `otherwise`.
+local function first_label(found_in, pairs, otherwise)
+  for _, pair in ipairs(pairs) do
+    if found_in:find(pair[1], 1, true) then
+      return pair[2]
+    end
+  end
+  return otherwise
+end
+
+-- Where a redirect goes, and what a page's Content-Type is, say what the answer is.
+local REDIRECTS = {
+  { "/accounts/login/", "redirected to sign-in" },
+  { "#your-review", "review saved" },
+  { "#comment-", "comment posted" },
+}
+local CONTENT_TYPES = { { "xml", "feed" }, { "text/html", "page" } }
+
 -- What an answer says it is: wrk does not tell which request it answers, so the outcome is
 -- read from the answer itself (the runner compares it with what was sent).
 local function outcome(status, headers, body)
   local location = headers["Location"] or headers["location"] or ""
   local content_type = headers["Content-Type"] or headers["content-type"] or ""
   if status == 302 then
-    if location:find("/accounts/login/", 1, true) then
-      return "redirected to sign-in"
-    elseif location:find("#your-review", 1, true) then
-      return "review saved"
-    elseif location:find("#comment-", 1, true) then
-      return "comment posted"
-    end
-    return "other redirect"
+    return first_label(location, REDIRECTS, "other redirect")
   elseif status == 200 then
     if content_type:find("application/json", 1, true) then
       if body:find('"voted":%s*true') then
         return "helpful mark on"
       end
       return "helpful mark off"
-    elseif content_type:find("xml", 1, true) then
-      return "feed"
-    elseif content_type:find("text/html", 1, true) then
-      return "page"
     end
-    return "other 200"
+    return first_label(content_type, CONTENT_TYPES, "other 200")
   end
   return "HTTP " .. status
 end

@@ -18,8 +18,8 @@ were), and the runner checks every title's aggregates. New reviews come from mem
 have not reviewed the title; where there is none (All In at the default size, which has a
 review by every member) the write is an edit instead.
 
-The writer is also this module's command line (`python -m tools.bench_mixed writer`),
-which tools/bench.py starts: one line of JSON per command read on stdin (go, mark, stop).
+The writer is also this module's command line (`python -m bench.mixed writer`),
+which the bench starts: one line of JSON per command read on stdin (go, mark, stop).
 """
 
 import argparse
@@ -32,6 +32,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+
+from bench.load import Endpoint, all_in_title, director_path, preflight, run_wrk
+from bench.recount import check_aggregates
+from bench.report import WRK_HEADINGS, markdown_table, text_table, wrk_cells
+from bench.server import PROJECT_ROOT, Gunicorn, WorkerMemory, free_port, over_rss_limit
+from bench.sessions import POSTED_HEADLINE, SignedInRun, bench_members
+from bench.soak import SOAK_COMMENT_TEXT
 
 # A write starting this long after its time is counted late: a quarter of a second is
 # longer than any write takes here, so late means the writer fell behind the clock.
@@ -47,24 +54,12 @@ TARGETS_SPREAD = 20
 # Members the votes and comments come from (new reviews come from members who have not
 # reviewed the title yet, fetched as needed).
 VOTERS = 2000
-# The writer's comments start so (bench.SOAK_COMMENT_TEXT: a killed run's are found).
+# The writer's comments start so (bench.soak.SOAK_COMMENT_TEXT: a killed run's are found).
 COMMENT_SUFFIX = "(mixed load)"
-MIXED_HEADINGS = [
-    "writes/s",
-    "page",
-    "req/s",
-    "p50 ms",
-    "p95 ms",
-    "p99 ms",
-    "errors",
-    "x /healthz",
-    "writes/s done",
-    "late",
-    "write errors",
-]
+MIXED_HEADINGS = ["writes/s", "page", *WRK_HEADINGS, "writes/s done", "late", "write errors"]
 
 
-# --- Pacing (no Django: tests/test_bench_tools.py) --------------------------------------
+# --- Pacing (no Django: tests/bench/test_mixed.py) --------------------------------------
 
 
 @dataclass
@@ -155,7 +150,7 @@ class WriteMix:
         return kind, rng.choices(self.titles, self.title_weights)[0]
 
 
-# --- The report (no Django: tests/test_bench_tools.py) ----------------------------------
+# --- The report (no Django: tests/bench/test_mixed.py) ----------------------------------
 
 
 @dataclass
@@ -177,35 +172,13 @@ def mixed_rows(rows):
             [
                 f"{row.rate:g}",
                 row.page,
-                f"{result['rps']:.1f}",
-                f"{result['p50_ms']:.1f}",
-                f"{result['p95_ms']:.1f}",
-                f"{result['p99_ms']:.1f}",
-                str(result["errors"]),
-                f"{result['rps'] / baseline:.2f}" if baseline else "-",
+                *wrk_cells(result, f"{result['rps'] / baseline:.2f}" if baseline else "-"),
                 f"{writes['rate']:.1f}" if row.rate else "-",
                 str(writes["late"]) if row.rate else "-",
                 str(writes["errors"]) if row.rate else "-",
             ]
         )
     return cells
-
-
-def text_table(headings, rows):
-    widths = [max(len(row[i]) for row in [headings, *rows]) for i in range(len(headings))]
-
-    def line(cells):
-        left = [cell.ljust(width) for cell, width in zip(cells[:2], widths[:2], strict=True)]
-        right = [cell.rjust(width) for cell, width in zip(cells[2:], widths[2:], strict=True)]
-        return "  ".join(left + right)
-
-    return "\n".join([line(headings), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def markdown_table(headings, rows):
-    lines = ["| " + " | ".join(headings) + " |", "|---|---|" + "---:|" * (len(headings) - 2)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def parse_rates(text):
@@ -223,14 +196,12 @@ class Writes:
 
     def __init__(self, rng):
         from films.models import Title
-        from tools import bench
 
-        self.bench = bench
         self.rng = rng
         self.titles = {title.pk: title for title in Title.objects.order_by("pk")}
-        all_in = bench.all_in_title()
+        all_in = all_in_title()
         self.mix = WriteMix(list(self.titles), all_in.pk)
-        self.voters = list(bench.bench_members().order_by("-pk").only("pk", "username")[:VOTERS])
+        self.voters = list(bench_members().order_by("-pk").only("pk", "username")[:VOTERS])
         if len(self.voters) < 2:
             raise SystemExit("The mixed load needs bench members: generate the data first.")
         self.targets = {pk: self._targets(pk) for pk in self.titles}
@@ -258,7 +229,7 @@ class Writes:
     def _fresh_author(self, title_id):
         """A member with no review of the title yet, or None when none is left."""
         if not self.fresh[title_id] and title_id not in self.exhausted:
-            members = self.bench.bench_members().exclude(reviews__title_id=title_id)
+            members = bench_members().exclude(reviews__title_id=title_id)
             if self.fresh_after[title_id] is not None:
                 members = members.filter(pk__lt=self.fresh_after[title_id])
             self.fresh[title_id] = list(members.order_by("-pk").only("pk", "username")[:200])
@@ -293,7 +264,7 @@ class Writes:
                     title=title,
                     author=author,
                     rating=rating,
-                    headline=f"{self.bench.POSTED_HEADLINE} {COMMENT_SUFFIX} {n}",
+                    headline=f"{POSTED_HEADLINE} {COMMENT_SUFFIX} {n}",
                     body="Watched it again tonight. " * self.rng.randint(1, 12),
                 )
                 self.created[title_id].append(review)
@@ -325,7 +296,7 @@ class Writes:
         comment = services.comment_create(
             review=review,
             author=voter,
-            body=f"{self.bench.SOAK_COMMENT_TEXT} {COMMENT_SUFFIX} {n}: that lift!",
+            body=f"{SOAK_COMMENT_TEXT} {COMMENT_SUFFIX} {n}: that lift!",
         )
         self.comment_ids.append(comment.pk)
         return kind
@@ -385,7 +356,7 @@ def _fields_of(review):
 def writer_main(argv):
     """The writer process: {"ready"} once prepared; then per stdin line "go" (start the
     clock), "mark" (a snapshot of WriterStats), "stop" (stop, take everything back, final)."""
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_mixed writer")
+    parser = argparse.ArgumentParser(prog="python -m bench.mixed writer")
     parser.add_argument("--rate", type=float, required=True, help="writes a second")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -436,7 +407,7 @@ class WriterProcess:
             [
                 sys.executable,
                 "-m",
-                "tools.bench_mixed",
+                "bench.mixed",
                 "writer",
                 f"--rate={rate}",
                 f"--seed={seed}",
@@ -478,15 +449,13 @@ class WriterProcess:
 
 def measure_with(server, endpoint, args, writer, warmup_seconds=None):
     """wrk on `endpoint` (after its warm-up), and what the writer did meanwhile."""
-    from tools import bench
-
     url = server.base_url + endpoint.path
     warmup = endpoint.warmup_seconds or warmup_seconds or args.warmup
     if warmup:
         env = endpoint.script_env if endpoint.warmup_env is None else endpoint.warmup_env
-        bench.run_wrk(url, warmup, args, env)
+        run_wrk(url, warmup, args, env)
     before = writer.ask("mark") if writer else None
-    result = bench.run_wrk(url, args.duration, args, endpoint.script_env)
+    result = run_wrk(url, args.duration, args, endpoint.script_env)
     after = writer.ask("mark") if writer else None
     return result, window(before, after)
 
@@ -499,12 +468,10 @@ def run_section(args, env, title, gunicorn_settings):
     from django.conf import settings
     from django.db import connections
 
-    from tools import bench
-
     rates = args.write_rates
     folder = tempfile.mkdtemp(prefix="stepup-mixed-")
-    signed_in = bench.SignedInRun(settings.SESSION_COOKIE_NAME, folder)
-    server = bench.Gunicorn(env, bench.free_port())
+    signed_in = SignedInRun(settings.SESSION_COOKIE_NAME, folder)
+    server = Gunicorn(env, free_port())
     memory = None
     writer = None
     rows, failures, clean_ups = [], [], []
@@ -515,25 +482,25 @@ def run_section(args, env, title, gunicorn_settings):
         # First visits at each rate by members of their own, past those the per-page run
         # sends once (members signed_in_users onwards): none of them has opened it before.
         skip = args.signed_in_users + args.first_visits
-        available = bench.bench_members().count() - skip
+        available = bench_members().count() - skip
         per_rate = max(1, min(args.first_visits, available // len(rates)))
         anonymous = [
-            bench.Endpoint("/healthz", "/healthz"),
-            bench.Endpoint("All In, anonymous", title.get_absolute_url()),
+            Endpoint("/healthz", "/healthz"),
+            Endpoint("All In, anonymous", title.get_absolute_url()),
         ]
         later = [
-            bench.Endpoint("home /", "/"),
-            bench.Endpoint("person (All In's director)", bench.director_path(title)),
+            Endpoint("home /", "/"),
+            Endpoint("person (All In's director)", director_path(title)),
         ]
         connections.close_all()
         server.start()
-        memory = bench.WorkerMemory(server.process.pid, server.port)
+        memory = WorkerMemory(server.process.pid, server.port)
         memory.start()
         for endpoint in anonymous + later:
-            bench.preflight(server, endpoint)
+            preflight(server, endpoint)
         member = signed_in.sample_member
         cookie = f"{signed_in.cookie_name}={signed_in.session_keys[member.pk]}"
-        bench.preflight(server, in_turn, member.username, cookie)
+        preflight(server, in_turn, member.username, cookie)
         print(
             f"Mixed load: writes/s {', '.join(f'{rate:g}' for rate in rates)}; "
             f"{args.duration} s per page; first visits: {per_rate} members per rate.",
@@ -544,7 +511,7 @@ def run_section(args, env, title, gunicorn_settings):
             first.name = f"All In signed in, first visits ({per_rate} members)"
             in_turn.name = f"All In signed in ({args.signed_in_users} members in turn)"
             connections.close_all()
-            writer = WriterProcess(env, rate, index + 1, bench.PROJECT_ROOT) if rate else None
+            writer = WriterProcess(env, rate, index + 1, PROJECT_ROOT) if rate else None
             if writer:
                 writer.ask("go")
             for endpoint in [*anonymous, in_turn, first, *later]:
@@ -582,18 +549,14 @@ def run_section(args, env, title, gunicorn_settings):
         signed_in.clean_up()
         shutil.rmtree(folder, ignore_errors=True)
     if any(rates):
-        failures += bench.check_aggregates()
+        failures += check_aggregates()
     failures += [
         f"mixed {row.rate:g} w/s, {row.page}: {row.result['errors']} errors"
         for row in rows
         if row.result["errors"]
     ]
     peaks = memory.peak_by_worker if memory else {}
-    failures += [
-        f"mixed: worker {pid} reached {peak:.0f} MB RSS (limit {bench.RSS_LIMIT_MB} MB)"
-        for pid, peak in sorted(peaks.items())
-        if peak > bench.RSS_LIMIT_MB
-    ]
+    failures += [f"mixed: {failure}" for failure in over_rss_limit(peaks)]
     cells = mixed_rows(rows)
     notes = [
         "Writes: " + ", ".join(f"{kind} {weight}%" for kind, weight in MIX) + f" of them; "
@@ -614,17 +577,22 @@ def run_section(args, env, title, gunicorn_settings):
             f"{undone['reviews_restored']} reviews of the data edited and put back."
         )
     text = "\n".join(
-        ["", "Mixed load (reads while members write):", text_table(MIXED_HEADINGS, cells), *notes]
+        [
+            "",
+            "Mixed load (reads while members write):",
+            text_table(MIXED_HEADINGS, cells, left=2),
+            *notes,
+        ]
     )
     markdown = ["#### Mixed load: reads while members write", ""]
-    markdown += [markdown_table(MIXED_HEADINGS, cells), "", *notes, ""]
+    markdown += [markdown_table(MIXED_HEADINGS, cells, left=2), "", *notes, ""]
     return text, markdown, failures
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["writer"]:
         sys.exit(
-            "The mixed load runs from `make bench` (python -m tools.bench --only mixed "
+            "The mixed load runs from `make bench` (python -m bench --only mixed "
             "--write-rates 0,1,5,20); this module's command line is its writer process."
         )
     writer_main(sys.argv[2:])

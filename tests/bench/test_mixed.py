@@ -1,5 +1,5 @@
-"""The benchmark's own logic, without servers: the mixed load's open-loop writer and its
-table (tools/bench_mixed.py), and the uncached render times' percentile."""
+"""The mixed load's own logic, without servers: the open-loop writer, the write mix and the
+table (bench/mixed.py)."""
 
 import argparse
 import itertools
@@ -7,17 +7,15 @@ import random
 
 import pytest
 
-from tools.bench_mixed import (
+from bench.mixed import (
     MixedRow,
     WriteMix,
     WriterStats,
-    markdown_table,
     mixed_rows,
     parse_rates,
     run_open_loop,
     window,
 )
-from tools.render_times import percentile
 
 
 class FakeClock:
@@ -151,14 +149,6 @@ def test_the_table_gives_each_page_its_ratio_to_healthz_at_the_same_write_rate()
     ]
 
 
-def test_the_markdown_table_has_a_column_per_heading_and_escapes_pipes():
-    headings = ["writes/s", "page", "req/s"]
-    table = markdown_table(headings, [["1", "a|b", "3.0"]]).splitlines()
-
-    assert table[1] == "|---|---|---:|"
-    assert table[2] == "| 1 | a\\|b | 3.0 |"
-
-
 def test_write_rates_are_parsed_and_nonsense_refused():
     assert parse_rates("0,1,5,20") == [0, 1, 5, 20]
     assert parse_rates("2.5") == [2.5]
@@ -166,12 +156,3 @@ def test_write_rates_are_parsed_and_nonsense_refused():
         parse_rates("1,-3")
     with pytest.raises(argparse.ArgumentTypeError):
         parse_rates("")
-
-
-def test_the_p95_of_30_renders_is_the_29th_fastest():
-    timings = list(range(1, 31))
-    random.Random(1).shuffle(timings)
-
-    assert percentile(timings, 0.95) == 29
-    assert percentile(timings, 0.5) == 15
-    assert percentile([7.0], 0.95) == 7.0

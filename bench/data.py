@@ -1,27 +1,67 @@
+"""`python -m bench data`: fills a freshly migrated database (catalog loaded) with a
+realistic-size community of generated members with reviews, helpful votes and comments,
+written straight to the database (COPY on PostgreSQL, executemany on SQLite) for load tests
+and query plans. Here: the command, how many reviews each title gets, and the finish
+(titles recounted, page caches told, statistics refreshed); bench/generate.py makes the rows."""
+
+import json
 import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from bench.bulk import analyze, foreign_keys_checked_at_the_end, tune_sqlite, untune_sqlite
+from bench.generate import Generator
+from bench.load import ALL_IN_NAME
+from bench.members import BENCH_PREFIX, BenchDeleteError, bench_users, delete_bench_data
 from core.caching import content_changed
 from films.models import Title
-from reviews.bench_data import (
-    ALL_IN_NAME,
-    BENCH_PREFIX,
-    BenchDeleteError,
-    Generator,
-    all_in_slug,
-    analyze,
-    bench_users,
-    delete_bench_data,
-    foreign_keys_checked_at_the_end,
-    recount_titles,
-    split_reviews,
-)
+from films.services import CATALOG_FILE
 from reviews.models import Comment, HelpfulVote, Review
+from reviews.services import title_aggregates_recount
 
-__all__ = ["BENCH_PREFIX", "Command"]
+# How the reviews not on All In spread over the other titles, by franchise position: the
+# first film has the biggest audience and each sequel a smaller one; a series smaller still.
+SEQUEL_FALLOFF = 0.8
+SERIES_WEIGHT = 0.2
+
+
+def all_in_slug():
+    """The slug of Step Up: All In, as the catalog file gives it."""
+    catalog = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    for entry in catalog["titles"]:
+        if entry["name"] == ALL_IN_NAME:
+            return entry["slug"]
+    return None
+
+
+def split_reviews(titles, all_in, total, on_all_in):
+    """How many reviews each title gets: exactly `on_all_in` on All In, the rest spread
+    over the other titles by franchise position (largest remainders, so the sum is exact)."""
+    others = [title for title in titles if title.pk != all_in.pk]
+    counts = {all_in.pk: on_all_in}
+    rest = total - on_all_in
+    if not others:
+        counts[all_in.pk] += rest
+        return counts
+    weights = [
+        SERIES_WEIGHT if title.is_series else SEQUEL_FALLOFF ** (rank)
+        for rank, title in enumerate(others)
+    ]
+    shares = [rest * weight / sum(weights) for weight in weights]
+    floors = [int(share) for share in shares]
+    by_remainder = sorted(range(len(others)), key=lambda i: floors[i] - shares[i])
+    for i in by_remainder[: rest - sum(floors)]:
+        floors[i] += 1
+    counts.update({title.pk: count for title, count in zip(others, floors, strict=True)})
+    return counts
+
+
+def recount_titles():
+    """Every title's stored aggregates, set to a fresh count of its published reviews."""
+    for title in Title.objects.order_by("pk"):
+        Title.objects.filter(pk=title.pk).update(**title_aggregates_recount(title))
 
 
 class Command(BaseCommand):
@@ -91,7 +131,7 @@ class Command(BaseCommand):
             )
             users = needed
 
-        tuned = self._tune_sqlite()
+        tuned = tune_sqlite()
         try:
             with transaction.atomic():
                 with foreign_keys_checked_at_the_end(
@@ -117,7 +157,7 @@ class Command(BaseCommand):
                 content_changed()
                 phase = time.monotonic()
         finally:
-            self._untune_sqlite(tuned)
+            untune_sqlite(tuned)
         if not connection.in_atomic_block:
             log(f"committed in {time.monotonic() - phase:.1f} s")
         phase = time.monotonic()
@@ -136,35 +176,3 @@ class Command(BaseCommand):
                 f"in {time.monotonic() - started:.1f} s on {connection.vendor}"
             )
         )
-
-    def _tune_sqlite(self):
-        """Faster bulk writes for the length of the load, on a connection of our own only.
-
-        PRAGMAs cannot change inside a transaction (a test's, a caller's atomic block), and
-        the load is one transaction anyway, so losing power mid-load loses only the load.
-        Foreign keys are checked once at the end instead of row by row (see
-        foreign_keys_checked_at_the_end).
-        """
-        if connection.vendor != "sqlite" or connection.in_atomic_block:
-            return None
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous")
-            synchronous = cursor.fetchone()[0]
-            cursor.execute("PRAGMA cache_size")
-            cache_size = cursor.fetchone()[0]
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("PRAGMA cache_size = -1000000")  # about 1 GB, in KiB
-        connection.disable_constraint_checking()
-        return synchronous, cache_size
-
-    def _untune_sqlite(self, tuned):
-        if tuned is None:
-            return
-        synchronous, cache_size = tuned
-        connection.enable_constraint_checking()
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
-            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
-            # The load went through the write-ahead log: fold it back into the database
-            # file and truncate it, rather than leave a log the size of the data behind.
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
