@@ -18,7 +18,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
-from reviews.services import account_delete
 from stepup_site.ratelimits import rate_limited
 from stepup_site.request_guards import safe_next_url, safe_path
 
@@ -217,7 +216,7 @@ def profile(request, username):
 def delete_account(request):
     form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        account_delete(user=request.user)
+        services.account_delete(user=request.user)
         logout(request)
         messages.success(request, _("Your account and everything you posted are deleted."))
         return redirect("films:home")
