@@ -7,7 +7,6 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
+from reviews.selectors import member_rating_stats, member_reviews
 from stepup_site.ratelimits import rate_limited
 from stepup_site.request_guards import safe_next_url, safe_path
 
@@ -156,43 +156,12 @@ def signup_confirm(request, token):
     return HttpResponseRedirect(safe_path(request, next_url, reverse("films:home")))
 
 
-def rating_distribution(reviews):
-    """One query: how many of these reviews give each half-star rating, how many have
-    text (the rest are ratings alone), and the average."""
-    counted = reviews.aggregate(
-        total=Count("id"),
-        with_text=Count("id", filter=~Q(body="")),
-        average=Avg("rating"),
-        **{f"r{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
-    )
-    largest = max([counted[f"r{value}"] for value in range(1, 11)] + [1])
-    return {
-        "total": counted["total"],
-        "with_text": counted["with_text"],
-        "average_stars": counted["average"] / 2 if counted["average"] is not None else None,
-        "buckets": [
-            {
-                "value": value,
-                "stars": value / 2,
-                "count": counted[f"r{value}"],
-                "percent_of_largest": round(100 * counted[f"r{value}"] / largest),
-            }
-            for value in range(1, 11)
-        ],
-    }
-
-
 @require_safe
 def profile(request, username):
     # An account still waiting for its address to be confirmed is no member yet.
     member = get_object_or_404(User, username=username, email_confirmed=True)
-    # A member sees their own reviews whatever their status; everyone else, and every
-    # statistic, only the published ones.
-    reviews = Review.objects.filter(author=member)
-    if request.user != member:
-        reviews = reviews.published()
-    reviews = reviews.for_listing().order_by("-created_at", "-id")
-    stats = rating_distribution(Review.objects.published().filter(author=member))
+    reviews = member_reviews(member, reader=request.user)
+    stats = member_rating_stats(member)
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
     paginator.count = stats["total"] if request.user != member else reviews.count()
     page = paginator.get_page(request.GET.get("page"))

@@ -17,6 +17,23 @@ from .images import delete_poster_files, reencoded_image
 from .search import normalize_for_search
 from .validators import validate_poster
 
+RATING_VALUES = range(1, 11)  # half-stars: 1 is half a star, 10 is five stars
+
+
+def half_star_histogram(counts):
+    """The ten half-star buckets, lowest first, each with its count and its share of the
+    largest; `counts` maps a rating (1 to 10) to how many gave it, absent meaning none."""
+    largest = max(counts.values(), default=0) or 1
+    return [
+        {
+            "value": value,
+            "stars": value / 2,
+            "count": counts.get(value, 0),
+            "percent_of_largest": round(100 * counts.get(value, 0) / largest),
+        }
+        for value in RATING_VALUES
+    ]
+
 
 class SearchableName(models.Model):
     """A model found by name in the site search, whatever the case or accents typed."""
@@ -149,7 +166,7 @@ class Title(SearchableName):
     ratings_8 = models.PositiveIntegerField(_("4-star ratings"), default=0, editable=False)
     ratings_9 = models.PositiveIntegerField(_("4.5-star ratings"), default=0, editable=False)
     ratings_10 = models.PositiveIntegerField(_("5-star ratings"), default=0, editable=False)
-    # The newest staff pick among its reviews, kept by reviews.services.set_featured, so the
+    # The newest staff pick among its reviews, kept by reviews.moderation, so the
     # title page shows it without another query.
     featured_review = models.ForeignKey(
         "reviews.Review",
@@ -260,18 +277,10 @@ class Title(SearchableName):
 
     @property
     def rating_histogram(self):
-        """The ten half-star buckets, lowest first, each with its count and share."""
-        counts = [getattr(self, f"ratings_{value}") for value in range(1, 11)]
-        largest = max(counts) or 1
-        return [
-            {
-                "value": value,
-                "stars": value / 2,
-                "count": count,
-                "percent_of_largest": round(100 * count / largest),
-            }
-            for value, count in zip(range(1, 11), counts, strict=True)
-        ]
+        """The ten half-star buckets of the stored counts (half_star_histogram)."""
+        return half_star_histogram(
+            {value: getattr(self, f"ratings_{value}") for value in RATING_VALUES}
+        )
 
     @property
     def generated_poster_url(self):
