@@ -54,6 +54,22 @@ class SearchableName(models.Model):
         super().save(*args, **kwargs)
 
 
+class CatalogEntry(SearchableName):
+    """A title, person, character or crew: named, with a page of its own at its slug."""
+
+    detail_view = ""  # the URL name of the entry's page
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse(self.detail_view, kwargs={"slug": self.slug})
+
+
 class NamedQuerySet(models.QuerySet):
     def matching(self, query: str):
         """Names containing the query, ignoring case and accents."""
@@ -88,7 +104,7 @@ class TitleQuerySet(NamedQuerySet):
         ]
 
 
-class Title(SearchableName):
+class Title(CatalogEntry):
     """A film or a series of the franchise."""
 
     class Kind(models.TextChoices):
@@ -179,6 +195,7 @@ class Title(SearchableName):
     )
 
     objects = TitleQuerySet.as_manager()
+    detail_view = "films:title_detail"
 
     class Meta:
         ordering = ["franchise_position"]
@@ -219,9 +236,6 @@ class Title(SearchableName):
             ),
         ]
 
-    def __str__(self):
-        return self.name
-
     def save(self, *args, **kwargs):
         if self.poster and not self.poster._committed:
             # A new upload: only its pixels are stored (films.images), under this title's name.
@@ -236,9 +250,6 @@ class Title(SearchableName):
             for copy in ("poster_thumbnail", "poster_large"):
                 self.__dict__.pop(copy, None)
         self._stored_poster_name = self.poster.name or ""
-
-    def get_absolute_url(self):
-        return reverse("films:title_detail", kwargs={"slug": self.slug})
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -314,7 +325,7 @@ class PersonQuerySet(NamedQuerySet):
         )
 
 
-class Person(SearchableName):
+class Person(CatalogEntry):
     """Someone who worked on the franchise: actor, dancer, director, choreographer, writer."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -323,16 +334,11 @@ class Person(SearchableName):
 
     objects = PersonQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name"]
+    detail_view = "films:person_detail"
+
+    class Meta(CatalogEntry.Meta):
         verbose_name = _("person")
         verbose_name_plural = _("people")
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("films:person_detail", kwargs={"slug": self.slug})
 
 
 class CharacterQuerySet(NamedQuerySet):
@@ -345,7 +351,7 @@ class CharacterQuerySet(NamedQuerySet):
         )
 
 
-class Character(SearchableName):
+class Character(CatalogEntry):
     """A character of the story, who may appear in several titles."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -354,16 +360,11 @@ class Character(SearchableName):
 
     objects = CharacterQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name"]
+    detail_view = "films:character_detail"
+
+    class Meta(CatalogEntry.Meta):
         verbose_name = _("character")
         verbose_name_plural = _("characters")
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("films:character_detail", kwargs={"slug": self.slug})
 
 
 class CreditQuerySet(models.QuerySet):
@@ -478,7 +479,7 @@ class CrewQuerySet(NamedQuerySet):
         )
 
 
-class Crew(SearchableName):
+class Crew(CatalogEntry):
     """A dance crew of the films: LMNTRIX, The Mob, the House of Pirates, ..."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -487,16 +488,11 @@ class Crew(SearchableName):
 
     objects = CrewQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name"]
+    detail_view = "films:crew_detail"
+
+    class Meta(CatalogEntry.Meta):
         verbose_name = _("dance crew")
         verbose_name_plural = _("dance crews")
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("films:crew_detail", kwargs={"slug": self.slug})
 
 
 class CrewMembership(models.Model):
