@@ -63,6 +63,15 @@ def _mail(template, context, *, subject, to):
     }
 
 
+def _signed_data(token, *, salt, refused):
+    """What an emailed link's token carries; LinkRefused(`refused`) if it is forged or
+    older than a link lives."""
+    try:
+        return signing.loads(token, salt=salt, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:
+        raise LinkRefused(refused) from None
+
+
 def signup_confirmation_mail(*, member, site_url, next_url):
     token = signing.dumps({"u": member.pk, "e": member.email, "n": next_url}, salt=_SIGNUP_SALT)
     return _mail(
@@ -144,12 +153,11 @@ def signup_token_read(token):
     A used link finds its account confirmed already: LinkRefused says so, and the member
     signs in with their password instead.
     """
-    try:
-        data = signing.loads(token, salt=_SIGNUP_SALT, max_age=CONFIRMATION_MAX_AGE)
-    except signing.BadSignature:
-        raise LinkRefused(
-            _("This link is not valid or has expired. Ask for a new one below.")
-        ) from None
+    data = _signed_data(
+        token,
+        salt=_SIGNUP_SALT,
+        refused=_("This link is not valid or has expired. Ask for a new one below."),
+    )
     member = User.objects.filter(pk=data["u"], email=data["e"]).first()
     if member is None:
         raise LinkRefused(_("This link is not valid or has expired. Ask for a new one below."))
@@ -235,12 +243,13 @@ def email_change_token_read(token, *, for_update=False):
     Refused once the password has changed since it was sent (changed or reset: the owner
     may be taking the account back from whoever asked) or every session was ended.
     """
-    try:
-        data = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=CONFIRMATION_MAX_AGE)
-    except signing.BadSignature:
-        raise LinkRefused(
-            _("This link is not valid or has expired. Ask for the change again in your settings.")
-        ) from None
+    data = _signed_data(
+        token,
+        salt=_EMAIL_CHANGE_SALT,
+        refused=_(
+            "This link is not valid or has expired. Ask for the change again in your settings."
+        ),
+    )
     members = User.objects.select_for_update() if for_update else User.objects
     member = members.filter(pk=data["u"]).first()
     if member is None:

@@ -39,6 +39,11 @@ PROFILE_REVIEWS_PER_PAGE = 20
 SIGNUP_EMAIL_SESSION_KEY = "accounts:signup_email"
 
 
+def _form_page(request, template, form, **context):
+    """A page showing `form`: a 400 once it has errors."""
+    return render(request, template, {"form": form, **context}, status=400 if form.errors else 200)
+
+
 def _site_url(request):
     return request.build_absolute_uri("/").rstrip("/")
 
@@ -72,12 +77,7 @@ def signup(request):
         # which, from the email.
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")
-    return render(
-        request,
-        "registration/signup.html",
-        {"form": form, "next": next_url},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "registration/signup.html", form, next=next_url)
 
 
 class PasswordResetConfirm(PasswordResetConfirmView):
@@ -119,12 +119,7 @@ def signup_resend(request):
         )
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")
-    return render(
-        request,
-        "registration/signup_resend.html",
-        {"form": form},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "registration/signup_resend.html", form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -144,12 +139,7 @@ def signup_confirm(request, token):
             request, "registration/signup_confirm.html", {"refused": str(refused)}, status=400
         )
     if not form.is_valid():
-        return render(
-            request,
-            "registration/signup_confirm.html",
-            {"member": member, "form": form},
-            status=400 if form.errors else 200,
-        )
+        return _form_page(request, "registration/signup_confirm.html", form, member=member)
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     login(request, member, backend="accounts.backends.MemberBackend")
     messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": member})
@@ -189,12 +179,7 @@ def delete_account(request):
         logout(request)
         messages.success(request, _("Your account and everything you posted are deleted."))
         return redirect("films:home")
-    return render(
-        request,
-        "accounts/delete.html",
-        {"form": form},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "accounts/delete.html", form)
 
 
 def spreadsheet_safe(text):
