@@ -2,14 +2,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from reviews.admin_actions import ActionWithReasonMixin, ReasonForm
 from reviews.models import Comment, Review
-from reviews.services import account_delete, account_suspend, account_unsuspend
 
 from .forms import UsernameRulesMixin
 from .models import User
+from .services import SuspensionRefused, account_delete, account_suspend, account_unsuspend
 
 
 class UserCreationAdminForm(UsernameRulesMixin, AdminUserCreationForm):
@@ -30,19 +30,15 @@ class UserChangeAdminForm(UsernameRulesMixin, UserChangeForm):
         model = User
 
 
-class SuspensionForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason (kept in the moderation records)"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=1000,
-    )
+class SuspensionForm(ReasonForm):
+    reason_label = _("Reason (kept in the moderation records)")
     hide_content = forms.BooleanField(
         label=_("Also remove everything they have published"), required=False
     )
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ActionWithReasonMixin, DjangoUserAdmin):
     list_display = [
         "username",
         "email",
@@ -78,45 +74,56 @@ class UserAdmin(DjangoUserAdmin):
     def has_suspend_permission(self, request):
         return request.user.has_perm("accounts.suspend_user")
 
-    def _within_reach(self, request, queryset):
-        """Members a moderator may suspend: never themselves, and staff only by a superuser."""
-        queryset = queryset.exclude(pk=request.user.pk)
-        return queryset if request.user.is_superuser else queryset.filter(is_staff=False)
+    def _each_within_reach(self, request, members, act):
+        """`act` on each member, and how many it acted on; the service refuses those out of
+        the moderator's reach, and its reason is shown for each."""
+        done = 0
+        for member in members:
+            try:
+                act(member)
+            except SuspensionRefused as refused:
+                self.message_user(request, str(refused), messages.WARNING)
+            else:
+                done += 1
+        return done
 
     @admin.action(description=_("Suspend, with a reason…"), permissions=["suspend"])
     def suspend(self, request, queryset):
         """Suspended members cannot sign in, and any session they have stops working
         (Django's backend refuses inactive accounts on every request)."""
-        members = self._within_reach(request, queryset).filter(is_active=True)
-        form = SuspensionForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            for member in members:
-                account_suspend(member=member, moderator=request.user, **form.cleaned_data)
-            self.message_user(
-                request, _("%(count)s account(s) suspended.") % {"count": len(members)}
+
+        def apply(**cleaned_data):
+            suspended = self._each_within_reach(
+                request,
+                queryset,
+                lambda member: account_suspend(
+                    member=member, moderator=request.user, **cleaned_data
+                ),
             )
-            return None
-        return TemplateResponse(
+            self.message_user(request, _("%(count)s account(s) suspended.") % {"count": suspended})
+
+        return self.ask_reason_then(
             request,
-            "admin/accounts/suspend.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Suspend accounts"),
-                "members": members,
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            queryset,
+            form_class=SuspensionForm,
+            apply=apply,
+            title=_("Suspend accounts"),
+            intro=_(
+                "Suspended members cannot sign in or post. Their sessions stop working at once."
+            ),
+            submit_label=_("Suspend"),
         )
 
     @admin.action(description=_("Lift the suspension"), permissions=["suspend"])
     def unsuspend(self, request, queryset):
-        members = list(self._within_reach(request, queryset).filter(suspended_at__isnull=False))
-        for member in members:
-            account_unsuspend(member=member, moderator=request.user)
+        lifted = self._each_within_reach(
+            request,
+            queryset.filter(suspended_at__isnull=False),
+            lambda member: account_unsuspend(member=member, moderator=request.user),
+        )
         self.message_user(
             request,
-            _("%(count)s suspension(s) lifted.") % {"count": len(members)},
+            _("%(count)s suspension(s) lifted.") % {"count": lifted},
             messages.SUCCESS,
         )
 

@@ -1,18 +1,32 @@
-"""Signing up and changing the email address: every write, and the mail each one queues.
+"""The account's life: signing up, changing the email address, suspension and deletion.
 
-Neither ever says whether an address belongs to an account. Whoever asks gets the same
-answer and the same work is done; only the address's owner learns more, by email.
+Signing up and changing the address never say whether an address belongs to an account.
+Whoever asks gets the same answer and the same work is done; only the address's owner
+learns more, by email.
+
+Suspending and deleting orchestrate: what happens to the member's reviews, votes and
+comments is reviews' business (reviews.moderation, reviews.services), called from here.
 """
 
 from datetime import timedelta
 
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+
+from reviews.models import ModerationAction
+from reviews.moderation import (
+    member_content_hide,
+    member_content_restore,
+    moderation_action_record,
+)
+from reviews.services import member_content_delete
 
 from .models import User
 from .tasks import queue_email
@@ -32,6 +46,10 @@ class LinkRefused(Exception):
     """An emailed link that cannot be used; the message says why, for the person holding it."""
 
 
+class SuspensionRefused(PermissionDenied):
+    """A moderator may not suspend (or reinstate) this account; the message says why."""
+
+
 def _absolute(site_url, name, **kwargs):
     return site_url + reverse(name, kwargs=kwargs)
 
@@ -43,6 +61,15 @@ def _mail(template, context, *, subject, to):
         "body": render_to_string(f"accounts/email/{template}.txt", context),
         "recipients": [to],
     }
+
+
+def _signed_data(token, *, salt, refused):
+    """What an emailed link's token carries; LinkRefused(`refused`) if it is forged or
+    older than a link lives."""
+    try:
+        return signing.loads(token, salt=salt, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:
+        raise LinkRefused(refused) from None
 
 
 def signup_confirmation_mail(*, member, site_url, next_url):
@@ -126,12 +153,11 @@ def signup_token_read(token):
     A used link finds its account confirmed already: LinkRefused says so, and the member
     signs in with their password instead.
     """
-    try:
-        data = signing.loads(token, salt=_SIGNUP_SALT, max_age=CONFIRMATION_MAX_AGE)
-    except signing.BadSignature:
-        raise LinkRefused(
-            _("This link is not valid or has expired. Ask for a new one below.")
-        ) from None
+    data = _signed_data(
+        token,
+        salt=_SIGNUP_SALT,
+        refused=_("This link is not valid or has expired. Ask for a new one below."),
+    )
     member = User.objects.filter(pk=data["u"], email=data["e"]).first()
     if member is None:
         raise LinkRefused(_("This link is not valid or has expired. Ask for a new one below."))
@@ -217,12 +243,13 @@ def email_change_token_read(token, *, for_update=False):
     Refused once the password has changed since it was sent (changed or reset: the owner
     may be taking the account back from whoever asked) or every session was ended.
     """
-    try:
-        data = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=CONFIRMATION_MAX_AGE)
-    except signing.BadSignature:
-        raise LinkRefused(
-            _("This link is not valid or has expired. Ask for the change again in your settings.")
-        ) from None
+    data = _signed_data(
+        token,
+        salt=_EMAIL_CHANGE_SALT,
+        refused=_(
+            "This link is not valid or has expired. Ask for the change again in your settings."
+        ),
+    )
     members = User.objects.select_for_update() if for_update else User.objects
     member = members.filter(pk=data["u"]).first()
     if member is None:
@@ -262,3 +289,79 @@ def email_change_confirm(*, token):
     except IntegrityError:
         raise LinkRefused(taken) from None
     return member
+
+
+def _ensure_within_reach(*, member, moderator):
+    """Refuse (SuspensionRefused) a moderator acting on their own account, or a moderator
+    who is not a superuser acting on a staff account. The site itself (moderator None)
+    may act on any."""
+    if moderator is None:
+        return
+    if member.pk == moderator.pk:
+        raise SuspensionRefused(
+            _("You cannot suspend or reinstate your own account, %(member)s.") % {"member": member}
+        )
+    if member.is_staff and not moderator.is_superuser:
+        raise SuspensionRefused(
+            _("Only a superuser can suspend or reinstate %(member)s, a staff account.")
+            % {"member": member}
+        )
+
+
+@transaction.atomic
+def account_suspend(*, member, moderator, reason, hide_content=False):
+    """Stop a member signing in or posting; optionally remove what they published.
+
+    Refused (SuspensionRefused) out of the moderator's reach (see _ensure_within_reach) or
+    for an account that cannot sign in already (suspended, or closed by hand).
+    """
+    member = User.objects.select_for_update().get(pk=member.pk)
+    _ensure_within_reach(member=member, moderator=moderator)
+    if not member.is_active:
+        raise SuspensionRefused(
+            _("The account %(member)s is suspended or closed already.") % {"member": member}
+        )
+    member.is_active = False
+    member.suspended_at = timezone.now()
+    # Ends every session the member has open, for good: lifting the suspension later does
+    # not bring them back.
+    member.session_epoch = F("session_epoch") + 1
+    member.save(update_fields=["is_active", "suspended_at", "session_epoch"])
+    member.refresh_from_db(fields=["session_epoch"])
+    moderation_action_record(
+        action=ModerationAction.Kind.SUSPEND, moderator=moderator, member=member, reason=reason
+    )
+    if hide_content:
+        member_content_hide(member=member, moderator=moderator, reason=reason)
+    return member
+
+
+@transaction.atomic
+def account_unsuspend(*, member, moderator, reason=""):
+    """Lift a suspension: the member can sign in again, and what the suspension hid is back.
+
+    Refused (SuspensionRefused) out of the moderator's reach, as suspending is. An account
+    that is not suspended (perhaps closed for another reason) is left as it is.
+    """
+    member = User.objects.select_for_update().get(pk=member.pk)
+    _ensure_within_reach(member=member, moderator=moderator)
+    if member.suspended_at is None:
+        return member
+    member.is_active = True
+    member.suspended_at = None
+    member.save(update_fields=["is_active", "suspended_at"])
+    moderation_action_record(
+        action=ModerationAction.Kind.UNSUSPEND, moderator=moderator, member=member, reason=reason
+    )
+    member_content_restore(member=member, moderator=moderator)
+    return member
+
+
+@transaction.atomic
+def account_delete(*, user):
+    """Delete a member with their reviews, votes and comments, keeping every count right."""
+    # Locking the member first: a vote or comment they send from another tab meanwhile
+    # waits (PostgreSQL) or fails, instead of vanishing uncounted.
+    user = User.objects.select_for_update().get(pk=user.pk)
+    member_content_delete(member=user)
+    user.delete()

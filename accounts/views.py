@@ -7,7 +7,6 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url, safe_path
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
-from reviews.services import account_delete
+from reviews.selectors import member_rating_stats, member_reviews
 
 from . import services
 from .forms import (
@@ -38,6 +37,11 @@ PROFILE_REVIEWS_PER_PAGE = 20
 
 # Where the sign-up pages remember which address to tell the visitor to look in.
 SIGNUP_EMAIL_SESSION_KEY = "accounts:signup_email"
+
+
+def _form_page(request, template, form, **context):
+    """A page showing `form`: a 400 once it has errors."""
+    return render(request, template, {"form": form, **context}, status=400 if form.errors else 200)
 
 
 def _site_url(request):
@@ -73,12 +77,7 @@ def signup(request):
         # which, from the email.
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")
-    return render(
-        request,
-        "registration/signup.html",
-        {"form": form, "next": next_url},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "registration/signup.html", form, next=next_url)
 
 
 class PasswordResetConfirm(PasswordResetConfirmView):
@@ -120,12 +119,7 @@ def signup_resend(request):
         )
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")
-    return render(
-        request,
-        "registration/signup_resend.html",
-        {"form": form},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "registration/signup_resend.html", form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -145,55 +139,19 @@ def signup_confirm(request, token):
             request, "registration/signup_confirm.html", {"refused": str(refused)}, status=400
         )
     if not form.is_valid():
-        return render(
-            request,
-            "registration/signup_confirm.html",
-            {"member": member, "form": form},
-            status=400 if form.errors else 200,
-        )
+        return _form_page(request, "registration/signup_confirm.html", form, member=member)
     request.session.pop(SIGNUP_EMAIL_SESSION_KEY, None)
     login(request, member, backend="accounts.backends.MemberBackend")
     messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": member})
     return HttpResponseRedirect(safe_path(request, next_url, reverse("films:home")))
 
 
-def rating_distribution(reviews):
-    """One query: how many of these reviews give each half-star rating, how many have
-    text (the rest are ratings alone), and the average."""
-    counted = reviews.aggregate(
-        total=Count("id"),
-        with_text=Count("id", filter=~Q(body="")),
-        average=Avg("rating"),
-        **{f"r{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
-    )
-    largest = max([counted[f"r{value}"] for value in range(1, 11)] + [1])
-    return {
-        "total": counted["total"],
-        "with_text": counted["with_text"],
-        "average_stars": counted["average"] / 2 if counted["average"] is not None else None,
-        "buckets": [
-            {
-                "value": value,
-                "stars": value / 2,
-                "count": counted[f"r{value}"],
-                "percent_of_largest": round(100 * counted[f"r{value}"] / largest),
-            }
-            for value in range(1, 11)
-        ],
-    }
-
-
 @require_safe
 def profile(request, username):
     # An account still waiting for its address to be confirmed is no member yet.
     member = get_object_or_404(User, username=username, email_confirmed=True)
-    # A member sees their own reviews whatever their status; everyone else, and every
-    # statistic, only the published ones.
-    reviews = Review.objects.filter(author=member)
-    if request.user != member:
-        reviews = reviews.published()
-    reviews = reviews.for_listing().order_by("-created_at", "-id")
-    stats = rating_distribution(Review.objects.published().filter(author=member))
+    reviews = member_reviews(member, reader=request.user)
+    stats = member_rating_stats(member)
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
     paginator.count = stats["total"] if request.user != member else reviews.count()
     page = paginator.get_page(request.GET.get("page"))
@@ -217,16 +175,11 @@ def profile(request, username):
 def delete_account(request):
     form = AccountDeleteForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        account_delete(user=request.user)
+        services.account_delete(user=request.user)
         logout(request)
         messages.success(request, _("Your account and everything you posted are deleted."))
         return redirect("films:home")
-    return render(
-        request,
-        "accounts/delete.html",
-        {"form": form},
-        status=400 if form.errors else 200,
-    )
+    return _form_page(request, "accounts/delete.html", form)
 
 
 def spreadsheet_safe(text):

@@ -17,6 +17,23 @@ from .images import delete_poster_files, reencoded_image
 from .search import normalize_for_search
 from .validators import validate_poster
 
+RATING_VALUES = range(1, 11)  # half-stars: 1 is half a star, 10 is five stars
+
+
+def half_star_histogram(counts):
+    """The ten half-star buckets, lowest first, each with its count and its share of the
+    largest; `counts` maps a rating (1 to 10) to how many gave it, absent meaning none."""
+    largest = max(counts.values(), default=0) or 1
+    return [
+        {
+            "value": value,
+            "stars": value / 2,
+            "count": counts.get(value, 0),
+            "percent_of_largest": round(100 * counts.get(value, 0) / largest),
+        }
+        for value in RATING_VALUES
+    ]
+
 
 class SearchableName(models.Model):
     """A model found by name in the site search, whatever the case or accents typed."""
@@ -35,6 +52,22 @@ class SearchableName(models.Model):
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
+
+
+class CatalogEntry(SearchableName):
+    """A title, person, character or crew: named, with a page of its own at its slug."""
+
+    detail_view = ""  # the URL name of the entry's page
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse(self.detail_view, kwargs={"slug": self.slug})
 
 
 class NamedQuerySet(models.QuerySet):
@@ -71,7 +104,7 @@ class TitleQuerySet(NamedQuerySet):
         ]
 
 
-class Title(SearchableName):
+class Title(CatalogEntry):
     """A film or a series of the franchise."""
 
     class Kind(models.TextChoices):
@@ -149,7 +182,7 @@ class Title(SearchableName):
     ratings_8 = models.PositiveIntegerField(_("4-star ratings"), default=0, editable=False)
     ratings_9 = models.PositiveIntegerField(_("4.5-star ratings"), default=0, editable=False)
     ratings_10 = models.PositiveIntegerField(_("5-star ratings"), default=0, editable=False)
-    # The newest staff pick among its reviews, kept by reviews.services.set_featured, so the
+    # The newest staff pick among its reviews, kept by reviews.moderation, so the
     # title page shows it without another query.
     featured_review = models.ForeignKey(
         "reviews.Review",
@@ -162,6 +195,7 @@ class Title(SearchableName):
     )
 
     objects = TitleQuerySet.as_manager()
+    detail_view = "films:title_detail"
 
     class Meta:
         ordering = ["franchise_position"]
@@ -202,9 +236,6 @@ class Title(SearchableName):
             ),
         ]
 
-    def __str__(self):
-        return self.name
-
     def save(self, *args, **kwargs):
         if self.poster and not self.poster._committed:
             # A new upload: only its pixels are stored (films.images), under this title's name.
@@ -219,9 +250,6 @@ class Title(SearchableName):
             for copy in ("poster_thumbnail", "poster_large"):
                 self.__dict__.pop(copy, None)
         self._stored_poster_name = self.poster.name or ""
-
-    def get_absolute_url(self):
-        return reverse("films:title_detail", kwargs={"slug": self.slug})
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -260,18 +288,10 @@ class Title(SearchableName):
 
     @property
     def rating_histogram(self):
-        """The ten half-star buckets, lowest first, each with its count and share."""
-        counts = [getattr(self, f"ratings_{value}") for value in range(1, 11)]
-        largest = max(counts) or 1
-        return [
-            {
-                "value": value,
-                "stars": value / 2,
-                "count": count,
-                "percent_of_largest": round(100 * count / largest),
-            }
-            for value, count in zip(range(1, 11), counts, strict=True)
-        ]
+        """The ten half-star buckets of the stored counts (half_star_histogram)."""
+        return half_star_histogram(
+            {value: getattr(self, f"ratings_{value}") for value in RATING_VALUES}
+        )
 
     @property
     def generated_poster_url(self):
@@ -305,7 +325,7 @@ class PersonQuerySet(NamedQuerySet):
         )
 
 
-class Person(SearchableName):
+class Person(CatalogEntry):
     """Someone who worked on the franchise: actor, dancer, director, choreographer, writer."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -314,16 +334,11 @@ class Person(SearchableName):
 
     objects = PersonQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name"]
+    detail_view = "films:person_detail"
+
+    class Meta(CatalogEntry.Meta):
         verbose_name = _("person")
         verbose_name_plural = _("people")
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("films:person_detail", kwargs={"slug": self.slug})
 
 
 class CharacterQuerySet(NamedQuerySet):
@@ -336,7 +351,7 @@ class CharacterQuerySet(NamedQuerySet):
         )
 
 
-class Character(SearchableName):
+class Character(CatalogEntry):
     """A character of the story, who may appear in several titles."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -345,16 +360,11 @@ class Character(SearchableName):
 
     objects = CharacterQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name"]
+    detail_view = "films:character_detail"
+
+    class Meta(CatalogEntry.Meta):
         verbose_name = _("character")
         verbose_name_plural = _("characters")
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("films:character_detail", kwargs={"slug": self.slug})
 
 
 class CreditQuerySet(models.QuerySet):
@@ -469,7 +479,7 @@ class CrewQuerySet(NamedQuerySet):
         )
 
 
-class Crew(SearchableName):
+class Crew(CatalogEntry):
     """A dance crew of the films: LMNTRIX, The Mob, the House of Pirates, ..."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -478,16 +488,11 @@ class Crew(SearchableName):
 
     objects = CrewQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name"]
+    detail_view = "films:crew_detail"
+
+    class Meta(CatalogEntry.Meta):
         verbose_name = _("dance crew")
         verbose_name_plural = _("dance crews")
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("films:crew_detail", kwargs={"slug": self.slug})
 
 
 class CrewMembership(models.Model):

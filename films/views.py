@@ -10,7 +10,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from core.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
-from reviews.models import Review
+from reviews.selectors import latest_written_reviews, written_staff_picks
 from reviews.title_section import member_title_page, title_page_context
 
 from .forms import SearchForm, TitleFilterForm
@@ -29,10 +29,6 @@ def home(request):
     titles = Title.objects.in_franchise_order()
     did_you_know = Trivia.objects.select_related("title")[:4]
     crews = Crew.objects.all()
-    latest_reviews = (
-        Review.objects.published().with_text().for_listing().order_by("-created_at", "-id")
-    )
-    staff_picks = Review.objects.featured().with_text().for_listing()
     return render(
         request,
         "films/home.html",
@@ -40,8 +36,8 @@ def home(request):
             "titles": titles,
             "did_you_know": did_you_know,
             "crews": crews,
-            "latest_reviews": latest_reviews[:HOME_LATEST_REVIEWS],
-            "staff_picks": staff_picks[:HOME_STAFF_PICKS],
+            "latest_reviews": latest_written_reviews()[:HOME_LATEST_REVIEWS],
+            "staff_picks": written_staff_picks()[:HOME_STAFF_PICKS],
         },
     )
 

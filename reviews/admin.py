@@ -1,22 +1,21 @@
 """The moderation queue: reviews, comments and reports, with the actions moderators take.
 
-Every change of status goes through reviews.services, so the public counts follow and the
+Every change of status goes through reviews.moderation, so the public counts follow and the
 audit trail records who did what and why.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from . import moderation
+from .admin_actions import ActionWithReasonMixin, ReasonForm
 from .forms import rating_label
 from .models import Comment, ModerationAction, Report, Review, Status
 
@@ -47,12 +46,8 @@ class QueueChangeList(ChangeList):
         return ["queue_rank", *ordering]
 
 
-class RemovalReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason, sent to each author"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=1000,
-    )
+class RemovalReasonForm(ReasonForm):
+    reason_label = _("Reason, sent to each author")
 
 
 def _count_by_author(model, **filters):
@@ -67,7 +62,7 @@ def _count_by_author(model, **filters):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-class ModeratedAdmin(admin.ModelAdmin):
+class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
     """Shared by reviews and comments: the queue order, the history, the actions."""
 
     list_filter = ["status", ReportedFilter, "created_at"]
@@ -144,63 +139,54 @@ class ModeratedAdmin(admin.ModelAdmin):
     def excerpt(self, obj):
         return Truncator(obj.body).chars(80) or "—"
 
-    def _set_status(self, request, queryset, status, reason, message):
+    def _moderate(self, request, queryset, status, message, reason=""):
         changed = 0
         for item in queryset:
             if item.status != status:
-                services.set_status(item=item, status=status, moderator=request.user, reason=reason)
+                moderation.content_moderate(
+                    item=item, status=status, moderator=request.user, reason=reason
+                )
                 changed += 1
         self.message_user(request, message % {"count": changed}, messages.SUCCESS)
 
     @admin.action(description=_("Approve (publish)"), permissions=["change"])
     def approve(self, request, queryset):
-        self._set_status(
-            request,
-            queryset.exclude(status=Status.REMOVED),
-            Status.PUBLISHED,
-            "",
-            _("%(count)s item(s) approved."),
-        )
+        done = _("%(count)s item(s) approved.")
+        self._moderate(request, queryset.exclude(status=Status.REMOVED), Status.PUBLISHED, done)
 
     @admin.action(description=_("Restore removed items"), permissions=["change"])
     def restore(self, request, queryset):
-        self._set_status(
-            request,
-            queryset.filter(status=Status.REMOVED),
-            Status.PUBLISHED,
-            "",
-            _("%(count)s item(s) restored."),
-        )
+        done = _("%(count)s item(s) restored.")
+        self._moderate(request, queryset.filter(status=Status.REMOVED), Status.PUBLISHED, done)
 
     @admin.action(description=_("Remove, with a reason…"), permissions=["change"])
     def remove_with_reason(self, request, queryset):
-        form = RemovalReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            self._set_status(
+        count = len(queryset)
+        return self.ask_reason_then(
+            request,
+            queryset,
+            form_class=RemovalReasonForm,
+            apply=lambda reason: self._moderate(
                 request,
                 queryset,
                 Status.REMOVED,
-                form.cleaned_data["reason"],
                 _("%(count)s item(s) removed; the authors were told why."),
+                reason,
+            ),
+            title=_("Remove with a reason"),
+            intro=ngettext(
+                "Remove this item. Its author gets an email with the reason.",
+                "Remove these %(count)s items. Each author gets an email with the reason.",
+                count,
             )
-            return None
-        return TemplateResponse(
-            request,
-            "admin/reviews/remove_with_reason.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Remove with a reason"),
-                "items": queryset,
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            % {"count": count},
+            submit_label=_("Remove"),
         )
 
     @admin.action(description=_("Resolve their reports"), permissions=["change"])
     def resolve_reports(self, request, queryset):
         resolved = sum(
-            services.reports_resolve(item=item, moderator=request.user) for item in queryset
+            moderation.reports_resolve(item=item, moderator=request.user) for item in queryset
         )
         self.message_user(
             request, _("%(count)s report(s) resolved.") % {"count": resolved}, messages.SUCCESS
@@ -272,19 +258,17 @@ class ReviewAdmin(ModeratedAdmin):
 
     @admin.action(description=_("Make staff picks"), permissions=["change"])
     def feature(self, request, queryset):
-        picked = 0
-        for review in queryset.filter(status=Status.PUBLISHED, is_featured=False):
-            services.set_featured(review=review, featured=True, moderator=request.user)
-            picked += 1
-        self.message_user(request, _("%(count)s staff pick(s) made.") % {"count": picked})
+        picks = list(queryset.filter(status=Status.PUBLISHED, is_featured=False))
+        for review in picks:
+            moderation.review_feature(review=review, moderator=request.user)
+        self.message_user(request, _("%(count)s staff pick(s) made.") % {"count": len(picks)})
 
     @admin.action(description=_("Remove from staff picks"), permissions=["change"])
     def unfeature(self, request, queryset):
-        dropped = 0
-        for review in queryset.filter(is_featured=True):
-            services.set_featured(review=review, featured=False, moderator=request.user)
-            dropped += 1
-        self.message_user(request, _("%(count)s staff pick(s) dropped.") % {"count": dropped})
+        picks = list(queryset.filter(is_featured=True))
+        for review in picks:
+            moderation.review_unfeature(review=review, moderator=request.user)
+        self.message_user(request, _("%(count)s staff pick(s) dropped.") % {"count": len(picks)})
 
 
 @admin.register(Comment)

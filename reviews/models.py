@@ -67,10 +67,28 @@ class Moderated(models.Model):
 
     class Meta:
         abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="%(class)s_status_valid",
+                violation_error_message=_("The status is published, pending or removed."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.REMOVED) | ~Q(moderation_reason=""),
+                name="%(class)s_removal_has_reason",
+                violation_error_message=_("Removing needs a reason."),
+            ),
+        ]
 
     @property
     def is_published(self):
         return self.status == Status.PUBLISHED
+
+    @property
+    def was_edited(self):
+        # A minute's grace: saving twice in quick succession is not an edit worth showing.
+        # Every subclass has created_at and updated_at.
+        return (self.updated_at - self.created_at).total_seconds() > 60
 
 
 class ReviewQuerySet(ModeratedQuerySet):
@@ -90,7 +108,7 @@ class Review(Moderated):
     title = models.ForeignKey(
         "films.Title", on_delete=models.CASCADE, related_name="reviews", verbose_name=_("title")
     )
-    # PROTECT: a member leaves through reviews.services.account_delete, which keeps the
+    # PROTECT: a member leaves through accounts.services.account_delete, which keeps the
     # stored counts right; a bare user.delete() would cascade past them.
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -117,11 +135,12 @@ class Review(Moderated):
 
     objects = ReviewQuerySet.as_manager()
 
-    class Meta:
+    class Meta(Moderated.Meta):
         ordering = ["-created_at", "-id"]
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         constraints = [
+            *Moderated.Meta.constraints,
             models.UniqueConstraint(
                 fields=["title", "author"],
                 name="review_one_per_author_per_title",
@@ -141,16 +160,6 @@ class Review(Moderated):
                 condition=LessThanOrEqual(Length("body"), REVIEW_BODY_MAX_LENGTH),
                 name="review_body_length_limit",
                 violation_error_message=_("A review can be at most 10,000 characters long."),
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=Status.values),
-                name="review_status_valid",
-                violation_error_message=_("A review is published, pending or removed."),
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=Status.REMOVED) | ~Q(moderation_reason=""),
-                name="review_removal_has_reason",
-                violation_error_message=_("Removing a review needs a reason."),
             ),
             models.CheckConstraint(
                 condition=Q(is_featured=False) | Q(status=Status.PUBLISHED),
@@ -202,11 +211,6 @@ class Review(Moderated):
     @property
     def stars(self):
         return self.rating / 2
-
-    @property
-    def was_edited(self):
-        # A minute's grace: saving twice in quick succession is not an edit worth showing.
-        return (self.updated_at - self.created_at).total_seconds() > 60
 
 
 class HelpfulVoteQuerySet(models.QuerySet):
@@ -301,26 +305,17 @@ class Comment(Moderated):
 
     objects = ModeratedQuerySet.as_manager()
 
-    class Meta:
+    class Meta(Moderated.Meta):
         ordering = ["created_at", "id"]
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
         constraints = [
+            *Moderated.Meta.constraints,
             models.CheckConstraint(
                 condition=GreaterThan(Length("body"), 0)
                 & LessThanOrEqual(Length("body"), COMMENT_MAX_LENGTH),
                 name="comment_length_limit",
                 violation_error_message=_("A comment is from 1 to 2,000 characters long."),
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=Status.values),
-                name="comment_status_valid",
-                violation_error_message=_("A comment is published, pending or removed."),
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=Status.REMOVED) | ~Q(moderation_reason=""),
-                name="comment_removal_has_reason",
-                violation_error_message=_("Removing a comment needs a reason."),
             ),
         ]
 
@@ -332,10 +327,6 @@ class Comment(Moderated):
 
     def get_absolute_url(self):
         return f"{self.review.get_absolute_url()}#comment-{self.pk}"
-
-    @property
-    def was_edited(self):
-        return (self.updated_at - self.created_at).total_seconds() > 60
 
 
 class ReportQuerySet(models.QuerySet):

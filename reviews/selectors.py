@@ -1,8 +1,12 @@
-"""Reads for the reviews part of a title page (reviews.title_section)."""
+"""Reads of reviews for other pages: the reviews part of a title page
+(reviews.title_section), a member's profile, the home page."""
 
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Count, Q
+
+from films.models import half_star_histogram
 
 from .models import (
     DEFAULT_REVIEW_SORT,
@@ -93,3 +97,42 @@ def reader_marks_sql(*, reader_pk, title_pk, review_ids):
         f" AND {quote(review.get_field('title').column)} = %s"
     )
     return sql, [reader_pk, *review_ids, reader_pk, *review_ids, reader_pk, title_pk]
+
+
+def member_rating_stats(member):
+    """One query: how many published reviews of the member give each half-star rating, how
+    many have text (the rest are ratings alone), and the average in stars."""
+    rows = list(
+        Review.objects.published()
+        .filter(author=member)
+        .order_by()
+        .values("rating")
+        .annotate(count=Count("id"), with_text=Count("id", filter=~Q(body="")))
+    )
+    counts = {row["rating"]: row["count"] for row in rows}
+    total = sum(counts.values())
+    return {
+        "total": total,
+        "with_text": sum(row["with_text"] for row in rows),
+        "average_stars": sum(r * n for r, n in counts.items()) / total / 2 if total else None,
+        "buckets": half_star_histogram(counts),
+    }
+
+
+def member_reviews(member, *, reader):
+    """The member's reviews for their profile, newest first: all of them for the member
+    themselves (whatever their status), only the published ones for anyone else."""
+    reviews = Review.objects.filter(author=member)
+    if reader != member:
+        reviews = reviews.published()
+    return reviews.for_listing().order_by("-created_at", "-id")
+
+
+def latest_written_reviews():
+    """Published reviews with text, newest first (the home page shows the first few)."""
+    return Review.objects.published().with_text().for_listing().order_by("-created_at", "-id")
+
+
+def written_staff_picks():
+    """Staff picks with text, newest pick first."""
+    return Review.objects.featured().with_text().for_listing()

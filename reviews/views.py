@@ -181,6 +181,22 @@ def _own_comment(request, pk):
     return comment
 
 
+def _form_page(request, form, *, heading, submit_label, cancel_url, **context):
+    """A page with one form (and what it is about, `quoted`): a 400 once it has errors."""
+    return render(
+        request,
+        "reviews/form_page.html",
+        {
+            "heading": heading,
+            "form": form,
+            "submit_label": submit_label,
+            "cancel_url": cancel_url,
+            **context,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limited("comment")
@@ -195,16 +211,12 @@ def comment_edit(request, pk):
             raise Http404(_("This comment has been deleted.")) from gone
         messages.success(request, _("Your comment is updated."))
         return redirect(comment.get_absolute_url())
-    return render(
+    return _form_page(
         request,
-        "reviews/form_page.html",
-        {
-            "heading": _("Edit your comment"),
-            "form": form,
-            "submit_label": _("Save comment"),
-            "cancel_url": comment.get_absolute_url(),
-        },
-        status=400 if form.errors else 200,
+        form,
+        heading=_("Edit your comment"),
+        submit_label=_("Save comment"),
+        cancel_url=comment.get_absolute_url(),
     )
 
 
@@ -251,18 +263,14 @@ def _report(request, *, review=None, comment=None):
             review.title.get_absolute_url() if review else review_shown.get_absolute_url()
         )
     heading = _("Report this review") if review else _("Report this comment")
-    return render(
+    return _form_page(
         request,
-        "reviews/form_page.html",
-        {
-            "heading": heading,
-            "quoted": review.body or review.headline if review else comment.body,
-            "quoted_author": item.author.username,
-            "form": form,
-            "submit_label": _("Send report"),
-            "cancel_url": item.get_absolute_url(),
-        },
-        status=400 if form.errors else 200,
+        form,
+        heading=heading,
+        submit_label=_("Send report"),
+        cancel_url=item.get_absolute_url(),
+        quoted=review.body or review.headline if review else comment.body,
+        quoted_author=item.author.username,
     )
 
 

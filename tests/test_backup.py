@@ -21,9 +21,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
+from accounts import services as account_services
 from accounts.models import User
 from films.models import Title
-from reviews import services
+from reviews import moderation, services
 from reviews.models import Comment, HelpfulVote, ModerationAction, Report, Review, Status
 from tests.conftest import ensure_roles
 from tests.factories import TitleFactory, UserFactory, review
@@ -106,11 +107,13 @@ def build_community():
     )
     rated_only = review(title=title, author=fans[1], rating=6)
     held = review(title=title, author=fans[2], rating=3, body="Too long.")
-    services.set_status(item=held, status=Status.PENDING, moderator=moderator)
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=moderator)
     removed = review(title=title, author=fans[3], rating=1, body="Buy cheap watches")
-    services.set_status(item=removed, status=Status.REMOVED, moderator=moderator, reason="Spam")
+    moderation.content_moderate(
+        item=removed, status=Status.REMOVED, moderator=moderator, reason="Spam"
+    )
     review(title=Title.objects.get(slug="step-up"), author=fans[0], rating=8, body="Classic")
-    services.set_featured(review=starred, featured=True, moderator=moderator)
+    moderation.review_feature(review=starred, moderator=moderator)
 
     for voter in (fans[1], fans[2], sample):
         services.helpful_vote_toggle(review=starred, voter=voter)
@@ -122,8 +125,10 @@ def build_community():
     services.report_create(reporter=fans[2], review=starred, reason="spoilers", note="Ending")
     services.report_create(reporter=fans[3], comment=rude, reason="abuse")
     services.report_create(reporter=fans[0], comment=thanks, reason="off_topic")
-    services.reports_resolve(item=starred, moderator=moderator, reason="Marked as spoilers")
-    services.account_suspend(member=fans[4], moderator=moderator, reason="Abuse", hide_content=True)
+    moderation.reports_resolve(item=starred, moderator=moderator, reason="Marked as spoilers")
+    account_services.account_suspend(
+        member=fans[4], moderator=moderator, reason="Abuse", hide_content=True
+    )
     LogEntry.objects.create(
         user=moderator,
         content_type=ContentType.objects.get_for_model(Title),

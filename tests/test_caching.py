@@ -15,8 +15,9 @@ from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 from django.urls import reverse
 
+from accounts import services as account_services
 from core import slots
-from reviews import services
+from reviews import moderation, services
 from reviews.pagination import page_url
 from tests.factories import (
     CastCreditFactory,
@@ -93,7 +94,7 @@ def test_votes_comments_and_moderation_refresh_the_cached_page(client, title):
     services.comment_create(review=written, author=UserFactory(), body="Agreed")
     assert re.search(r"\b1 comment\b", element_text(client.get(url), card))
     moderator = UserFactory(is_staff=True)
-    services.set_status(item=written, status="removed", moderator=moderator, reason="Spam")
+    moderation.content_moderate(item=written, status="removed", moderator=moderator, reason="Spam")
     assert "Worth a vote" not in page_text(client.get(url))
 
 
@@ -505,7 +506,9 @@ def test_a_suspension_signs_out_every_session(title):
     member = UserFactory(username="ana")
     reader = _as(member)
     _reopened(reader, title.get_absolute_url())
-    services.account_suspend(member=member, moderator=UserFactory(is_staff=True), reason="Spam")
+    account_services.account_suspend(
+        member=member, moderator=UserFactory(is_staff=True), reason="Spam"
+    )
     response = reader.get(title.get_absolute_url())
     assert '">ana</a>' not in response.content.decode()
 

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from accounts.forms import USERNAME_MAX_LENGTH, SignUpForm
 from accounts.models import SAMPLE_PREFIX, User
-from reviews import services
+from reviews import moderation, services
 from reviews.forms import ReviewForm, rating_label
 from reviews.models import REVIEW_HEADLINE_MAX_LENGTH, ModerationAction, Report, Status
 from tests.conftest import work_off_queue
@@ -335,7 +335,7 @@ def post_everything(texts, *, author=None, spoilers=False, featured=False):
     services.report_create(reporter=reporter, reason="abuse", note=texts.note, review=posted)
     services.report_create(reporter=reporter, reason="spam", note=texts.note, comment=comment)
     if featured:
-        services.set_featured(review=posted, featured=True, moderator=moderator)
+        moderation.review_feature(review=posted, moderator=moderator)
     return Content(title, posted, comment, author, commenter, reporter, moderator)
 
 
@@ -395,7 +395,7 @@ def test_member_text_is_shown_as_text_on_every_page(clients, texts, spoilers, fe
             page.assert_shows(*shown)
 
         # A moderator removes the comment, then the review: each author sees the reason.
-        services.set_status(
+        moderation.content_moderate(
             item=posted.comment,
             status=Status.REMOVED,
             moderator=posted.moderator,
@@ -404,7 +404,7 @@ def test_member_text_is_shown_as_text_on_every_page(clients, texts, spoilers, fe
         page = get_page(commenter, review_url)
         page.assert_inert(*texts.markers())
         page.assert_shows(texts.comment, texts.reason)
-        services.set_status(
+        moderation.content_moderate(
             item=posted.review,
             status=Status.REMOVED,
             moderator=posted.moderator,
@@ -552,7 +552,7 @@ def test_member_text_is_text_everywhere_in_the_admin(clients, texts, username):
             (get_page(staff, reverse("admin:accounts_user_delete", args=[author.pk])), [username]),
         ]
         for item in (review, comment):
-            services.set_status(
+            moderation.content_moderate(
                 item=item, status=Status.REMOVED, moderator=posted.moderator, reason=texts.reason
             )
         records = ModerationAction.objects.filter(action=ModerationAction.Kind.REMOVE)
@@ -625,7 +625,7 @@ def test_emails_carry_member_text_as_typed_and_never_in_a_header(clients, texts,
         posted = post_everything(texts, author=author)
         for item in (posted.review, posted.comment):
             with TestCase.captureOnCommitCallbacks(execute=True):  # sent on commit
-                services.set_status(
+                moderation.content_moderate(
                     item=item,
                     status=Status.REMOVED,
                     moderator=posted.moderator,

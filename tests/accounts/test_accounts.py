@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from accounts import services as account_services
 from accounts.models import User
 from films.models import Title
 from reviews import services
@@ -414,7 +415,7 @@ def test_a_refused_sign_in_costs_one_password_hash_whatever_the_accounts_state(
     suspended or not, right password or not, or no such account."""
     UserFactory(username="active", password=GOOD_PASSWORD)
     suspended = UserFactory(username="suspended", password=GOOD_PASSWORD)
-    services.account_suspend(member=suspended, moderator=None, reason="Spam")
+    account_services.account_suspend(member=suspended, moderator=None, reason="Spam")
     attempts = {
         "active, wrong password": ("active", "not-the-password"),
         "suspended, right password": ("suspended", GOOD_PASSWORD),

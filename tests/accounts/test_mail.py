@@ -7,7 +7,7 @@ from django.db import transaction
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from reviews import services
+from reviews import moderation
 from reviews.models import Status
 from tests.factories import UserFactory, review
 
@@ -72,7 +72,9 @@ def test_a_removal_notice_waits_for_the_worker(
     target = review(rating=2, body="Rude words", author=UserFactory(email="a@example.org"))
     moderator = UserFactory(is_staff=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.set_status(item=target, status=Status.REMOVED, moderator=moderator, reason="Rude")
+        moderation.content_moderate(
+            item=target, status=Status.REMOVED, moderator=moderator, reason="Rude"
+        )
     assert mail.outbox == []
     assert queued() == ["accounts.tasks.send_email"]
     run_queued_tasks()
@@ -84,6 +86,8 @@ def test_a_write_rolled_back_queues_no_mail(django_capture_on_commit_callbacks):
     target = review(rating=2, body="Rude words", author=UserFactory(email="a@example.org"))
     moderator = UserFactory(is_staff=True)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-        services.set_status(item=target, status=Status.REMOVED, moderator=moderator, reason="Rude")
+        moderation.content_moderate(
+            item=target, status=Status.REMOVED, moderator=moderator, reason="Rude"
+        )
         transaction.set_rollback(True)
     assert callbacks == [] and queued() == []

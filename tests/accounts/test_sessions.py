@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.test import Client
 from django.urls import reverse
 
-from reviews import services
+from accounts import services as account_services
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,9 +62,9 @@ def test_a_suspension_ends_every_session_for_good():
     sign_in(laptop, member)
     sign_in(phone, member)
     assert is_signed_in(laptop, member) and is_signed_in(phone, member)
-    services.account_suspend(member=member, moderator=None, reason="Spam")
+    account_services.account_suspend(member=member, moderator=None, reason="Spam")
     assert not is_signed_in(laptop, member)
-    services.account_unsuspend(member=member, moderator=None)
+    account_services.account_unsuspend(member=member, moderator=None)
     # Lifting the suspension lets the member sign in again; it does not revive old sessions.
     assert not is_signed_in(phone, member)
     fresh = Client()

@@ -8,8 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as account_services
 from films.models import Title
-from reviews import services
+from reviews import moderation, services
 from reviews.models import Comment, ModerationAction, Report, Review, Status
 from tests.conftest import ensure_roles
 from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
@@ -64,7 +65,7 @@ def test_new_reviews_can_be_held_until_approved(settings, client, title):
     title.refresh_from_db()
     assert title.rating_count == 0
     assert "Held until approved" not in page_text(client.get(title.get_absolute_url()))
-    services.set_status(item=held, status=Status.PUBLISHED, moderator=moderator_account())
+    moderation.content_moderate(item=held, status=Status.PUBLISHED, moderator=moderator_account())
     title.refresh_from_db()
     assert (title.rating_count, title.rating_sum) == (1, 8)
 
@@ -110,7 +111,7 @@ def test_reported_comments_are_held_too(settings, title):
 def test_removal_needs_a_reason_in_the_database_and_the_service(title):
     target = review(title=title)
     with pytest.raises(ValueError):
-        services.set_status(item=target, status=Status.REMOVED, moderator=None, reason=" ")
+        moderation.content_moderate(item=target, status=Status.REMOVED, moderator=None, reason=" ")
 
 
 # --- 3. Only published content is public -----------------------------------------------
@@ -119,7 +120,7 @@ def test_removal_needs_a_reason_in_the_database_and_the_service(title):
 def test_a_removed_review_leaves_every_public_place_and_aggregate(client, title):
     kept = review(title=title, rating=10, body="Kept review")
     gone = review(title=title, rating=2, body="Gone review", author=UserFactory(username="gone"))
-    services.set_status(
+    moderation.content_moderate(
         item=gone, status=Status.REMOVED, moderator=moderator_account(), reason="Spam"
     )
 
@@ -148,7 +149,7 @@ def test_a_removed_review_leaves_every_public_place_and_aggregate(client, title)
 
 def test_the_author_still_sees_a_removed_review_with_the_reason(client, title):
     gone = review(title=title, body="Mine")
-    services.set_status(
+    moderation.content_moderate(
         item=gone, status=Status.REMOVED, moderator=None, reason="Unmarked spoilers"
     )
     client.force_login(gone.author)
@@ -161,7 +162,7 @@ def test_the_author_still_sees_a_removed_review_with_the_reason(client, title):
 
 def test_nobody_votes_or_comments_on_a_review_that_is_not_published(client, title):
     held = review(title=title, body="Held")
-    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
     client.force_login(UserFactory())
     assert client.post(reverse("reviews:helpful", kwargs={"pk": held.pk})).status_code == 404
     url = reverse("reviews:comment_create", kwargs={"pk": held.pk})
@@ -172,10 +173,10 @@ def test_nobody_votes_or_comments_on_a_review_that_is_not_published(client, titl
 def test_removing_and_restoring_a_comment_moves_the_comment_count(title):
     target = review(title=title, body="x")
     comment = services.comment_create(review=target, author=UserFactory(), body="hmm")
-    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
     target.refresh_from_db()
     assert target.comment_count == 0
-    services.set_status(item=comment, status=Status.PUBLISHED, moderator=None)
+    moderation.content_moderate(item=comment, status=Status.PUBLISHED, moderator=None)
     target.refresh_from_db()
     assert target.comment_count == 1
     assert (
@@ -194,7 +195,7 @@ def test_the_queue_puts_pending_and_reported_items_first_with_reasons_and_histor
     held = review(title=title, body="Held")
     reported = review(title=title, body="Reported", author=UserFactory(username="loud"))
     quiet = review(title=title, body="Quiet")
-    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
     services.report_create(
         reporter=UserFactory(), review=reported, reason="spoilers", note="Ending!"
     )
@@ -221,7 +222,7 @@ def test_the_queue_filters_and_searches(client, moderator, title, params, expect
     review(title=title, body="Quiet")
     reported = review(title=title, body="Reported", author=UserFactory(username="loud"))
     held = review(title=title, body="Held")
-    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
     services.report_create(reporter=UserFactory(), review=reported, reason="spam")
     response = client.get(reverse("admin:reviews_review_changelist"), params)
     assert {r.body for r in response.context["cl"].result_list} == expected
@@ -261,13 +262,13 @@ def test_remove_with_a_reason_emails_the_author_records_it_and_updates_the_page(
 
 def test_approve_restore_feature_unfeature_and_resolve_reports(client, moderator, title):
     held = review(title=title, rating=6, body="Held")
-    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
     queue_action(client, "review", "approve", [held])
     held.refresh_from_db()
     assert held.status == Status.PUBLISHED
 
     removed = review(title=title, rating=4, body="Removed")
-    services.set_status(item=removed, status=Status.REMOVED, moderator=None, reason="x")
+    moderation.content_moderate(item=removed, status=Status.REMOVED, moderator=None, reason="x")
     queue_action(client, "review", "approve", [removed])  # approve never revives a removal
     removed.refresh_from_db()
     assert removed.status == Status.REMOVED
@@ -308,13 +309,13 @@ def test_staff_picks_show_on_the_home_page_and_above_a_titles_reviews(client, ti
     for number in range(3):
         review(title=title, body=f"Ordinary {number}")
     pick = review(title=title, body="The pick of the bunch")
-    services.set_featured(review=pick, featured=True, moderator=moderator_account())
+    moderation.review_feature(review=pick, moderator=moderator_account())
     home = client.get(reverse("films:home")).content.decode()
     assert home.index("Staff picks") < home.index("The pick of the bunch")
     page = client.get(title.get_absolute_url()).content.decode()
     assert page.index('id="featured-review"') < page.index("Ordinary")
     assert page.count("The pick of the bunch") == 1
-    services.set_status(item=pick, status=Status.REMOVED, moderator=None, reason="x")
+    moderation.content_moderate(item=pick, status=Status.REMOVED, moderator=None, reason="x")
     assert Title.objects.get(pk=title.pk).featured_review is None
     assert "The pick of the bunch" not in client.get(reverse("films:home")).content.decode()
 
@@ -326,7 +327,9 @@ def test_a_suspended_member_cannot_sign_in_or_post_and_their_session_ends(client
     member = UserFactory(username="trouble", password="battle-in-vegas-2014")
     others = review(title=title, rating=9, body="Someone else")
     client.force_login(member)
-    services.account_suspend(member=member, moderator=moderator_account(), reason="Spam wave")
+    account_services.account_suspend(
+        member=member, moderator=moderator_account(), reason="Spam wave"
+    )
     # The session they had no longer works: every write asks them to sign in.
     edit = client.post(reverse("reviews:edit", kwargs={"slug": title.slug}), {"rating": 1})
     assert edit.status_code == 302 and "/accounts/login/" in edit["Location"]
@@ -347,10 +350,12 @@ def test_a_suspended_member_cannot_sign_in_or_post_and_their_session_ends(client
 def test_suspending_can_hide_the_content_and_lifting_it_restores_sign_in(client, title):
     member = UserFactory(password="battle-in-vegas-2014")
     review(title=title, author=member, rating=3, body="To hide")
-    services.account_suspend(member=member, moderator=None, reason="Spam", hide_content=True)
+    account_services.account_suspend(
+        member=member, moderator=None, reason="Spam", hide_content=True
+    )
     assert Review.objects.get(author=member).status == Status.REMOVED
     assert Title.objects.get(pk=title.pk).rating_count == 0
-    services.account_unsuspend(member=member, moderator=None)
+    account_services.account_unsuspend(member=member, moderator=None)
     client.post(reverse("login"), {"username": member.username, "password": "battle-in-vegas-2014"})
     assert client.session["_auth_user_id"] == str(member.pk)
     actions = list(ModerationAction.objects.filter(member=member).values_list("action", flat=True))
@@ -372,6 +377,41 @@ def test_moderators_suspend_from_the_admin_with_a_reason(client, moderator):
     assert member.is_active
 
 
+def test_suspending_oneself_staff_without_being_a_superuser_or_a_closed_account_is_refused():
+    moderator = moderator_account()
+    colleague = UserFactory(username="colleague", is_staff=True)
+    closed = UserFactory(username="closed", is_active=False)
+    for member in (moderator, colleague, closed):
+        with pytest.raises(account_services.SuspensionRefused):
+            account_services.account_suspend(member=member, moderator=moderator, reason="x")
+    with pytest.raises(account_services.SuspensionRefused):
+        account_services.account_unsuspend(member=colleague, moderator=moderator)
+    assert not ModerationAction.objects.exists()
+    suspended = account_services.account_suspend(
+        member=colleague, moderator=StaffUserFactory(), reason="x"
+    )
+    assert not suspended.is_active  # a superuser may suspend staff
+
+
+def test_the_admin_shows_why_the_service_refused_a_suspension(client, moderator):
+    colleague = UserFactory(username="colleague", is_staff=True)
+    member = UserFactory(username="spammer")
+    url = reverse("admin:accounts_user_changelist")
+    selected = [colleague.pk, member.pk, moderator.pk]
+    response = client.post(
+        url,
+        {"action": "suspend", "_selected_action": selected, "apply": "1", "reason": "Spam"},
+        follow=True,
+    )
+    text = page_text(response)
+    assert "Only a superuser can suspend or reinstate colleague, a staff account." in text
+    assert "You cannot suspend or reinstate your own account, mod." in text
+    assert "1 account(s) suspended." in text
+    for account in (colleague, member, moderator):
+        account.refresh_from_db()
+    assert (colleague.is_active, member.is_active, moderator.is_active) == (True, False, True)
+
+
 def test_moderators_see_a_rating_as_stars_in_the_queue_and_on_the_review(client, moderator, title):
     half = review(title=title, rating=1, body="Not for me")
     three_and_a_half = review(title=title, rating=7, body="Good")
@@ -390,7 +430,9 @@ def test_moderators_see_a_rating_as_stars_in_the_queue_and_on_the_review(client,
 
 def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(client, moderator, title):
     target = review(title=title, body="x")
-    services.set_status(item=target, status=Status.REMOVED, moderator=moderator, reason="Because")
+    moderation.content_moderate(
+        item=target, status=Status.REMOVED, moderator=moderator, reason="Because"
+    )
     record = ModerationAction.objects.get()
     [row] = admin_rows(client.get(reverse("admin:reviews_moderationaction_changelist")))
     assert "mod" in row and row[-1] == "Because"
@@ -498,7 +540,7 @@ def test_queue_list_pages_keep_their_query_count_as_rows_grow(client, moderator,
 
 def test_editors_see_no_hidden_content_on_the_public_site(client, title):
     hidden = review(title=title, body="Hidden")
-    services.set_status(item=hidden, status=Status.REMOVED, moderator=None, reason="x")
+    moderation.content_moderate(item=hidden, status=Status.REMOVED, moderator=None, reason="x")
     client.force_login(editor_account())
     assert client.get(hidden.get_absolute_url()).status_code == 404
     client.force_login(moderator_account())
@@ -508,7 +550,7 @@ def test_editors_see_no_hidden_content_on_the_public_site(client, title):
 def test_hidden_items_cannot_be_reported_or_read_through_the_report_page(client, title):
     hidden = review(title=title, body="Secret words")
     comment = services.comment_create(review=hidden, author=UserFactory(), body="Hidden reply")
-    services.set_status(item=hidden, status=Status.REMOVED, moderator=None, reason="x")
+    moderation.content_moderate(item=hidden, status=Status.REMOVED, moderator=None, reason="x")
     client.force_login(UserFactory())
     assert client.get(reverse("reviews:report", kwargs={"pk": hidden.pk})).status_code == 404
     comment_report = reverse("reviews:comment_report", kwargs={"pk": comment.pk})
@@ -519,7 +561,7 @@ def test_hidden_items_cannot_be_reported_or_read_through_the_report_page(client,
 def test_reports_never_bring_a_removed_item_back_to_pending(settings, title):
     settings.REPORTS_TO_HOLD = 1
     target = review(title=title, body="x")
-    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Spam")
+    moderation.content_moderate(item=target, status=Status.REMOVED, moderator=None, reason="Spam")
     services.report_create(reporter=UserFactory(), review=target, reason="abuse")
     target.refresh_from_db()
     assert (target.status, target.moderation_reason) == (Status.REMOVED, "Spam")
@@ -532,7 +574,7 @@ def test_approving_answers_the_reports_so_the_next_one_does_not_hold_it_again(se
         services.report_create(reporter=UserFactory(), review=target, reason="spam")
     target.refresh_from_db()
     assert target.status == Status.PENDING
-    services.set_status(item=target, status=Status.PUBLISHED, moderator=moderator_account())
+    moderation.content_moderate(item=target, status=Status.PUBLISHED, moderator=moderator_account())
     assert not Report.objects.open().exists()
     services.report_create(reporter=UserFactory(), review=target, reason="spam")
     target.refresh_from_db()
@@ -542,8 +584,8 @@ def test_approving_answers_the_reports_so_the_next_one_does_not_hold_it_again(se
 def test_deleting_a_staff_pick_shows_the_previous_pick(title):
     moderator = moderator_account()
     older, newer = review(title=title, body="older"), review(title=title, body="newer")
-    services.set_featured(review=older, featured=True, moderator=moderator)
-    services.set_featured(review=newer, featured=True, moderator=moderator)
+    moderation.review_feature(review=older, moderator=moderator)
+    moderation.review_feature(review=newer, moderator=moderator)
     assert Title.objects.get(pk=title.pk).featured_review_id == newer.pk
     services.review_delete(review=newer)
     assert Title.objects.get(pk=title.pk).featured_review_id == older.pk
@@ -576,12 +618,16 @@ def test_moderators_cannot_suspend_staff_and_lifting_never_revives_a_closed_acco
 def test_lifting_a_suspension_restores_what_it_hid_but_not_earlier_removals(title):
     member = UserFactory()
     earlier = review(title=title, author=member, body="Removed before")
-    services.set_status(item=earlier, status=Status.REMOVED, moderator=None, reason="Spoilers")
+    moderation.content_moderate(
+        item=earlier, status=Status.REMOVED, moderator=None, reason="Spoilers"
+    )
     other_title = TitleFactory()
     hidden = review(title=other_title, author=member, rating=8, body="Hidden by suspension")
-    services.account_suspend(member=member, moderator=None, reason="Spam", hide_content=True)
+    account_services.account_suspend(
+        member=member, moderator=None, reason="Spam", hide_content=True
+    )
     assert Title.objects.get(pk=other_title.pk).rating_count == 0
-    services.account_unsuspend(member=member, moderator=moderator_account())
+    account_services.account_unsuspend(member=member, moderator=moderator_account())
     hidden.refresh_from_db()
     earlier.refresh_from_db()
     assert hidden.status == Status.PUBLISHED and earlier.status == Status.REMOVED
@@ -591,15 +637,17 @@ def test_lifting_a_suspension_restores_what_it_hid_but_not_earlier_removals(titl
 def test_the_record_keeps_the_moderators_name_after_their_account_goes(title):
     moderator = moderator_account()
     target = review(title=title, body="x")
-    services.set_status(item=target, status=Status.REMOVED, moderator=moderator, reason="Spam")
-    services.account_delete(user=moderator)
+    moderation.content_moderate(
+        item=target, status=Status.REMOVED, moderator=moderator, reason="Spam"
+    )
+    account_services.account_delete(user=moderator)
     record = ModerationAction.objects.get(action="remove")
     assert record.moderator is None and record.moderator_username == "mod"
 
 
 def test_authors_cannot_rewrite_a_removed_review(client, title):
     target = review(title=title, body="Original")
-    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
     client.force_login(target.author)
     url = reverse("reviews:edit", kwargs={"slug": title.slug})
     assert client.get(url).status_code == 403
@@ -657,7 +705,9 @@ def own_card(html):
 @pytest.mark.parametrize("status", [Status.REMOVED, Status.PENDING])
 def test_the_author_cannot_delete_a_removed_or_held_review_to_post_a_fresh_one(title, status):
     target = review(title=title, rating=2, body="Moderated words")
-    services.set_status(item=target, status=status, moderator=moderator_account(), reason="Abuse")
+    moderation.content_moderate(
+        item=target, status=status, moderator=moderator_account(), reason="Abuse"
+    )
     with pytest.raises(services.ModerationHold) as refused:
         services.review_delete(review=target)
     assert "moderator" in str(refused.value)
@@ -677,7 +727,7 @@ def test_the_author_cannot_delete_a_removed_or_held_review_to_post_a_fresh_one(t
 def test_the_rule_is_read_from_the_stored_review_not_the_callers_stale_copy(title):
     target = review(title=title, body="Words")
     stale = Review.objects.get(pk=target.pk)  # read while it was published
-    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
     with pytest.raises(services.ModerationHold):
         services.review_delete(review=stale)
     assert Review.objects.filter(pk=target.pk).exists()
@@ -712,8 +762,8 @@ def test_a_review_held_by_reports_stays_held_when_its_author_edits_it(settings, 
 @pytest.mark.parametrize("status", [Status.REMOVED, Status.PENDING])
 def test_restoring_or_approving_lifts_the_hold(title, status):
     target = review(title=title, rating=6, body="Words")
-    services.set_status(item=target, status=status, moderator=None, reason="Abuse")
-    services.set_status(item=target, status=Status.PUBLISHED, moderator=moderator_account())
+    moderation.content_moderate(item=target, status=status, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=target, status=Status.PUBLISHED, moderator=moderator_account())
     services.review_delete(review=target)
     assert not Review.objects.filter(pk=target.pk).exists()
     fresh = review(title=title, author=target.author, rating=8, body="Fresh")
@@ -724,7 +774,7 @@ def test_restoring_or_approving_lifts_the_hold(title, status):
 def test_the_author_cannot_edit_or_delete_a_removed_comment(title):
     target = review(title=title, body="Review")
     comment = services.comment_create(review=target, author=UserFactory(), body="Rude words")
-    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
     stale = Comment.objects.get(pk=comment.pk)
     stale.status = Status.PUBLISHED  # a copy read before the removal
     with pytest.raises(services.ModerationHold):
@@ -736,7 +786,7 @@ def test_the_author_cannot_edit_or_delete_a_removed_comment(title):
     target.refresh_from_db()
     assert target.comment_count == 0
     # Restored, it is the author's again.
-    services.set_status(item=comment, status=Status.PUBLISHED, moderator=None)
+    moderation.content_moderate(item=comment, status=Status.PUBLISHED, moderator=None)
     services.comment_update(comment=comment, body="Polite words")
     services.comment_delete(comment=comment)
     target.refresh_from_db()
@@ -751,10 +801,10 @@ def test_deleting_the_account_still_takes_moderated_reviews_and_comments(title):
     comment = services.comment_create(
         review=review(title=title, rating=9, body="Other"), author=leaving, body="Rude"
     )
-    services.set_status(item=removed, status=Status.REMOVED, moderator=None, reason="Abuse")
-    services.set_status(item=held, status=Status.PENDING, moderator=None)
-    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
-    services.account_delete(user=leaving)
+    moderation.content_moderate(item=removed, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    account_services.account_delete(user=leaving)
     assert not Review.objects.filter(author_id=leaving.pk).exists()
     assert not Comment.objects.filter(author_id=leaving.pk).exists()
     for each in (title, other_title):
@@ -769,7 +819,7 @@ def test_deleting_the_account_still_takes_moderated_reviews_and_comments(title):
 @pytest.mark.parametrize("status", [Status.REMOVED, Status.PENDING])
 def test_direct_requests_cannot_delete_a_removed_or_held_review(client, title, status):
     target = review(title=title, rating=2, body="Moderated words")
-    services.set_status(item=target, status=status, moderator=None, reason="Off-topic")
+    moderation.content_moderate(item=target, status=status, moderator=None, reason="Off-topic")
     client.force_login(target.author)
     for response in (client.get(delete_url(title)), client.post(delete_url(title))):
         assert response.status_code == 403
@@ -779,7 +829,7 @@ def test_direct_requests_cannot_delete_a_removed_or_held_review(client, title, s
 
 def test_direct_requests_cannot_replace_a_removed_review(client, title):
     target = review(title=title, rating=2, body="Moderated words")
-    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=target, status=Status.REMOVED, moderator=None, reason="Abuse")
     client.force_login(target.author)
     url = reverse("reviews:edit", kwargs={"slug": title.slug})
     for data in ({"rating": 10}, {"rating": 10, "body": "Fresh words"}):
@@ -808,7 +858,7 @@ def test_editing_a_held_review_through_the_form_keeps_it_held(settings, client, 
 def test_direct_requests_cannot_edit_or_delete_a_removed_comment(client, title, name):
     target = review(title=title, body="Review")
     comment = services.comment_create(review=target, author=UserFactory(), body="Rude words")
-    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
     client.force_login(comment.author)
     url = reverse(f"reviews:{name}", kwargs={"pk": comment.pk})
     for response in (client.get(url), client.post(url, {"body": "Polite words"})):
@@ -824,13 +874,15 @@ def test_the_author_sees_the_decision_and_no_button_it_would_refuse_on_cached_pa
     assert f'href="{delete_url(title)}"' in own_card(client.get(title.get_absolute_url()).text)
 
     # The pages the author was just shown are in the cache: a moderator's decision replaces them.
-    services.set_status(item=target, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=target, status=Status.PENDING, moderator=None)
     card = own_card(client.get(title.get_absolute_url()).text)
     assert "Waiting for a moderator" in card
     assert f'href="{reverse("reviews:edit", kwargs={"slug": title.slug})}"' in card
     assert f'href="{delete_url(title)}"' not in card
 
-    services.set_status(item=target, status=Status.REMOVED, moderator=None, reason="Spoilers")
+    moderation.content_moderate(
+        item=target, status=Status.REMOVED, moderator=None, reason="Spoilers"
+    )
     for url in (title.get_absolute_url(), target.get_absolute_url()):
         html = client.get(url).text
         card = own_card(html) if url == title.get_absolute_url() else html
@@ -846,7 +898,7 @@ def test_the_author_sees_a_removed_comment_with_the_reason_and_no_edit_or_delete
     client.force_login(comment.author)
     edit = reverse("reviews:comment_edit", kwargs={"pk": comment.pk})
     assert f'href="{edit}"' in client.get(target.get_absolute_url()).text
-    services.set_status(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
+    moderation.content_moderate(item=comment, status=Status.REMOVED, moderator=None, reason="Abuse")
     html = client.get(target.get_absolute_url()).text
     assert "Removed by a moderator" in html and "Reason: Abuse" in html
     assert f'href="{edit}"' not in html
@@ -857,7 +909,7 @@ def test_a_held_comment_cannot_be_deleted_and_posted_again_to_escape_the_hold(cl
     target = review(title=title, body="Review")
     author = UserFactory()
     held = services.comment_create(review=target, author=author, body="Buy cheap watches")
-    services.set_status(item=held, status=Status.PENDING, moderator=None)
+    moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
     client.force_login(author)
     url = reverse("reviews:comment_delete", kwargs={"pk": held.pk})
     for response in (client.get(url), client.post(url)):

@@ -5,8 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
+from accounts import services as account_services
 from films.models import Title
-from reviews import services
+from reviews import moderation, services
 from reviews.models import Comment, HelpfulVote, Report, Review, Status
 from tests.factories import TitleFactory, UserFactory, review
 
@@ -109,7 +110,7 @@ def test_deleting_an_account_takes_its_content_and_keeps_every_count_right():
     services.helpful_vote_toggle(review=other_review, voter=leaving)
     services.comment_create(review=other_review, author=leaving, body="Nice one")
     services.comment_create(review=their_review, author=staying, body="Disagree")
-    services.account_delete(user=leaving)
+    account_services.account_delete(user=leaving)
 
     assert not Review.objects.filter(pk=their_review.pk).exists()
     other_review.refresh_from_db()
@@ -235,9 +236,11 @@ class TestAggregatesProperty(HypothesisTestCase):
                     "restore": Status.PUBLISHED,
                 }[action]
                 for item in filter(None, (own, comment)):
-                    services.set_status(item=item, status=status, moderator=None, reason="test")
+                    moderation.content_moderate(
+                        item=item, status=status, moderator=None, reason="test"
+                    )
             elif action == "leave":
-                services.account_delete(user=member)
+                account_services.account_delete(user=member)
                 members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from reviews import services
+from reviews import moderation, services
 from reviews.pagination import page_url
 from tests.factories import TitleFactory, UserFactory, review
 from tests.html import element_text, page_text
@@ -88,7 +88,7 @@ def test_the_staff_pick_that_is_the_readers_own_review_shows_once_at_the_top(tit
     author = UserFactory(username="ana")
     pick = review(title=title, author=author, body="ana's picked words")
     review(title=title, body="someone else's words")
-    services.set_featured(review=pick, featured=True, moderator=UserFactory(is_staff=True))
+    moderation.review_feature(review=pick, moderator=UserFactory(is_staff=True))
     html = _as(author).get(title.get_absolute_url()).content.decode()
     assert page_text(html).count("ana's picked words") == 1
     assert "ana's picked words" in element_text(html, "own-review")

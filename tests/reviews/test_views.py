@@ -4,7 +4,7 @@ from django.test import Client
 from django.urls import reverse
 
 from films.models import Title
-from reviews import services
+from reviews import moderation, services
 from reviews.models import REVIEW_SORT_KEYS, Comment, HelpfulVote, Report, Review
 from reviews.pagination import page_url
 from tests.factories import (
@@ -186,7 +186,7 @@ def test_reviews_come_twenty_a_page_with_only_written_reviews_listed(client, tit
 
 def test_a_rating_without_text_picked_by_staff_shows_no_empty_card(client, title):
     picked = review(title=title, rating=9)
-    services.set_featured(review=picked, featured=True, moderator=UserFactory(is_staff=True))
+    moderation.review_feature(review=picked, moderator=UserFactory(is_staff=True))
     for url in (title.get_absolute_url(), reverse("films:home")):
         html = client.get(url).content.decode()
         assert not elements_with_class(html, "review-card"), url

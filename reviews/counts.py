@@ -1,0 +1,63 @@
+"""The stored counts every write keeps in step, and the row locks they are changed under.
+
+Shared by the member writes (reviews.services) and the moderation (reviews.moderation):
+both move items in or out of the same counts, and must lock rows in the same order.
+"""
+
+from collections import Counter
+
+from django.db.models import F
+
+from films.models import Title
+
+from .models import Comment, Review
+
+
+def title_adjust(title_id, *, add=None, remove=None):
+    """Move a title's stored aggregates by one rating added and/or one removed.
+
+    `add` and `remove` are (rating, has_text). F() expressions make the change in the
+    database itself, so simultaneous reviews of one title never overwrite each other.
+    """
+    deltas = Counter()
+    for change, sign in ((add, 1), (remove, -1)):
+        if change is None:
+            continue
+        rating, has_text = change
+        deltas["rating_count"] += sign
+        deltas["rating_sum"] += sign * rating
+        deltas[f"ratings_{rating}"] += sign
+        deltas["text_review_count"] += sign if has_text else 0
+    changes = {field: F(field) + delta for field, delta in deltas.items() if delta}
+    if changes:
+        Title.objects.filter(pk=title_id).update(**changes)
+
+
+def counted(review):
+    """What a review adds to its title's aggregates: only a published one counts."""
+    return (review.rating, review.has_text) if review.is_published else None
+
+
+def comment_count_adjust(review_id, step):
+    if step:
+        Review.objects.filter(pk=review_id).update(comment_count=F("comment_count") + step)
+
+
+def lock_review_of(*, comment):
+    """Lock a comment's review before the comment itself: the order in which deleting the
+    review takes them (it locks the review, then deletes its comments). Taken the other way
+    round, the two deadlock on PostgreSQL and one member gets an error page."""
+    Review.objects.select_for_update().filter(pk=comment.review_id).first()
+
+
+def locked(item):
+    """A review or comment read again and locked until the transaction ends;
+    DoesNotExist if it is gone.
+
+    Votes and comments lock their review first, so they queue behind a deletion of it
+    instead of counting onto a row that no longer exists. A comment's review is locked
+    before the comment, in the deadlock-free order.
+    """
+    if isinstance(item, Comment):
+        lock_review_of(comment=item)
+    return type(item).objects.select_for_update().get(pk=item.pk)
