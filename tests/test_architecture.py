@@ -68,6 +68,14 @@ def test_nothing_that_ships_imports_development_tooling():
     assert _breaking(_modules(*APPS, PROJECT), DEVELOPMENT_ONLY) == []
 
 
+def test_production_installs_core_once_and_no_development_tooling():
+    from django.conf import settings
+
+    installed = [app.split(".")[0] for app in settings.INSTALLED_APPS]
+    assert installed.count("core") == 1
+    assert not {PROJECT, *DEVELOPMENT_ONLY} & set(installed)
+
+
 def test_reviews_never_reach_into_the_account_lifecycle():
     # accounts.services suspends and deletes members and asks reviews to hide or delete
     # their content; reviews calling back into it would tie the two in a loop.
