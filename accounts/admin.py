@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from reviews.admin_actions import ActionWithReasonMixin, ReasonForm
+from core.admin_actions import ActionWithReasonMixin, ReasonForm
 from reviews.models import Comment, Review
 
 from .forms import UsernameRulesMixin

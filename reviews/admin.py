@@ -14,8 +14,9 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin_actions import ActionWithReasonMixin, ReasonForm
+
 from . import moderation
-from .admin_actions import ActionWithReasonMixin, ReasonForm
 from .forms import rating_label
 from .models import Comment, ModerationAction, Report, Review, Status
 
