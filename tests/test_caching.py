@@ -50,7 +50,7 @@ def test_a_visitor_gets_the_page_from_the_cache_the_second_time(client, title):
     assert second["Content-Type"] == "text/html; charset=utf-8"
 
 
-@pytest.mark.parametrize("number_of_reviews", [10, 250])
+@pytest.mark.parametrize("number_of_reviews", [10, pytest.param(250, marks=pytest.mark.slow)])
 def test_a_cached_title_page_costs_at_most_the_version_read_at_any_size_and_depth(
     client, title, django_assert_num_queries, number_of_reviews
 ):

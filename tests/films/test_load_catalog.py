@@ -11,6 +11,13 @@ pytestmark = pytest.mark.django_db
 ALL_MODELS = (Title, Person, Character, Credit, Crew, CrewMembership, Routine, Trivia)
 
 
+@pytest.fixture
+def catalog(db):
+    """The loader itself is under test here: each test runs it, rather than copying the
+    rows of the session's first load as tests elsewhere do."""
+    call_command("load_catalog", verbosity=0)
+
+
 def row_counts():
     return {model.__name__: model.objects.count() for model in ALL_MODELS}
 
