@@ -290,8 +290,13 @@ def test_healthz_answers_without_touching_the_database(client, django_assert_num
     assert response.content == b"ok"
 
 
-def test_pages_refuse_writes(client, catalog):
-    assert client.post(reverse("films:title_list")).status_code == 405
+@pytest.mark.parametrize(("name", "kwargs", "expected"), PUBLIC_PAGES)
+def test_pages_refuse_writes(client, catalog, name, kwargs, expected):
+    url = reverse(name, kwargs=kwargs)
+    for write in (client.post, client.put, client.patch, client.delete):
+        response = write(url)
+        assert response.status_code == 405, (url, write)
+        assert "POST" not in response["Allow"] and "GET" in response["Allow"], url
 
 
 # --- Query counts -------------------------------------------------------------------
