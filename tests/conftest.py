@@ -239,9 +239,9 @@ def catalog_rows(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def catalog(db, catalog_rows):
-    """The real franchise catalog, as `make run` loads it: the rows `load_catalog` wrote
-    in this session's first load, copied in (a twentieth of the time of loading it again;
-    tests/films/test_load_catalog.py runs the command itself each time)."""
+    """The real franchise catalog, as `make run` loads it: the very rows `load_catalog`
+    wrote in this session's first load, copied in, in a twentieth of the time of loading
+    it again. (The loader's tests load it again on top, as a second `make run` does.)"""
     from django.core.management.color import no_style
     from django.db import connection, transaction
 

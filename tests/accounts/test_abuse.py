@@ -508,9 +508,15 @@ def test_one_inbox_cannot_be_flooded_with_reset_emails_from_many_addresses(
 
 
 def test_the_honeypot_comes_back_empty_so_a_person_can_send_again():
-    response = sign_up(Client(), "autofilled", extra_details="filled by the browser")
+    person = Client()
+    response = sign_up(person, "autofilled", extra_details="filled by the browser")
+    assert response.status_code == 400
+    assert not User.objects.filter(username="autofilled").exists()
     honeypot = re.search(r"<input[^>]*name=\"extra_details\"[^>]*>", response.content.decode())
     assert "value=" not in honeypot.group(0)
+    # Sending the form again as it came back (the honeypot empty) makes the account.
+    assert sign_up(person, "autofilled", extra_details="").status_code == 302
+    assert User.objects.filter(username="autofilled").exists()
 
 
 def test_the_vote_script_is_told_about_a_limit_in_json_and_does_not_post_again(settings):

@@ -95,7 +95,9 @@ def test_sign_in_returns_to_the_page_and_sign_out_is_a_post(client):
 def test_a_wrong_password_is_a_clear_message(client):
     UserFactory(username="moosefan", password=GOOD_PASSWORD)
     response = client.post(reverse("login"), {"username": "moosefan", "password": "nope"})
+    assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
 
 
 def test_password_change_and_reset_by_email(

@@ -189,10 +189,14 @@ def test_reviews_come_twenty_a_page_with_only_written_reviews_listed(client, tit
 def test_a_rating_without_text_picked_by_staff_shows_no_empty_card(client, title):
     picked = review(title=title, rating=9)
     services.set_featured(review=picked, featured=True, moderator=UserFactory(is_staff=True))
+    picked.refresh_from_db()
+    assert picked.is_featured
     for url in (title.get_absolute_url(), reverse("films:home")):
         html = client.get(url).content.decode()
         assert not elements_with_class(html, "review-card"), url
         assert "Staff pick" not in page_text(html), url
+    # The rating itself still counts.
+    assert element_text(client.get(title.get_absolute_url()), "rating-count") == "1 rating"
 
 
 def test_a_members_own_rating_without_text_offers_no_comments(client, member, title):
