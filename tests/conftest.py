@@ -202,7 +202,7 @@ def run_queued_tasks(db):
 
 
 def _rows_by_model():
-    """Every row of every table the project's models own, by model and primary key."""
+    """Every row of every installed model's table, by model and primary key."""
     from django.apps import apps
 
     rows = {}
@@ -241,7 +241,8 @@ def catalog_rows(django_db_setup, django_db_blocker):
 def catalog(db, catalog_rows):
     """The real franchise catalog, as `make run` loads it: the very rows `load_catalog`
     wrote in this session's first load, copied in, in a twentieth of the time of loading
-    it again. (The loader's tests load it again on top, as a second `make run` does.)"""
+    it again. (The loader's tests load it again on top, as a second `make run` does.) The
+    copy keeps the rows' ids: a test that writes catalog rows of its own does so after it."""
     from django.core.management.color import no_style
     from django.db import connection, transaction
 
