@@ -51,6 +51,7 @@ pytestmark = pytest.mark.django_db
 
 # Modest: each example renders several pages. Function-scoped fixtures (the database, the
 # clients) are fine here because every example rolls its rows back (see `one_example`).
+# Those that take 3 s or more in all are marked slow: `make test-fast` leaves them out.
 examples = settings(
     max_examples=25,
     deadline=None,
