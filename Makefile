@@ -7,11 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format chromium screenshots wrk bench soak lighthouse backup restore clean help
+.PHONY: run test test-fast lint format chromium screenshots wrk bench soak lighthouse backup restore clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
 	@echo "make test         the whole test suite, browser tests included"
+	@echo "make test-fast    the tests not marked slow (no servers, browsers, long fuzzing): < 2 min"
 	@echo "make lint         ruff lint + format check, migrations in sync"
 	@echo "make screenshots  regenerate docs/screenshots/*.png"
 	@echo "make bench        load-test gunicorn with wrk (BENCH_ARGS=\"--help\" for the knobs)"
@@ -59,6 +60,12 @@ chromium:
 
 test: $(VENV)/.deps-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The loop to run while working: everything but the tests marked slow (those that start
+# servers, processes or a browser, and the longest property and fuzz runs). `make test`
+# and CI still run them all.
+test-fast: $(VENV)/.deps-test
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.deps-test
 	$(BIN)/ruff check .

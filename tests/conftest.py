@@ -36,10 +36,22 @@ def pytest_unconfigure(config):
         shutil.rmtree(static_root, ignore_errors=True)
 
 
+# Fixtures that start a server or a browser: every test using one is slow.
+SLOW_FIXTURES = {"live_server", "playwright_browser", "page"}
+
+
+# First, so that `-m "not slow"` (pytest's own hook) sees the slow marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Tests marked database("postgresql") belong to the PostgreSQL pass of .ci/run only
     (and database("sqlite") to the SQLite pass): in the other pass they are deselected, not
-    skipped, so a skip always means something could not run."""
+    skipped, so a skip always means something could not run.
+
+    Browser tests, and any test served by a live server, are marked slow."""
+    for item in items:
+        if item.get_closest_marker("browser") or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
     from django.db import connection
 
     elsewhere = [
@@ -65,6 +77,36 @@ def skip_or_fail(reason: str):
 def collected_static_files():
     """Tests run with DEBUG off, so pages need the hashed static files production serves."""
     call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_scanned_once(collected_static_files):
+    """WhiteNoise reads the size and headers of every collected file when its middleware
+    starts, which each new test client does: that was a third of the suite's time. The
+    files stay as the session's collectstatic left them, so each scan is made once (per
+    folder and WhiteNoise settings) and what it found is handed to every later start."""
+    from django.conf import settings
+    from whitenoise.base import WhiteNoise
+
+    scanned = {}
+    scan = WhiteNoise.update_files_dictionary
+
+    def update_files_dictionary(self, root, prefix):
+        configuration = sorted(
+            (name, repr(getattr(settings, name)))
+            for name in dir(settings)
+            if name.startswith("WHITENOISE_")
+        )
+        key = (type(self), root, prefix, settings.DEBUG, tuple(configuration))
+        if key not in scanned:
+            before = dict(self.files)
+            scan(self, root, prefix)
+            scanned[key] = {url: found for url, found in self.files.items() if url not in before}
+        self.files.update(scanned[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoise, "update_files_dictionary", update_files_dictionary)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -117,9 +159,16 @@ def ensure_roles():
     included; a test that needs the groups after such a flush makes them again.
     """
     from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.db.models import Count
 
     roles = importlib.import_module("reviews.migrations.0003_roles")
-    roles.create_roles(apps, None)
+    # Making them means making every app's permissions first (a tenth of a second): only
+    # when a flush has taken them.
+    present = Group.objects.filter(name__in=roles.ROLES).annotate(held=Count("permissions"))
+    wanted = {name: len(permissions) for name, permissions in roles.ROLES.items()}
+    if dict(present.values_list("name", "held")) != wanted:
+        roles.create_roles(apps, None)
 
 
 WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
@@ -159,10 +208,61 @@ def run_queued_tasks(db):
     return work_off_queue
 
 
+def _rows_by_model():
+    """Every row of every installed model's table, by model and primary key."""
+    from django.apps import apps
+
+    rows = {}
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        fields = [field.attname for field in model._meta.concrete_fields]
+        key = model._meta.pk.attname
+        rows[model] = {row[key]: row for row in model._base_manager.values(*fields)}
+    return rows
+
+
+@pytest.fixture(scope="session")
+def catalog_rows(django_db_setup, django_db_blocker):
+    """What `load_catalog` adds to a freshly migrated database, model by model: the real
+    command runs once a session, in a transaction rolled back afterwards."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        before = _rows_by_model()
+        call_command("load_catalog", verbosity=0)
+        after = _rows_by_model()
+        transaction.set_rollback(True)
+    added, changed = {}, []
+    for model, rows in after.items():
+        new = [row for pk, row in rows.items() if pk not in before[model]]
+        changed += [model for pk, row in before[model].items() if rows.get(pk) != row]
+        if new:
+            added[model] = new
+    # A copy of the rows it adds is the load only while it adds rows and touches no others.
+    assert not changed, f"load_catalog changed rows it did not add: {changed}"
+    return added
+
+
 @pytest.fixture
-def catalog(db):
-    """The real franchise catalog, loaded the way `make run` loads it."""
-    call_command("load_catalog", verbosity=0)
+def catalog(db, catalog_rows):
+    """The real franchise catalog, as `make run` loads it: the very rows `load_catalog`
+    wrote in this session's first load, copied in, in a twentieth of the time of loading
+    it again. (The loader's tests load it again on top, as a second `make run` does.) The
+    copy keeps the rows' ids: a test that writes catalog rows of its own does so after it."""
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+
+    # One transaction, as the load's own: foreign keys are checked once every row is in
+    # (a transactional test has no test transaction around it).
+    with transaction.atomic():
+        for model, rows in catalog_rows.items():
+            # bulk_create stamps auto_now fields with the time of the copy, as a load would.
+            model._base_manager.bulk_create(model(**row) for row in rows)
+        # Rows given their ids leave PostgreSQL's sequences behind; SQLite keeps up itself.
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), list(catalog_rows)):
+                cursor.execute(statement)
 
 
 def service_reachable(url: str, default_port: int) -> bool:

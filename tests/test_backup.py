@@ -385,6 +385,7 @@ def archive_contents(path):
         }
 
 
+@pytest.mark.slow  # make, manage.py and a fresh database in processes of their own
 def test_make_backup_and_make_restore_move_a_site_to_a_new_database(tmp_path):
     old, new = site_env(tmp_path, "old"), site_env(tmp_path, "new")
     manage("migrate", "--noinput", "-v0", env=old)

@@ -51,7 +51,7 @@ def test_a_visitor_gets_the_page_from_the_cache_the_second_time(client, title):
     assert second["Content-Type"] == "text/html; charset=utf-8"
 
 
-@pytest.mark.parametrize("number_of_reviews", [10, 250])
+@pytest.mark.parametrize("number_of_reviews", [10, pytest.param(250, marks=pytest.mark.slow)])
 def test_a_cached_title_page_costs_at_most_the_version_read_at_any_size_and_depth(
     client, title, django_assert_num_queries, number_of_reviews
 ):
@@ -491,26 +491,30 @@ def test_a_message_shows_once(title):
 def test_after_signing_out_the_old_session_cookie_gets_no_members_page(title):
     member = UserFactory(username="ana")
     reader = _as(member)
-    _reopened(reader, title.get_absolute_url())
+    url = title.get_absolute_url()
+    assert all('">ana</a>' in page.content.decode() for page in _reopened(reader, url))
     stolen = reader.cookies[settings.SESSION_COOKIE_NAME].value
     csrf = reader.cookies[settings.CSRF_COOKIE_NAME].value
     reader.post(reverse("logout"))
     replay = Client()
     replay.cookies[settings.SESSION_COOKIE_NAME] = stolen
     replay.cookies[settings.CSRF_COOKIE_NAME] = csrf
-    html = replay.get(title.get_absolute_url()).content.decode()
+    html = replay.get(url).content.decode()
     assert '">ana</a>' not in html
+    assert f'href="/accounts/login/?next={url}"' in html  # a visitor's page
 
 
 def test_a_suspension_signs_out_every_session(title):
     member = UserFactory(username="ana")
     reader = _as(member)
-    _reopened(reader, title.get_absolute_url())
+    url = title.get_absolute_url()
+    assert all('">ana</a>' in page.content.decode() for page in _reopened(reader, url))
     account_services.account_suspend(
         member=member, moderator=UserFactory(is_staff=True), reason="Spam"
     )
-    response = reader.get(title.get_absolute_url())
-    assert '">ana</a>' not in response.content.decode()
+    html = reader.get(url).content.decode()
+    assert '">ana</a>' not in html
+    assert f'href="/accounts/login/?next={url}"' in html  # a visitor's page
 
 
 def test_posting_a_review_checks_the_form_once_and_changes_each_scope_with_one_statement(

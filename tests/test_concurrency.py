@@ -44,6 +44,8 @@ from tests.servers import manage, production_environment, sign_up, site_served
 # file (shared-cache table locks, no WAL or busy timeout): the gunicorn test covers SQLite.
 # Each is deselected (not skipped) in the other pass: see the "database" marker in conftest.
 on_postgresql = pytest.mark.database("postgresql")
+# Fifty threads, each with its own connection, against the server.
+storm = pytest.mark.slow
 # The SQLite file under gunicorn has nothing to do with the database the suite runs on; it
 # runs once, in the SQLite pass, instead of twice testing the same thing.
 on_sqlite = pytest.mark.database("sqlite")
@@ -336,6 +338,7 @@ def send(tally, client, what, path, form):
 
 
 @on_postgresql
+@storm
 @pytest.mark.django_db(transaction=True)
 def test_fifty_identical_review_posts_at_once_make_one_review_and_no_error(tally, handler):
     title, member = TitleFactory(), UserFactory()
@@ -354,6 +357,7 @@ def test_fifty_identical_review_posts_at_once_make_one_review_and_no_error(tally
 
 
 @on_postgresql
+@storm
 @pytest.mark.django_db(transaction=True)
 def test_fifty_members_voting_at_once_make_fifty_votes_and_a_count_of_fifty(tally, handler):
     target = review(author=UserFactory(), rating=9, body="Worth a vote.")
@@ -372,6 +376,7 @@ def test_fifty_members_voting_at_once_make_fifty_votes_and_a_count_of_fifty(tall
 
 
 @on_postgresql
+@storm
 @pytest.mark.django_db(transaction=True)
 def test_a_storm_of_writes_leaves_every_stored_count_equal_to_a_recount(tally, handler):
     titles = TitleFactory.create_batch(STORM_TITLES)
@@ -442,6 +447,7 @@ def sqlite_server(collected_static_files, tmp_path):
 
 
 @on_sqlite
+@pytest.mark.slow
 def test_ten_writers_on_sqlite_under_gunicorn_see_no_lock_error_and_counts_stay_right(
     sqlite_server,
 ):

@@ -51,6 +51,7 @@ pytestmark = pytest.mark.django_db
 
 # Modest: each example renders several pages. Function-scoped fixtures (the database, the
 # clients) are fine here because every example rolls its rows back (see `one_example`).
+# Those that take 3 s or more in all are marked slow: `make test-fast` leaves them out.
 examples = settings(
     max_examples=25,
     deadline=None,
@@ -342,6 +343,7 @@ def post_everything(texts, *, author=None, spoilers=False, featured=False):
 # --- Pages ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @page_examples
 @given(texts=member_texts(), spoilers=st.booleans(), featured=st.booleans())
 def test_member_text_is_shown_as_text_on_every_page(clients, texts, spoilers, featured):
@@ -449,6 +451,7 @@ def feed_html(description):
     return html5lib.parseFragment(description, treebuilder="etree", namespaceHTMLElements=False)
 
 
+@pytest.mark.slow
 @examples
 @given(texts=member_texts(), spoilers=st.booleans(), username=usernames())
 def test_member_text_is_text_in_every_feed(clients, texts, spoilers, username):
@@ -505,6 +508,7 @@ def admin_action(client, model, action, items):
     return Page(response, f"{url} ({action})")
 
 
+@pytest.mark.slow
 @settings(page_examples, max_examples=15)
 @given(texts=member_texts(), username=usernames())
 def test_member_text_is_text_everywhere_in_the_admin(clients, texts, username):
@@ -617,6 +621,7 @@ def assert_plain_text_email(message, *, to, subject, markers):
     ).rstrip("\n")
 
 
+@pytest.mark.slow
 @examples
 @given(texts=member_texts(), username=usernames())
 def test_emails_carry_member_text_as_typed_and_never_in_a_header(clients, texts, username):
@@ -678,6 +683,7 @@ def assert_links_to_profile(page, href, username):
     )
 
 
+@pytest.mark.slow
 @page_examples
 @given(username=usernames())
 def test_any_allowed_username_is_shown_as_typed_and_links_to_its_profile(clients, username):

@@ -148,6 +148,7 @@ def redis_setup(url):
     )
 
 
+@pytest.mark.slow  # a redis-server of its own
 def test_with_redis_cut_off_pages_sign_in_and_writes_keep_working_and_nothing_is_stale(
     own_redis,
 ):
@@ -196,6 +197,7 @@ def test_with_redis_cut_off_pages_sign_in_and_writes_keep_working_and_nothing_is
         assert ">Sign out<" not in replay.get(reverse("films:home")).content.decode()
 
 
+@pytest.mark.slow  # a redis-server of its own
 def test_with_redis_stopped_the_rate_limits_let_members_through(own_redis, settings):
     server, url = own_redis
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "comment": "1/h"}
@@ -352,6 +354,7 @@ def gunicorn_on_a_cuttable_postgres(tmp_path, collected_static_files):
             admin.execute(f"DROP DATABASE IF EXISTS {FAULTS_DATABASE} WITH (FORCE)")
 
 
+@pytest.mark.slow  # gunicorn, a PostgreSQL database of its own and a relay to cut
 def test_postgres_going_away_is_a_503_page_and_coming_back_needs_no_restart(
     gunicorn_on_a_cuttable_postgres,
 ):
@@ -424,6 +427,7 @@ def test_a_body_larger_than_any_form_needs_is_refused_unread_with_a_page():
     assert not UserFactory._meta.model.objects.exists()
 
 
+@pytest.mark.slow  # a redis-server of its own
 def test_emptying_the_cache_leaves_other_programs_keys_in_a_shared_redis_database(own_redis):
     _server, url = own_redis
     neighbour = redis.Redis.from_url(url)

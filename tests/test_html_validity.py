@@ -111,6 +111,7 @@ NEWER_THAN_THE_CHECKER = {
 }
 
 
+@pytest.mark.slow  # the Nu HTML checker runs in Java
 def test_every_main_page_passes_the_nu_html_checker(catalog, tmp_path):
     files = []
     for name, client, path in main_pages():

@@ -28,6 +28,9 @@ from tests.servers import (
     sign_up,
 )
 
+# Two gunicorn servers, a PostgreSQL database and Redis for each test.
+pytestmark = pytest.mark.slow
+
 # Per run, so two runs on one server never share (or drop) each other's database.
 DATABASE_NAME = f"stepup_multiserver_{os.getpid()}"
 REDIS_DB = 13

@@ -45,6 +45,7 @@ def production_environment(**extra):
     [{}, {"REDIS_URL": "redis://127.0.0.1:6379/13"}],
     ids=["embedded-default", "with-redis"],
 )
+@pytest.mark.slow  # manage.py in a process of its own
 def test_production_settings_pass_check_deploy_with_no_warnings(backends):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -13,9 +13,13 @@ import threading
 import time
 from collections import Counter
 
+import pytest
 from django.conf import settings
 
 from tests.servers import production_environment, site_served
+
+# gunicorn with two workers under a load of keep-alive connections.
+pytestmark = pytest.mark.slow
 
 CONNECTIONS = 16
 ROUNDS = 5

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import connection
 
 PROJECT = Path(__file__).resolve().parent.parent
+# Each of these starts Python, and Django with it, in a process of its own.
+slow = pytest.mark.slow
 GOOD_KEY = "a-real-production-secret-key-with-plenty-of-entropy-0123456789"
 
 PRINT_SETTINGS = """
@@ -57,12 +59,14 @@ def loaded_settings(**environment):
     return json.loads(result.stdout)
 
 
+@slow
 def test_production_refuses_to_start_without_a_secret_key():
     result = run_settings(DEBUG="0", ALLOWED_HOSTS="example.org")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
+@slow
 def test_production_refuses_a_weak_or_insecure_secret_key():
     for weak in ("short", "django-insecure-" + "x" * 60):
         result = run_settings(DEBUG="0", SECRET_KEY=weak, ALLOWED_HOSTS="example.org")
@@ -70,18 +74,21 @@ def test_production_refuses_a_weak_or_insecure_secret_key():
         assert "SECRET_KEY must be set" in result.stderr
 
 
+@slow
 def test_production_refuses_to_start_without_allowed_hosts():
     result = run_settings(DEBUG="0", SECRET_KEY=GOOD_KEY)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS must be set" in result.stderr
 
 
+@slow
 def test_production_starts_with_real_secrets_and_serves_hashed_static_files():
     loaded = loaded_settings(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="example.org")
     assert loaded["debug"] is False
     assert loaded["static_storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
+@slow
 def test_development_defaults_to_sqlite_with_wal_immediate_transactions_and_a_busy_timeout():
     loaded = loaded_settings(DEBUG="1")
     database = loaded["database"]
@@ -94,6 +101,7 @@ def test_development_defaults_to_sqlite_with_wal_immediate_transactions_and_a_bu
     assert loaded["email_backend"] == "django.core.mail.backends.console.EmailBackend"
 
 
+@slow
 def test_database_url_selects_postgresql_with_djangos_pool():
     loaded = loaded_settings(DEBUG="1", DATABASE_URL="postgres://postgres@db.example:5432/stepup")
     database = loaded["database"]
@@ -102,6 +110,7 @@ def test_database_url_selects_postgresql_with_djangos_pool():
     assert database["OPTIONS"]["pool"]["max_size"] >= 1
 
 
+@slow
 def test_redis_url_selects_djangos_redis_cache():
     loaded = loaded_settings(DEBUG="1", REDIS_URL="redis://cache.example:6379/2")
     # Django's RedisCache, made to treat an unreachable Redis as a miss (core.cache).
@@ -109,6 +118,7 @@ def test_redis_url_selects_djangos_redis_cache():
     assert loaded["cache_location"] == "redis://cache.example:6379/2"
 
 
+@slow
 def test_pages_are_cached_in_production_and_not_while_developing():
     production = loaded_settings(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="example.org")
     assert production["page_cache_seconds"] == 600
@@ -120,6 +130,7 @@ def test_pages_are_cached_in_production_and_not_while_developing():
     assert with_redis["session_engine"] == "django.contrib.sessions.backends.cached_db"
 
 
+@slow
 def test_email_and_media_come_from_the_environment():
     loaded = loaded_settings(
         DEBUG="1", EMAIL_URL="smtp+tls://user:pw@mail.example:587", MEDIA_ROOT="/srv/media"
@@ -150,6 +161,7 @@ def run_script(script, **environment):
     return result.stdout.split()
 
 
+@slow
 def test_django_opens_the_sqlite_file_in_wal_mode_with_a_busy_timeout(tmp_path):
     """Through Django's own connection, with the settings module's options."""
     journal, synchronous, busy = run_script(
@@ -172,6 +184,7 @@ cache.delete("settings-probe")
 """
 
 
+@slow
 def test_the_configured_cache_round_trips_through_the_machines_redis(redis_url):
     """REDIS_URL makes the site's cache Redis, and it really stores and returns values."""
     backend, titles = run_script(PROBE_CACHE, DEBUG="1", REDIS_URL=redis_url)
@@ -191,6 +204,7 @@ def test_the_suite_runs_on_the_database_named_by_database_url():
         assert connection.vendor == "sqlite"
 
 
+@slow
 def test_manage_py_is_the_developers_tool_and_the_served_site_stays_safe():
     """manage.py defaults to DEBUG on; wsgi.py (gunicorn) keeps refusing without secrets."""
     env = {key: value for key, value in os.environ.items() if key not in STRIPPED}
@@ -209,6 +223,7 @@ def test_manage_py_is_the_developers_tool_and_the_served_site_stays_safe():
     assert "SECRET_KEY must be set" in served.stderr
 
 
+@slow
 def test_development_logs_print_each_line_once():
     script = (
         "import django, logging; django.setup(); "

@@ -279,6 +279,7 @@ def admin_list_parameters(walk, url):
     return sorted(names)
 
 
+@pytest.mark.slow  # every address, each with every odd value
 @pytest.mark.parametrize("who", ["visitor", "member"])
 def test_no_address_on_the_site_answers_500_to_odd_values(world, who):
     walk = walker(world["member"] if who == "member" else None)
@@ -295,6 +296,7 @@ def test_no_address_on_the_site_answers_500_to_odd_values(world, who):
         assert walk.statuses[page.get_absolute_url()] == {200, 400}
 
 
+@pytest.mark.slow  # every admin page and list filter, each with every odd value
 def test_no_admin_page_answers_500_to_odd_values(world):
     walk = walker(world["staff"])
     patterns = [pattern for pattern in every_pattern() if pattern.is_admin]
@@ -376,6 +378,7 @@ def form_posts(world):
     ]
 
 
+@pytest.mark.slow  # every field of every main form, each with every odd value
 def test_no_main_form_answers_500_or_stores_half_of_a_refused_post(world):
     failures = []
     answers = Counter()

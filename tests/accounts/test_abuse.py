@@ -150,10 +150,12 @@ def test_signing_in_between_guesses_does_not_wipe_the_count():
 
 
 def test_the_right_password_after_a_few_failures_still_signs_in():
-    UserFactory(username="forgetful", password=PASSWORD)
+    forgetful = UserFactory(username="forgetful", password=PASSWORD)
     for _ in range(4):
-        sign_in("forgetful", "wrong-guess")
-    assert signed_in(sign_in("forgetful", PASSWORD)[1])
+        assert not signed_in(sign_in("forgetful", "wrong-guess")[1])
+    client, response = sign_in("forgetful", PASSWORD)
+    assert signed_in(response)
+    assert client.session["_auth_user_id"] == str(forgetful.pk)
 
 
 def test_the_pause_ends_after_the_cool_off():
@@ -367,18 +369,23 @@ def test_password_reset_requests_are_limited_per_address(settings):
 
 def test_the_default_limits_leave_room_for_an_eager_member():
     """Ten reviews, ten comments and fifty votes in a row are a keen fan, not abuse."""
-    client, _ = member_client()
+    client, member = member_client()
     titles = [TitleFactory() for _ in range(10)]
     target = review(title=titles[0], body="Worth a read")
     for title in titles:
         url = reverse("reviews:edit", kwargs={"slug": title.slug})
         assert client.post(url, {"rating": "7"}).status_code == 302
+    assert Review.objects.filter(author=member).count() == 10
     comment_url = reverse("reviews:comment_create", kwargs={"pk": target.pk})
     for number in range(10):
         assert client.post(comment_url, {"body": f"Point {number}"}).status_code == 302
+    assert Comment.objects.filter(author=member).count() == 10
     vote_url = reverse("reviews:helpful", kwargs={"pk": target.pk})
-    for _ in range(50):
+    for number in range(50):
         assert client.post(vote_url).status_code == 302
+        # Each one counted: the mark is on after every odd vote and off after every even one.
+        voted = HelpfulVote.objects.filter(review=target, voter=member).exists()
+        assert voted == (number % 2 == 0), number
 
 
 # --- The sign-up honeypot ----------------------------------------------------------
@@ -501,9 +508,15 @@ def test_one_inbox_cannot_be_flooded_with_reset_emails_from_many_addresses(
 
 
 def test_the_honeypot_comes_back_empty_so_a_person_can_send_again():
-    response = sign_up(Client(), "autofilled", extra_details="filled by the browser")
+    person = Client()
+    response = sign_up(person, "autofilled", extra_details="filled by the browser")
+    assert response.status_code == 400
+    assert not User.objects.filter(username="autofilled").exists()
     honeypot = re.search(r"<input[^>]*name=\"extra_details\"[^>]*>", response.content.decode())
     assert "value=" not in honeypot.group(0)
+    # Sending the form again as it came back (the honeypot empty) makes the account.
+    assert sign_up(person, "autofilled", extra_details="").status_code == 302
+    assert User.objects.filter(username="autofilled").exists()
 
 
 def test_the_vote_script_is_told_about_a_limit_in_json_and_does_not_post_again(settings):

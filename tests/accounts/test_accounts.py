@@ -96,7 +96,9 @@ def test_sign_in_returns_to_the_page_and_sign_out_is_a_post(client):
 def test_a_wrong_password_is_a_clear_message(client):
     UserFactory(username="moosefan", password=GOOD_PASSWORD)
     response = client.post(reverse("login"), {"username": "moosefan", "password": "nope"})
+    assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
 
 
 def test_password_change_and_reset_by_email(
@@ -191,6 +193,8 @@ def test_sample_accounts_say_so_on_their_profile(client):
     sample = UserFactory(username="sample-fan", is_sample=True)
     html = client.get(sample.get_absolute_url()).content.decode()
     assert "This is a sample account" in html
+    real = UserFactory(username="real-fan")
+    assert "This is a sample account" not in client.get(real.get_absolute_url()).content.decode()
 
 
 def test_a_member_downloads_their_reviews_as_csv_and_json(client):
@@ -304,7 +308,12 @@ def test_a_signed_in_member_asking_to_sign_in_goes_on(client):
 
 def test_usernames_are_kept_short_enough_to_show_everywhere(client):
     response = sign_up(client, username="x" * 31)
+    assert response.status_code == 400
     assert "at most 30 characters" in response.content.decode()
+    assert not User.objects.exists()
+    response = sign_up(client, username="x" * 30)
+    assert response.status_code == 302
+    assert User.objects.get().username == "x" * 30
 
 
 # --- Usernames -------------------------------------------------------------------------

@@ -75,13 +75,24 @@ def test_a_suspension_ends_every_session_for_good():
 def test_sessions_from_before_session_epochs_stay_valid():
     """Until a member's first epoch their session hash is Django's own, so deploying this
     signed nobody out; the first epoch changes it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.base_user import AbstractBaseUser
 
     member = UserFactory(password=PASSWORD)
     djangos_own = AbstractBaseUser._get_session_auth_hash(member)
-    assert member.get_session_auth_hash() == djangos_own
+    # A session written before the epochs, holding the hash Django itself made.
+    before = session_store()
+    before[SESSION_KEY] = str(member.pk)
+    before[BACKEND_SESSION_KEY] = "accounts.backends.MemberBackend"
+    before[HASH_SESSION_KEY] = djangos_own
+    before.create()
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = before.session_key
+    assert is_signed_in(client, member)
     member.session_epoch = 1
+    member.save(update_fields=["session_epoch"])
     assert member.get_session_auth_hash() != djangos_own
+    assert not is_signed_in(client, member)
 
 
 def test_unticking_active_in_the_admin_ends_the_sessions_for_good():

@@ -185,9 +185,13 @@ def test_an_account_left_unconfirmed_gives_its_username_and_address_back(sign_up
     assert [message.to for message in mail.outbox] == [["newfan@example.org"]] * 2
 
 
-def test_an_unconfirmed_account_has_no_public_profile(sign_up, client):
+def test_an_unconfirmed_account_has_no_public_profile(sign_up, client, run_queued_tasks):
     sign_up(Client())
     assert client.get("/members/newfan/").status_code == 404
+    # The same address answers once the member has confirmed.
+    run_queued_tasks()
+    assert Client().post(link_in(mail.outbox[0]), {"password": PASSWORD}).status_code == 302
+    assert client.get("/members/newfan/").status_code == 200
 
 
 def test_trying_the_same_username_again_does_not_tell_whether_the_address_was_taken(

@@ -44,20 +44,27 @@ def test_every_catalog_model_is_in_the_admin():
 
 @pytest.mark.parametrize("model", CATALOG_MODELS)
 def test_staff_open_list_add_and_change_pages(staff_client, catalog, model):
-    assert staff_client.get(admin_url(model, "changelist")).status_code == 200
+    listed = staff_client.get(admin_url(model, "changelist"))
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == model.objects.count() > 0
     assert staff_client.get(admin_url(model, "changelist"), {"q": "moose"}).status_code == 200
-    assert staff_client.get(admin_url(model, "add")).status_code == 200
+    added = staff_client.get(admin_url(model, "add"))
+    assert added.status_code == 200
+    assert added.context["adminform"].form.instance.pk is None
     obj = model.objects.first()
-    assert staff_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+    changed = staff_client.get(admin_url(model, "change", obj.pk))
+    assert changed.status_code == 200
+    assert changed.context["adminform"].form.instance == obj
 
 
 @pytest.mark.parametrize("model", CATALOG_MODELS)
 def test_anonymous_visitors_and_ordinary_users_are_sent_to_the_login(client, catalog, model):
-    response = client.get(admin_url(model, "changelist"))
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    url = admin_url(model, "changelist")
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"] == f"/admin/login/?next={url}"
     client.force_login(UserFactory())
-    response = client.get(admin_url(model, "changelist"))
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"] == f"/admin/login/?next={url}"
 
 
 def test_title_page_has_credit_routine_and_trivia_inlines_and_a_poster_preview(

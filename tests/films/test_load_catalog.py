@@ -121,8 +121,8 @@ def test_overwrite_resets_rows_to_the_file(catalog):
 
 
 def test_a_row_deleted_by_staff_stays_deleted(catalog):
-    Routine.objects.filter(slug="las-vegas-finale").delete()
-    Title.objects.filter(slug="step-up-revolution").delete()
+    assert Routine.objects.filter(slug="las-vegas-finale").delete()[0] >= 1
+    assert Title.objects.filter(slug="step-up-revolution").delete()[0] >= 1
     call_command("load_catalog", verbosity=0)
     assert not Routine.objects.filter(slug="las-vegas-finale").exists()
     assert not Title.objects.filter(slug="step-up-revolution").exists()

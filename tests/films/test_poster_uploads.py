@@ -59,6 +59,7 @@ def big_pngs(tmp_path_factory):
         ("16-megapixels", "stored"),
     ],
 )
+@pytest.mark.slow  # makes and measures tens of megapixels, each in a process of its own
 def test_a_huge_poster_upload_stays_within_a_workers_memory_budget(big_pngs, image, outcome):
     measured = json.loads(in_a_process("measure", str(big_pngs[image])))
     assert outcome in measured["outcome"], measured

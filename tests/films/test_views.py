@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -251,8 +252,12 @@ class TestSearch:
         assert "&lt;script&gt;" in html
 
     def test_every_page_has_the_search_box(self, client, catalog):
-        html = client.get(reverse("films:crew_list")).content.decode()
-        assert 'role="search"' in html and 'name="q"' in html
+        for name, kwargs, _expected in PUBLIC_PAGES:
+            html = client.get(reverse(name, kwargs=kwargs)).content.decode()
+            form = re.search(r'<form[^>]*role="search"[^>]*>.*?</form>', html, re.S)
+            assert form, name
+            assert f'action="{reverse("films:search")}"' in form.group(0), name
+            assert 'name="q"' in form.group(0), name
 
 
 def test_generated_poster_is_a_png_of_the_title(client, catalog):
@@ -290,8 +295,13 @@ def test_healthz_answers_without_touching_the_database(client, django_assert_num
     assert response.content == b"ok"
 
 
-def test_pages_refuse_writes(client, catalog):
-    assert client.post(reverse("films:title_list")).status_code == 405
+@pytest.mark.parametrize(("name", "kwargs", "expected"), PUBLIC_PAGES)
+def test_pages_refuse_writes(client, catalog, name, kwargs, expected):
+    url = reverse(name, kwargs=kwargs)
+    for write in (client.post, client.put, client.patch, client.delete):
+        response = write(url)
+        assert response.status_code == 405, (url, write)
+        assert "POST" not in response["Allow"] and "GET" in response["Allow"], url
 
 
 # --- Query counts -------------------------------------------------------------------

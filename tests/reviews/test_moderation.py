@@ -70,8 +70,13 @@ def test_new_reviews_can_be_held_until_approved(settings, client, title):
     assert (title.rating_count, title.rating_sum) == (1, 8)
 
 
-def test_reviews_are_published_at_once_by_default(title):
-    assert review(title=title).status == Status.PUBLISHED
+def test_reviews_are_published_at_once_by_default(client, title):
+    published = review(title=title, rating=8, body="Shown at once")
+    assert published.status == Status.PUBLISHED
+    # Public straight away: on the title page for a visitor, and in its aggregates.
+    assert "Shown at once" in page_text(client.get(title.get_absolute_url()))
+    title.refresh_from_db()
+    assert (title.rating_count, title.rating_sum) == (1, 8)
 
 
 def test_reviews_from_young_accounts_can_be_held(settings, title):
@@ -452,10 +457,27 @@ def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(client, mod
 # --- 7. Roles -----------------------------------------------------------------------------
 
 
+def title_change_data(title, **changes):
+    """What the admin's title page sends back, with no inline rows, with changes."""
+    data = {
+        "name": title.name,
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+    } | changes
+    for prefix in ("credits", "routines", "trivia"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    return data
+
+
 def test_a_moderator_cannot_edit_the_catalog(client, title):
     client.force_login(moderator_account())
-    assert client.get(reverse("admin:films_title_change", args=[title.pk])).status_code == 403
+    change_url = reverse("admin:films_title_change", args=[title.pk])
+    assert client.get(change_url).status_code == 403
     assert client.get(reverse("admin:films_title_changelist")).status_code == 403
+    assert client.post(change_url, title_change_data(title, name="Renamed")).status_code == 403
+    assert Title.objects.get(pk=title.pk).name == "Step Up: All In"
     assert client.get(reverse("admin:reviews_review_changelist")).status_code == 200
 
 
@@ -472,9 +494,17 @@ def test_an_editor_cannot_moderate(client, title):
 
 
 def test_superusers_can_do_both(client, title):
+    target = review(title=title, body="x")
     client.force_login(StaffUserFactory())
-    assert client.get(reverse("admin:films_title_change", args=[title.pk])).status_code == 200
+    change_url = reverse("admin:films_title_change", args=[title.pk])
+    assert client.get(change_url).status_code == 200
+    response = client.post(change_url, title_change_data(title, name="Renamed"))
+    assert response.status_code == 302
+    assert Title.objects.get(pk=title.pk).name == "Renamed"
     assert client.get(reverse("admin:reviews_review_changelist")).status_code == 200
+    queue_action(client, "review", "remove_with_reason", [target], apply="1", reason="Spam")
+    target.refresh_from_db()
+    assert (target.status, target.moderation_reason) == (Status.REMOVED, "Spam")
 
 
 def test_the_roles_hold_exactly_their_permissions():
@@ -552,9 +582,14 @@ def test_hidden_items_cannot_be_reported_or_read_through_the_report_page(client,
     comment = services.comment_create(review=hidden, author=UserFactory(), body="Hidden reply")
     moderation.content_moderate(item=hidden, status=Status.REMOVED, moderator=None, reason="x")
     client.force_login(UserFactory())
-    assert client.get(reverse("reviews:report", kwargs={"pk": hidden.pk})).status_code == 404
+    review_report = reverse("reviews:report", kwargs={"pk": hidden.pk})
     comment_report = reverse("reviews:comment_report", kwargs={"pk": comment.pk})
-    assert client.get(comment_report).status_code == 404
+    for url in (review_report, comment_report):
+        shown = client.get(url)
+        assert shown.status_code == 404, url
+        assert "Secret words" not in page_text(shown) and "Hidden reply" not in page_text(shown)
+        assert client.post(url, {"reason": "spam"}).status_code == 404, url
+    assert not Report.objects.exists()
     assert client.get(reverse("reviews:helpful", kwargs={"pk": hidden.pk})).status_code == 404
 
 

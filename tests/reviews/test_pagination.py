@@ -5,6 +5,7 @@ import datetime
 import json
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from reviews.models import REVIEW_SORT_KEYS, Review
@@ -17,21 +18,31 @@ pytestmark = pytest.mark.django_db
 NUMBER_OF_REVIEWS = 2 * REVIEWS_PER_PAGE + 7
 
 
+@pytest.fixture(scope="module")
+def reviewed_title(django_db_setup, django_db_blocker):
+    """Written once for the module's tests, which mostly only read it: each test runs in a
+    transaction of its own inside this one, so what a test changes goes with it, and this
+    one is rolled back after the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        title = TitleFactory(name="Step Up: All In", slug="step-up-all-in")
+        authors = UserFactory.create_batch(NUMBER_OF_REVIEWS + 2)
+        for index, author in enumerate(authors[:NUMBER_OF_REVIEWS]):
+            review(title=title, author=author, body=f"review {index}", rating=1 + index % 3)
+        # Ties everywhere: half the reviews share one timestamp and every helpful count is 0,
+        # so only the id tells many rows apart, as in a real bulk of new reviews.
+        same_moment = timezone.now() - datetime.timedelta(days=3)
+        every_other = list(Review.objects.order_by("pk").values_list("pk", flat=True))[::2]
+        Review.objects.filter(pk__in=every_other).update(created_at=same_moment)
+        for rating_only in authors[NUMBER_OF_REVIEWS:]:
+            review(title=title, author=rating_only)  # counted, but not listed
+        yield title
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def title():
-    title = TitleFactory(name="Step Up: All In", slug="step-up-all-in")
-    authors = UserFactory.create_batch(NUMBER_OF_REVIEWS + 2)
-    for index, author in enumerate(authors[:NUMBER_OF_REVIEWS]):
-        review(title=title, author=author, body=f"review {index}", rating=1 + index % 3)
-    # Ties everywhere: half the reviews share one timestamp and every helpful count is 0,
-    # so only the id tells many rows apart, as in a real bulk of new reviews.
-    same_moment = timezone.now() - datetime.timedelta(days=3)
-    every_other = list(Review.objects.order_by("pk").values_list("pk", flat=True))[::2]
-    Review.objects.filter(pk__in=every_other).update(created_at=same_moment)
-    for rating_only in authors[NUMBER_OF_REVIEWS:]:
-        review(title=title, author=rating_only)  # counted, but not listed
-    title.refresh_from_db()
-    return title
+def title(db, reviewed_title):
+    reviewed_title.refresh_from_db()
+    return reviewed_title
 
 
 def expected_order(title, sort):

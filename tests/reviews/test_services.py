@@ -187,6 +187,7 @@ operations = st.lists(
 )
 
 
+@pytest.mark.slow  # 150 examples of up to 40 writes each
 class TestAggregatesProperty(HypothesisTestCase):
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(operations)

@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.forms import modelform_factory
 from django.test import Client
 from django.urls import reverse
 
@@ -11,6 +12,7 @@ from tests.factories import (
     CrewFactory,
     PersonFactory,
     RoutineFactory,
+    StaffUserFactory,
     TitleFactory,
     UserFactory,
     review,
@@ -187,10 +189,14 @@ def test_reviews_come_twenty_a_page_with_only_written_reviews_listed(client, tit
 def test_a_rating_without_text_picked_by_staff_shows_no_empty_card(client, title):
     picked = review(title=title, rating=9)
     moderation.review_feature(review=picked, moderator=UserFactory(is_staff=True))
+    picked.refresh_from_db()
+    assert picked.is_featured
     for url in (title.get_absolute_url(), reverse("films:home")):
         html = client.get(url).content.decode()
         assert not elements_with_class(html, "review-card"), url
         assert "Staff pick" not in page_text(html), url
+    # The rating itself still counts.
+    assert element_text(client.get(title.get_absolute_url()), "rating-count") == "1 rating"
 
 
 def test_a_members_own_rating_without_text_offers_no_comments(client, member, title):
@@ -254,7 +260,7 @@ def test_home_and_title_list_show_each_titles_average_and_count(client, title):
 # The title page must not grow with its reviews nor with how deep the reader pages: the
 # aggregates are stored, one keyset query fetches the page of reviews (authors joined),
 # and one the reader's votes on it. Caching is off here: these are the misses.
-@pytest.mark.parametrize("number_of_reviews", [5, 500])
+@pytest.mark.parametrize("number_of_reviews", [5, pytest.param(500, marks=pytest.mark.slow)])
 def test_title_page_query_count_is_the_same_at_5_and_500_reviews_and_on_any_page(
     client, title, django_assert_num_queries, number_of_reviews, no_page_cache
 ):
@@ -317,7 +323,9 @@ def test_voting_on_your_own_review_is_refused(client, member, title):
 def test_votes_need_sign_in_post_and_an_existing_review(client, title):
     target = review(title=title, body="Great")
     url = reverse("reviews:helpful", kwargs={"pk": target.pk})
-    assert client.post(url).status_code == 302  # to the sign-in page
+    anonymous = client.post(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"] == f"/accounts/login/?next={url}"
     client.force_login(UserFactory())
     # A GET (where sign-in returns an expired session's vote) changes nothing: back to the review.
     assert client.get(url)["Location"] == target.get_absolute_url()
@@ -474,12 +482,59 @@ def test_rss_and_atom_feeds_of_the_latest_reviews_site_wide_and_per_title(client
 
 
 def test_spoiler_reviews_are_not_given_away_in_feeds(client, title):
-    review(title=title, body="Sean and Andie win.", contains_spoilers=True)
-    assert "Sean and Andie win." not in client.get(reverse("reviews:rss")).content.decode()
+    review(
+        title=title,
+        author=UserFactory(username="spoiler-fan"),
+        headline="The final battle",
+        body="Sean and Andie win.",
+        contains_spoilers=True,
+    )
+    for url in (
+        reverse("reviews:rss"),
+        reverse("reviews:atom"),
+        reverse("reviews:title_rss", kwargs={"slug": title.slug}),
+        reverse("reviews:title_atom", kwargs={"slug": title.slug}),
+    ):
+        feed = client.get(url).content.decode()
+        # The review is in the feed, with a warning in place of its headline and text.
+        assert "spoiler-fan" in feed, url
+        assert "Contains spoilers: open the review to read it." in feed, url
+        assert "Sean and Andie win." not in feed and "The final battle" not in feed, url
 
 
-def test_title_aggregates_are_not_editable_by_forms():
-    assert not Title._meta.get_field("rating_count").editable
+AGGREGATES = [
+    "rating_count",
+    "rating_sum",
+    "text_review_count",
+    *(f"ratings_{half_stars}" for half_stars in range(1, 11)),
+]
+
+
+def test_title_aggregates_are_not_editable_by_forms(title):
+    review(title=title, rating=8, body="Words")
+    stored = Title.objects.values(*AGGREGATES, "featured_review").get(pk=title.pk)
+    assert stored["rating_count"] == 1
+    # A form made from the model with every field leaves them out...
+    assert not {*AGGREGATES, "featured_review"} & set(
+        modelform_factory(Title, fields="__all__").base_fields
+    )
+    # ...so the admin, which saves through such a form, ignores values posted for them.
+    staff = Client()
+    staff.force_login(StaffUserFactory())
+    data = {
+        "name": "Renamed in the admin",
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+    }
+    for prefix in ("credits", "routines", "trivia"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    data |= {field: 999 for field in AGGREGATES}
+    response = staff.post(reverse("admin:films_title_change", args=[title.pk]), data)
+    assert response.status_code == 302
+    assert Title.objects.get(pk=title.pk).name == "Renamed in the admin"
+    assert Title.objects.values(*AGGREGATES, "featured_review").get(pk=title.pk) == stored
 
 
 def test_the_own_review_is_shown_once_at_the_top_not_again_in_the_list(client, member, title):
