@@ -126,6 +126,16 @@ class Review(Moderated):
     )
     body = models.TextField(_("review"), blank=True, validators=[validate_visible_text])
     contains_spoilers = models.BooleanField(_("contains spoilers"), default=False)
+    # One of this title's routines (reviews.services refuses another title's); counted in
+    # the routine's stored best_routine_count while the review is published.
+    best_routine = models.ForeignKey(
+        "films.Routine",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="named_best_in",
+        verbose_name=_("best routine"),
+    )
     helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0, editable=False)
     comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
     is_featured = models.BooleanField(_("staff pick"), default=False)
@@ -207,6 +217,55 @@ class Review(Moderated):
     @property
     def has_text(self):
         return bool(self.body)
+
+    @property
+    def stars(self):
+        return self.rating / 2
+
+
+class RoutineRating(models.Model):
+    """One member's rating of a dance routine, on the half-star scale: one per member per
+    routine. The routine's stored count and sum change in the same transaction."""
+
+    routine = models.ForeignKey(
+        "films.Routine", on_delete=models.CASCADE, related_name="ratings", verbose_name=_("routine")
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="routine_ratings",
+        verbose_name=_("member"),
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    created_at = models.DateTimeField(_("rated"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("routine rating")
+        verbose_name_plural = _("routine ratings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["routine", "member"],
+                name="routine_rating_one_per_member",
+                violation_error_message=_("You have already rated this routine."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=10),
+                name="routine_rating_half_star_to_five_stars",
+                violation_error_message=_("A rating is from half a star to five stars."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(member)s rated %(routine)s %(stars)s stars") % {
+            "member": self.member,
+            "routine": self.routine.name,
+            "stars": self.stars,
+        }
+
+    def get_absolute_url(self):
+        return self.routine.get_absolute_url()
 
     @property
     def stars(self):
