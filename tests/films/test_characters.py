@@ -192,6 +192,14 @@ def test_an_unknown_filter_value_shows_every_character(client, franchise, value)
     assert "&lt;b&gt;" not in page.content.decode()
 
 
+def test_with_nobody_returning_the_filter_says_so_instead_of_an_empty_table(client, db):
+    CastCreditFactory()
+    page = client.get(TIMELINE, {"show": "returning"})
+    assert parse(page).find(".//table") is None
+    assert "No character appears in two or more titles yet." in page.content.decode()
+    assert len(rows(client.get(TIMELINE))) == 1
+
+
 def test_a_nul_byte_in_the_filter_is_refused(client, franchise):
     assert client.get(TIMELINE, {"show": "returning\x00"}).status_code == 400
 
