@@ -348,6 +348,12 @@ class CharacterQuerySet(NamedQuerySet):
             models.Prefetch(
                 "crew_memberships", CrewMembership.objects.select_related("crew", "title")
             ),
+            models.Prefetch(
+                "routines_danced",
+                RoutineDancer.objects.select_related("routine__title").order_by(
+                    "routine__title__franchise_position", "routine__order", "routine__id"
+                ),
+            ),
         )
 
 

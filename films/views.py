@@ -16,7 +16,13 @@ from reviews.title_section import member_title_page, title_page_context
 from .forms import SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
-from .selectors import forget_title_slug, title_pk
+from .selectors import (
+    character_row,
+    character_timeline,
+    forget_title_slug,
+    returning_characters,
+    title_pk,
+)
 
 SEARCH_RESULTS_PER_KIND = 20
 HOME_LATEST_REVIEWS = 4
@@ -98,8 +104,8 @@ def title_detail(request, slug):
 
 
 def render_title_catalog(title):
-    """The parts of a title page every reader sees alike: its facts, cast, crews,
-    routines and trivia (fetched only when the cached copy is stale)."""
+    """The parts of a title page every reader sees alike: its facts, cast, returning
+    characters, crews, routines and trivia (fetched only when the cached copy is stale)."""
     prefetch_related_objects([title], *Title.objects.detail_prefetches())
     credits = list(title.credits.all())
     people_by_job = {
@@ -107,6 +113,7 @@ def render_title_catalog(title):
         for role in Credit.Role
         if role != Credit.Role.CAST
     }
+    cast_credits = [credit for credit in credits if credit.role == Credit.Role.CAST]
     context = {
         "title": title,
         "jobs": [
@@ -114,7 +121,8 @@ def render_title_catalog(title):
             for role, people in people_by_job.items()
             if people
         ],
-        "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
+        "cast_credits": cast_credits,
+        "returning_characters": returning_characters(title, cast_credits),
         "crews_without_line_up": crews_without_line_up(title),
     }
     return (
@@ -165,13 +173,33 @@ def person_detail(request, slug):
 
 @require_safe
 def character_list(request):
-    return render(request, "films/character_list.html", {"characters": Character.objects.all()})
+    """The crossover timeline: every character across every title."""
+    titles, rows = character_timeline()
+    returning = [row for row in rows if row.is_returning]
+    # Any other value of `show` (an old or hand-edited link) shows everyone.
+    returning_only = request.GET.get("show") == "returning"
+    return render(
+        request,
+        "films/character_list.html",
+        {
+            "titles": titles,
+            "returning_rows": returning,
+            "other_rows": [] if returning_only else rows[len(returning) :],
+            "returning_only": returning_only,
+            "character_count": len(rows),
+        },
+    )
 
 
 @require_safe
 def character_detail(request, slug):
     character = get_object_or_404(Character.objects.with_appearances(), slug=slug)
-    return render(request, "films/character_detail.html", {"character": character})
+    titles = Title.objects.in_franchise_order()
+    return render(
+        request,
+        "films/character_detail.html",
+        {"character": character, "timeline": character_row(character, titles)},
+    )
 
 
 @require_safe

@@ -6,13 +6,15 @@ A page is stored under the versions of its scopes; a write makes new versions of
 that show what it changed, so it costs only those pages. Scope names:
 
 - `title:<pk>`: a title's page (catalog and reviews parts), its review pages, its feeds
-- `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, crews,
-  routines, trivia), which a review, vote or comment leaves as it is
+- `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, returning
+  characters, crews, routines, trivia), which a review, vote or comment leaves as it is
 - `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
 - `member:<pk>`: a member's profile and what only they see (their marks)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
-  profiles, which name the titles reviewed: too many to list for a title's edit)
+  profiles, which name the titles reviewed, and the character pages, whose timelines name
+  every title: too many to list for a title's edit); `character-timeline` (the characters
+  list, which shows every cast credit)
 - `site`: every page; what a write to anything not mapped here makes stale.
 """
 
@@ -29,7 +31,7 @@ PAGE_QUERY_PARAMETERS = {
     "films:generated_poster": (),
     "films:person_list": (),
     "films:person_detail": (),
-    "films:character_list": (),
+    "films:character_list": ("show",),
     "films:character_detail": (),
     "films:crew_list": (),
     "films:crew_detail": (),
@@ -80,13 +82,16 @@ def page_scopes(view_name, kwargs):
         "films:crew_detail": ("crew", Crew),
     }
     if view_name in records:
-        return _record(*records[view_name], kwargs["slug"])
+        scopes = _record(*records[view_name], kwargs["slug"])
+        if view_name == "films:character_detail" and scopes:
+            scopes += ("title-names",)  # its timeline names every title, in franchise order
+        return scopes
     return {
         "films:home": ("home",),
         "films:title_list": ("lists", "ratings"),
         "films:generated_poster": ("lists",),
         "films:person_list": ("lists",),
-        "films:character_list": ("lists",),
+        "films:character_list": ("lists", "character-timeline"),
         "films:crew_list": ("lists",),
         "films:search": ("lists",),
         "sitemap": ("lists",),
@@ -134,16 +139,39 @@ def write_scopes(instance, *, created=False, update_fields=None):
         scopes = {_scope(kind, instance.pk), "lists", *shown_with(kind, instance.pk)}
         if kind == "title":
             scopes |= {"home", "feeds", "title-names"}
+            # Its name and place in release order show in the returning characters of the
+            # titles it shares a character with.
+            scopes |= _returning_sections(character__credits__title_id=instance.pk)
         return _with_catalog_parts(scopes | ({"home"} if kind == "crew" else set()))
     if isinstance(instance, Routine):  # named in search too
         return _with_catalog_parts(
             {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+        )
+    if isinstance(instance, Credit) and instance.character_id:
+        # Who plays whom shows on the timeline, and who returns where on the title pages
+        # of every title with this character, earlier and later ones alike.
+        return _with_catalog_parts(
+            {
+                *_link_scopes(instance),
+                "character-timeline",
+                *_returning_sections(character_id=instance.character_id),
+            }
         )
     if isinstance(instance, (Credit, CrewMembership, Trivia)):
         return _with_catalog_parts(
             {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
         )
     return {SITE}
+
+
+def _returning_sections(**credits):
+    """The catalog parts of the title pages whose returning characters a write may change:
+    those of the titles of the `credits` selected (one character's, or those of every
+    character in a title's cast)."""
+    from films.models import Credit
+
+    titles = Credit.objects.filter(**credits).values_list("title_id", flat=True).distinct()
+    return {f"title-catalog:{pk}" for pk in titles}
 
 
 def _with_catalog_parts(scopes):
@@ -191,13 +219,15 @@ def _link_scopes(link):
 
 def _links():
     """The tables that link catalog records, with the column that names each kind."""
-    from films.models import Credit, CrewMembership, Routine
+    from films.models import Credit, CrewMembership, Routine, RoutineDancer
 
     kinds = {"title": "title_id", "person": "person_id", "character": "character_id"}
     via_routine = {"title": "routine__title_id", "routine": "routine_id"}
     return [
         (Credit, kinds),
         (CrewMembership, {**kinds, "crew": "crew_id"}),
+        # A character's page lists the routines danced as them.
+        (RoutineDancer, {**via_routine, "person": "person_id", "character": "character_id"}),
         (Routine.crews.through, {**via_routine, "crew": "crew_id"}),
         (Routine.choreographers.through, {**via_routine, "person": "person_id"}),
     ]

@@ -50,7 +50,13 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
 ):
     context = playwright_browser.new_context(viewport=PHONE)
     page = context.new_page()
-    for path in ("/", "/titles/step-up-all-in/", "/crews/lmntrix/", "/people/adam-sevani/"):
+    for path in (
+        "/",
+        "/titles/step-up-all-in/",
+        "/crews/lmntrix/",
+        "/people/adam-sevani/",
+        "/characters/",
+    ):
         page.goto(live_server.url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
@@ -61,6 +67,32 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
     expect(titles_link).to_be_visible()
     titles_link.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Titles")
+    context.close()
+
+
+def test_the_timeline_scrolls_by_keyboard_on_a_phone_keeping_its_headers_in_view(
+    live_server, catalog, playwright_browser
+):
+    context = playwright_browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + "/characters/")
+    region = page.get_by_role("region", name=re.compile("^Characters across the franchise"))
+    page.get_by_role("link", name=re.compile("^Only the .* returning characters$")).focus()
+    page.keyboard.press("Tab")
+    expect(region).to_be_focused()
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    assert region.evaluate("box => box.scrollLeft") > 0
+    left = region.bounding_box()["x"]
+    # The characters' column stays at the left edge while the titles scroll past.
+    assert page.get_by_role("rowheader", name="Moose").bounding_box()["x"] <= left + 2
+    for _ in range(8):
+        page.keyboard.press("ArrowDown")
+    assert region.evaluate("box => box.scrollTop") > 0
+    top = region.bounding_box()["y"]
+    # And the titles' row at the top while the characters scroll past.
+    corner = page.get_by_role("columnheader", name="Character", exact=True).bounding_box()
+    assert top <= corner["y"] <= top + 2 and corner["x"] <= left + 2
     context.close()
 
 

@@ -17,17 +17,28 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from core import slots
+from films.models import RoutineDancer
 from reviews import moderation, services
 from reviews.pagination import page_url
 from tests.factories import (
     CastCreditFactory,
+    CrewCreditFactory,
     CrewMembershipFactory,
+    PersonFactory,
     RoutineFactory,
     TitleFactory,
     UserFactory,
     review,
 )
-from tests.html import ReviewList, assert_valid_accessible_page, element_text, page_text
+from tests.html import (
+    ReviewList,
+    assert_valid_accessible_page,
+    element_text,
+    page_text,
+    parse,
+    section_text,
+    text_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +237,103 @@ def test_a_title_edit_reaches_its_reviewers_profiles_and_a_routine_line_up_its_c
     RoutineFactory(title=other, name="The Final Battle", crews=[crew])
     assert "The Final Battle" in page_text(client.get(crew.get_absolute_url()))
     assert "The Final Battle" in page_text(client.get(other.get_absolute_url()))
+
+
+@pytest.fixture
+def returning(title):
+    """Moose in All In's cast; Step Up 2 and Step Up 3D before it, Moose in neither yet;
+    Step Up Revolution, sharing no character with All In."""
+    earlier = TitleFactory(name="Step Up 2: The Streets", slug="step-up-2", franchise_position=2)
+    middle = TitleFactory(name="Step Up 3D", slug="step-up-3d", franchise_position=3)
+    unrelated = TitleFactory(name="Step Up Revolution", slug="revolution", franchise_position=4)
+    CastCreditFactory(title=unrelated)
+    moose = CastCreditFactory(title=title, character__name="Moose").character
+    return {"earlier": earlier, "middle": middle, "unrelated": unrelated, "moose": moose}
+
+
+def test_a_credit_in_an_earlier_title_refreshes_a_later_titles_returning_characters(
+    client, title, returning, renders
+):
+    earlier, unrelated = returning["earlier"], returning["unrelated"]
+    actor = PersonFactory()
+    _warm(client, [title.get_absolute_url(), unrelated.get_absolute_url()])
+    credit = CastCreditFactory(title=earlier, character=returning["moose"], person=actor)
+    page = client.get(title.get_absolute_url())
+    assert page["X-Page-Cache"] == "miss"
+    assert "Moose, from Step Up 2: The Streets" in section_text(page, "returning-heading")
+    # A title sharing no character with it keeps its copy.
+    del renders[:]
+    assert client.get(unrelated.get_absolute_url())["X-Page-Cache"] == "hit"
+    assert renders == []
+    # And when the credit goes, so does the section.
+    credit.delete()
+    assert "returning-heading" not in client.get(title.get_absolute_url()).content.decode()
+
+
+def test_a_renamed_or_moved_earlier_title_shows_at_once_where_characters_return_from_it(
+    client, title, returning
+):
+    earlier, middle = returning["earlier"], returning["middle"]
+    CastCreditFactory(title=earlier, character=returning["moose"])
+    _warm(client, [title.get_absolute_url()])
+    earlier.name = "Step Up 2: The Streets (Renamed)"
+    earlier.save()
+    section = section_text(client.get(title.get_absolute_url()), "returning-heading")
+    assert "from Step Up 2: The Streets (Renamed)" in section
+    # In the middle title too, once Moose is in it; and moved after All In, Step Up 3D is
+    # no longer a title Moose returns from.
+    CastCreditFactory(title=middle, character=returning["moose"])
+    _warm(client, [title.get_absolute_url(), middle.get_absolute_url()])
+    middle.franchise_position = title.franchise_position + 1
+    middle.save()
+    section = section_text(client.get(title.get_absolute_url()), "returning-heading")
+    assert "Moose, from Step Up 2: The Streets (Renamed)" in section
+    assert "Step Up 3D" not in section
+    assert "Moose, from Step Up 2" in section_text(
+        client.get(middle.get_absolute_url()), "returning-heading"
+    )
+
+
+def test_a_cast_credit_refreshes_the_timeline_and_a_crew_credit_leaves_it_warm(
+    client, title, returning
+):
+    timeline = reverse("films:character_list")
+    director, actor = PersonFactory(), PersonFactory(name="Adam Sevani")
+    _warm(client, [timeline])
+    CrewCreditFactory(title=title, person=director)  # on no row of the timeline
+    assert client.get(timeline)["X-Page-Cache"] == "hit"
+    CastCreditFactory(title=returning["earlier"], character=returning["moose"], person=actor)
+    page = client.get(timeline)
+    assert page["X-Page-Cache"] == "miss"
+    (moose,) = [row for row in parse(page).iter("tr") if text_of(row).startswith("Moose ")]
+    assert "Adam Sevani in Step Up 2: The Streets" in text_of(moose)
+
+
+def test_a_new_or_renamed_title_reaches_every_characters_timeline(client, title, returning):
+    moose = returning["moose"].get_absolute_url()
+    _warm(client, [moose])
+    returning["unrelated"].name = "Step Up Revolution (Renamed)"
+    returning["unrelated"].save()  # a title Moose is not in: still on his timeline
+    assert "Step Up Revolution (Renamed)" in section_text(client.get(moose), "timeline-heading")
+    _warm(client, [moose])
+    TitleFactory(name="Step Up: Year of the Dance", franchise_position=99)
+    assert "Step Up: Year of the Dance" in section_text(client.get(moose), "timeline-heading")
+
+
+def test_a_renamed_routine_shows_at_once_on_the_page_of_a_character_who_dances_it(
+    client, title, returning
+):
+    moose = returning["moose"]
+    routine = RoutineFactory(title=title, name="The Las Vegas finale")
+    RoutineDancer.objects.create(
+        routine=routine, person=moose.credits.get().person, character=moose
+    )
+    _warm(client, [moose.get_absolute_url()])
+    routine.name = "The Vortex finale"
+    routine.save()
+    assert "The Vortex finale" in section_text(
+        client.get(moose.get_absolute_url()), "routines-heading"
+    )
 
 
 @pytest.mark.django_db(transaction=True)

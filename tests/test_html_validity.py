@@ -90,6 +90,8 @@ def main_pages():
         ("review-signed-in", signed_in, written.get_absolute_url()),
         ("person", visitor, reverse("films:person_detail", kwargs={"slug": "adam-sevani"})),
         ("character", visitor, reverse("films:character_detail", kwargs={"slug": "moose"})),
+        ("characters", visitor, reverse("films:character_list")),
+        ("characters-returning", visitor, reverse("films:character_list") + "?show=returning"),
         ("crew", visitor, reverse("films:crew_detail", kwargs={"slug": "lmntrix"})),
         ("search", visitor, reverse("films:search") + "?q=moose"),
         ("profile", visitor, member.get_absolute_url()),

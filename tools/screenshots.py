@@ -16,6 +16,7 @@ PAGES = {
     "title": "/titles/step-up-all-in/",
     "person": "/people/adam-sevani/",
     "character": "/characters/moose/",
+    "timeline": "/characters/",
     "crew": "/crews/lmntrix/",
     "search": "/search/?q=moose",
     "signup": "/accounts/signup/",

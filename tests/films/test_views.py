@@ -138,7 +138,7 @@ def test_server_errors_get_the_sites_own_page(rf, db):
 
 def test_character_page_lists_appearances_in_franchise_order(client, catalog):
     page = client.get(reverse("films:character_detail", kwargs={"slug": "moose"})).content.decode()
-    html = page[page.index('id="appearances-heading"') :]
+    html = page[page.index('id="timeline-heading"') :]
     order = [
         html.index(name) for name in ("Step Up 2: The Streets", "Step Up 3D", "Step Up: All In")
     ]
@@ -319,16 +319,18 @@ def grow_title(title, n=15):
         ("films:home", None, 5),
         # titles
         ("films:title_list", None, 1),
-        # title + credits + crew line-ups + routines + their choreographers + their crews + trivia
-        ("films:title_detail", "title", 7),
+        # title + credits + crew line-ups + routines + their choreographers + their crews
+        # + trivia + the earlier credits of its cast's characters (who returns, from where)
+        ("films:title_detail", "title", 8),
         # the name list
         ("films:person_list", None, 1),
-        ("films:character_list", None, 1),
         ("films:crew_list", None, 1),
+        # the crossover timeline: titles + characters + their cast credits with their people
+        ("films:character_list", None, 3),
         # person + credits + crew memberships + routines choreographed
         ("films:person_detail", "person", 4),
-        # character + credits + crew memberships
-        ("films:character_detail", "character", 3),
+        # character + credits + crew memberships + routines danced + the titles of its timeline
+        ("films:character_detail", "character", 5),
         # crew + line-ups + routines
         ("films:crew_detail", "crew", 3),
     ],
