@@ -32,7 +32,7 @@ def aggregate_mismatches():
 
 
 def check_aggregates():
-    print("Checking every title's stored aggregates against a recount...", flush=True)
+    print("Checking every title's and routine's stored aggregates against a recount...", flush=True)
     mismatches = aggregate_mismatches()
     for mismatch in mismatches:
         print(f"  MISMATCH {mismatch}")
