@@ -322,6 +322,10 @@ class PersonQuerySet(NamedQuerySet):
                 CrewMembership.objects.select_related("crew", "title", "character"),
             ),
             models.Prefetch("choreographed_routines", Routine.objects.select_related("title")),
+            models.Prefetch(
+                "routines_danced",
+                RoutineDancer.objects.select_related("routine__title", "character"),
+            ),
         )
 
 
@@ -347,6 +351,9 @@ class CharacterQuerySet(NamedQuerySet):
             models.Prefetch("credits", Credit.objects.select_related("title", "person")),
             models.Prefetch(
                 "crew_memberships", CrewMembership.objects.select_related("crew", "title")
+            ),
+            models.Prefetch(
+                "routines_danced", RoutineDancer.objects.select_related("routine__title", "person")
             ),
         )
 
@@ -608,6 +615,14 @@ class Routine(SearchableName):
         if not self.rating_count:
             return None
         return self.rating_sum / self.rating_count / 2
+
+    @property
+    def rating_average_half_stars(self):
+        """The average rounded half up to the nearest half star, as 1 to 10, for drawing
+        stars (as Title's)."""
+        if not self.rating_count:
+            return None
+        return max(1, int(self.rating_sum / self.rating_count + 0.5))
 
 
 class RoutineDancer(models.Model):

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
@@ -216,7 +217,7 @@ def _ensure_may_rate(member, rating):
         raise ValidationError(
             _("A rating is from half a star to five stars."), code="rating_off_scale"
         )
-    accounts = type(member).objects.select_for_update().filter(pk=member.pk)
+    accounts = get_user_model().objects.select_for_update().filter(pk=member.pk)
     if not accounts.values_list("is_active", flat=True).first():
         raise PermissionDenied(_("A suspended or closed account cannot rate routines."))
 
