@@ -606,6 +606,20 @@ class Routine(SearchableName):
     def __str__(self):
         return _("%(routine)s (%(title)s)") % {"routine": self.name, "title": self.title}
 
+    # Kept by the reviews app's F() updates alone. A catalog edit (the admin, the loader)
+    # saves a copy read before it, and would otherwise write back the counts it read,
+    # undoing every rating made meanwhile.
+    STORED_COUNTS = frozenset({"rating_count", "rating_sum", "best_routine_count"})
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None and not args:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.STORED_COUNTS
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("films:routine_detail", kwargs={"slug": self.slug})
 

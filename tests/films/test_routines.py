@@ -411,3 +411,14 @@ def test_a_cast_credit_alone_does_not_make_a_dancer(client, vegas):
     # Dancers come from the routine's own rows, not from the title's cast.
     CastCreditFactory(title=vegas.title, person=PersonFactory(name="Only In The Cast"))
     assert "Only In The Cast" not in section_text(routine_page(Client(), vegas), "dancers-heading")
+
+
+def test_a_catalog_edit_of_a_routine_never_writes_back_the_counts_it_read(db):
+    stale = RoutineFactory()
+    routine_rating(routine=stale, rating=9)  # after the editor's copy was read
+    Routine.objects.filter(pk=stale.pk).update(best_routine_count=1)
+    stale.name = "Renamed in the admin"
+    stale.save()
+    fresh = Routine.objects.get(pk=stale.pk)
+    assert fresh.name == "Renamed in the admin"
+    assert (fresh.rating_count, fresh.rating_sum, fresh.best_routine_count) == (1, 9, 1)
