@@ -588,6 +588,11 @@ class Routine(SearchableName):
         _("named best routine"), default=0, editable=False
     )
 
+    # Kept by the reviews app's F() updates alone. A catalog edit (the admin, the loader)
+    # saves a copy read before it, and would otherwise write back the counts it read,
+    # undoing every rating made meanwhile.
+    STORED_COUNTS = frozenset({"rating_count", "rating_sum", "best_routine_count"})
+
     objects = RoutineQuerySet.as_manager()
 
     class Meta:
@@ -605,11 +610,6 @@ class Routine(SearchableName):
 
     def __str__(self):
         return _("%(routine)s (%(title)s)") % {"routine": self.name, "title": self.title}
-
-    # Kept by the reviews app's F() updates alone. A catalog edit (the admin, the loader)
-    # saves a copy read before it, and would otherwise write back the counts it read,
-    # undoing every rating made meanwhile.
-    STORED_COUNTS = frozenset({"rating_count", "rating_sum", "best_routine_count"})
 
     def save(self, *args, **kwargs):
         if not self._state.adding and kwargs.get("update_fields") is None and not args:
