@@ -17,6 +17,8 @@ PAGES = {
     "person": "/people/adam-sevani/",
     "character": "/characters/moose/",
     "crew": "/crews/lmntrix/",
+    "routines": "/routines/",
+    "routine": "/routines/las-vegas-finale/",
     "search": "/search/?q=moose",
     "signup": "/accounts/signup/",
     "profile": "/members/sample-krumpqueen/",
@@ -33,6 +35,7 @@ class QuietHandler(WSGIRequestHandler):
 MEMBER = "sample-krumpqueen"
 MEMBER_PAGES = {
     "title-member": "/titles/step-up-all-in/",
+    "routine-member": "/routines/las-vegas-finale/",
     "settings": "/accounts/settings/",
 }
 
