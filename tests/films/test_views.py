@@ -130,6 +130,8 @@ def test_sitemap_lists_every_catalog_page_and_robots_points_to_it(client, catalo
         "/people/trish-sie/",
         "/characters/moose/",
         "/crews/lmntrix/",
+        "/routines/las-vegas-finale/",
+        "/routines/",
     ):
         assert f"http://testserver{path}</loc>" in sitemap
     robots = client.get("/robots.txt")
