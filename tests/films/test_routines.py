@@ -423,3 +423,13 @@ def test_a_catalog_edit_of_a_routine_never_writes_back_the_counts_it_read(db):
     fresh = Routine.objects.get(pk=stale.pk)
     assert fresh.name == "Renamed in the admin"
     assert (fresh.rating_count, fresh.rating_sum, fresh.best_routine_count) == (1, 9, 1)
+
+
+def test_twins_dancing_one_character_list_the_routine_once_with_both_dancers(client, vegas):
+    twins = CharacterFactory(name="The Twins", slug="the-twins")
+    for name in ("Twin One", "Twin Two"):
+        RoutineDancerFactory(routine=vegas, person=PersonFactory(name=name), character=twins)
+    danced = section_text(client.get("/characters/the-twins/"), "routines-danced-heading")
+    assert danced == (
+        "Routines danced as The Twins Vegas in Step Up: All In (danced by Twin One, Twin Two)"
+    )
