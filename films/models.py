@@ -322,6 +322,10 @@ class PersonQuerySet(NamedQuerySet):
                 CrewMembership.objects.select_related("crew", "title", "character"),
             ),
             models.Prefetch("choreographed_routines", Routine.objects.select_related("title")),
+            models.Prefetch(
+                "routines_danced",
+                RoutineDancer.objects.select_related("routine__title", "character"),
+            ),
         )
 
 
@@ -349,10 +353,7 @@ class CharacterQuerySet(NamedQuerySet):
                 "crew_memberships", CrewMembership.objects.select_related("crew", "title")
             ),
             models.Prefetch(
-                "routines_danced",
-                RoutineDancer.objects.select_related("routine__title").order_by(
-                    "routine__title__franchise_position", "routine__order", "routine__id"
-                ),
+                "routines_danced", RoutineDancer.objects.select_related("routine__title", "person")
             ),
         )
 
@@ -587,6 +588,11 @@ class Routine(SearchableName):
         _("named best routine"), default=0, editable=False
     )
 
+    # Kept by the reviews app's F() updates alone. A catalog edit (the admin, the loader)
+    # saves a copy read before it, and would otherwise write back the counts it read,
+    # undoing every rating made meanwhile.
+    STORED_COUNTS = frozenset({"rating_count", "rating_sum", "best_routine_count"})
+
     objects = RoutineQuerySet.as_manager()
 
     class Meta:
@@ -605,6 +611,15 @@ class Routine(SearchableName):
     def __str__(self):
         return _("%(routine)s (%(title)s)") % {"routine": self.name, "title": self.title}
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None and not args:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.STORED_COUNTS
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("films:routine_detail", kwargs={"slug": self.slug})
 
@@ -614,6 +629,14 @@ class Routine(SearchableName):
         if not self.rating_count:
             return None
         return self.rating_sum / self.rating_count / 2
+
+    @property
+    def rating_average_half_stars(self):
+        """The average rounded half up to the nearest half star, as 1 to 10, for drawing
+        stars (as Title's)."""
+        if not self.rating_count:
+            return None
+        return max(1, int(self.rating_sum / self.rating_count + 0.5))
 
 
 class RoutineDancer(models.Model):

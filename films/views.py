@@ -10,10 +10,11 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from core.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
+from reviews.routine_section import routine_page_context
 from reviews.selectors import latest_written_reviews, written_staff_picks
 from reviews.title_section import member_title_page, title_page_context
 
-from .forms import SearchForm, TitleFilterForm
+from .forms import RoutineFilterForm, SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
 from .selectors import (
@@ -21,12 +22,14 @@ from .selectors import (
     character_timeline,
     forget_title_slug,
     returning_characters,
+    routine_leaderboard,
     title_pk,
 )
 
 SEARCH_RESULTS_PER_KIND = 20
 HOME_LATEST_REVIEWS = 4
 HOME_STAFF_PICKS = 2
+HOME_TOP_ROUTINES = 5
 GENERATED_POSTER_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 
@@ -44,6 +47,7 @@ def home(request):
             "crews": crews,
             "latest_reviews": latest_written_reviews()[:HOME_LATEST_REVIEWS],
             "staff_picks": written_staff_picks()[:HOME_STAFF_PICKS],
+            "top_routines": routine_leaderboard(with_crews=False).ranked[:HOME_TOP_ROUTINES],
         },
     )
 
@@ -211,6 +215,30 @@ def crew_list(request):
 def crew_detail(request, slug):
     crew = get_object_or_404(Crew.objects.with_line_ups(), slug=slug)
     return render(request, "films/crew_detail.html", {"crew": crew})
+
+
+@require_safe
+def routine_list(request):
+    """The franchise's routines ranked by weighted rating, filtered by the query string."""
+    board = routine_leaderboard()
+    form = RoutineFilterForm(request.GET or None, titles=board.titles(), crews=board.crews())
+    return render(
+        request,
+        "films/routine_list.html",
+        {"board": board, "form": form, "entries": board.filtered(**form.filters())},
+    )
+
+
+@require_safe
+def routine_detail(request, slug):
+    routine = get_object_or_404(
+        Routine.objects.with_page_parts().prefetch_related("choreographers"), slug=slug
+    )
+    return render(
+        request,
+        "films/routine_detail.html",
+        {"routine": routine, **routine_page_context(request, routine)},
+    )
 
 
 @require_safe

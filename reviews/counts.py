@@ -8,7 +8,7 @@ from collections import Counter
 
 from django.db.models import F
 
-from films.models import Title
+from films.models import Routine, Title
 
 from .models import Comment, Review
 
@@ -31,6 +31,20 @@ def title_adjust(title_id, *, add=None, remove=None):
     changes = {field: F(field) + delta for field, delta in deltas.items() if delta}
     if changes:
         Title.objects.filter(pk=title_id).update(**changes)
+
+
+def routine_adjust(routine_id, *, add=(), remove=()):
+    """Move a routine's stored rating count and sum by the ratings (1 to 10 half-stars
+    each) added and removed, by F() expressions as title_adjust does."""
+    count = len(add) - len(remove)
+    total = sum(add) - sum(remove)
+    changes = {}
+    if count:
+        changes["rating_count"] = F("rating_count") + count
+    if total:
+        changes["rating_sum"] = F("rating_sum") + total
+    if changes:
+        Routine.objects.filter(pk=routine_id).update(**changes)
 
 
 def counted(review):

@@ -39,8 +39,10 @@ def limited_text(value, *, limit, message):
 RATING_CHOICES = [(value, rating_label(value)) for value in range(1, 11)]
 
 
-class ReviewForm(forms.ModelForm):
-    rating = forms.TypedChoiceField(
+def rating_field():
+    """The half-star rating field, drawn by reviews/_star_input.html: a title's and a
+    routine's are the same control with the same messages."""
+    return forms.TypedChoiceField(
         label=_("Your rating"),
         choices=RATING_CHOICES,
         coerce=int,
@@ -50,6 +52,10 @@ class ReviewForm(forms.ModelForm):
             "invalid_choice": _("Choose a rating from half a star to five stars."),
         },
     )
+
+
+class ReviewForm(forms.ModelForm):
+    rating = rating_field()
 
     class Meta:
         model = Review
@@ -98,6 +104,12 @@ class ReviewForm(forms.ModelForm):
         # constraints on them would each cost a query on every post and could only repeat
         # them; the database still enforces every one.
         return super()._get_validation_exclusions() | {"rating", "headline", "body"}
+
+
+class RoutineRatingForm(forms.Form):
+    """A member's rating of a routine; the view passes the routine and the member."""
+
+    rating = rating_field()
 
 
 class CommentForm(forms.ModelForm):

@@ -14,6 +14,7 @@ from .models import (
     HelpfulVote,
     Report,
     Review,
+    RoutineRating,
 )
 from .pagination import paginate_reviews
 
@@ -136,3 +137,21 @@ def latest_written_reviews():
 def written_staff_picks():
     """Staff picks with text, newest pick first."""
     return Review.objects.featured().with_text().for_listing()
+
+
+def member_routine_rating(member, routine):
+    """The member's rating of the routine (1 to 10 half-stars), or None."""
+    if not member.is_authenticated:
+        return None
+    ratings = RoutineRating.objects.filter(routine=routine, member=member)
+    return ratings.values_list("rating", flat=True).first()
+
+
+def reviews_naming_best_routine(routine):
+    """Published reviews that name the routine their title's best, newest first."""
+    return (
+        Review.objects.published()
+        .filter(best_routine=routine)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )

@@ -14,18 +14,21 @@ would be published in its place). Restoring or approving lifts this. The checks 
 the locked row, so a decision made while the author had a form open still holds.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from films.models import RATING_VALUES
+
 from . import counts, moderation
-from .models import Comment, HelpfulVote, Report, Review, Status
+from .models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
 
 
 class AlreadyReported(Exception):
@@ -205,6 +208,65 @@ def comment_delete(*, comment):
     counts.comment_count_adjust(locked.review_id, -1 if locked.is_published else 0)
 
 
+def _ensure_may_rate(member, rating):
+    """Refuse a rating off the half-star scale (ValidationError) or by an account that is
+    suspended or closed (PermissionDenied). The account is read again, locked, as
+    account_suspend and account_delete take it: a suspension landing while the request
+    was on its way is seen, and a deletion waits for the rating or comes before it."""
+    if rating not in RATING_VALUES:
+        raise ValidationError(
+            _("A rating is from half a star to five stars."), code="rating_off_scale"
+        )
+    accounts = get_user_model().objects.select_for_update().filter(pk=member.pk)
+    if not accounts.values_list("is_active", flat=True).first():
+        raise PermissionDenied(_("A suspended or closed account cannot rate routines."))
+
+
+@transaction.atomic
+def routine_rate(*, routine, member, rating):
+    """Rate a routine, or change the member's rating of it: never a second one.
+
+    Refused with ValidationError for a rating off the half-star scale (1 to 10) and with
+    PermissionDenied for an inactive (suspended or closed) account. Returns (rating row,
+    created).
+    """
+    _ensure_may_rate(member, rating)
+    own = RoutineRating.objects.select_for_update().filter(routine=routine, member=member).first()
+    if own is None:
+        try:
+            with transaction.atomic():
+                own = RoutineRating.objects.create(routine=routine, member=member, rating=rating)
+        except IntegrityError:
+            # The same member's other request created it a moment ago: change that one.
+            own = (
+                RoutineRating.objects.select_for_update()
+                .filter(routine=routine, member=member)
+                .first()
+            )
+            if own is None:
+                raise
+        else:
+            counts.routine_adjust(routine.pk, add=[rating])
+            return own, True
+    if own.rating != rating:
+        before, own.rating = own.rating, rating
+        own.save(update_fields=["rating", "updated_at"])
+        counts.routine_adjust(routine.pk, add=[rating], remove=[before])
+    return own, False
+
+
+@transaction.atomic
+def routine_rating_remove(*, routine, member):
+    """Take back the member's rating of a routine. Returns whether there was one (removing
+    twice changes nothing)."""
+    own = RoutineRating.objects.select_for_update().filter(routine=routine, member=member).first()
+    if own is None:
+        return False
+    own.delete()
+    counts.routine_adjust(routine.pk, remove=[own.rating])
+    return True
+
+
 @transaction.atomic
 def report_create(*, reporter, reason, note="", review=None, comment=None):
     """Record a report; enough distinct open reports hold the item for a moderator."""
@@ -241,8 +303,9 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
 
 @transaction.atomic
 def member_content_delete(*, member):
-    """Delete all a member wrote or marked (reviews, helpful votes, comments), keeping every
-    count right: for the account's deletion, which takes everything whatever its status.
+    """Delete all a member wrote or marked (reviews, helpful votes, comments, routine
+    ratings), keeping every count right: for the account's deletion, which takes everything
+    whatever its status.
 
     The caller locks the member's row first (accounts.services.account_delete), so a vote
     or comment they send from another tab meanwhile waits (PostgreSQL) or fails, instead of
@@ -271,6 +334,19 @@ def member_content_delete(*, member):
         )
     for review_id in sorted(comments):
         counts.comment_count_adjust(review_id, -comments[review_id])
+    _member_routine_ratings_delete(member)
+
+
+def _member_routine_ratings_delete(member):
+    """Delete the member's routine ratings and take them out of the routines' stored counts:
+    the rating rows first, as routine_rate takes them, then each routine once, by id."""
+    ratings = RoutineRating.objects.select_for_update().filter(member=member).order_by("pk")
+    by_routine = defaultdict(list)
+    for routine_id, rating in ratings.values_list("routine_id", "rating"):
+        by_routine[routine_id].append(rating)
+    RoutineRating.objects.filter(member=member).delete()
+    for routine_id in sorted(by_routine):
+        counts.routine_adjust(routine_id, remove=by_routine[routine_id])
 
 
 def title_aggregates_recount(title):
@@ -295,3 +371,11 @@ def review_counts_recount(review):
         "helpful_count": review.helpful_votes.count(),
         "comment_count": review.comments.published().count(),
     }
+
+
+def routine_aggregates_recount(routine):
+    """A routine's stored rating count and sum, counted afresh from its ratings (for checks
+    and repairs, never for showing a page)."""
+    return RoutineRating.objects.filter(routine=routine).aggregate(
+        rating_count=Count("id"), rating_sum=Sum("rating", default=0)
+    )

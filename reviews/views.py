@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url
-from films.models import Title
+from films.models import Routine, Title
 
 from . import services
-from .forms import CommentForm, ReportForm, ReviewForm
+from .forms import CommentForm, ReportForm, ReviewForm, RoutineRatingForm
 from .models import (
     Comment,
     HelpfulVote,
@@ -84,6 +84,56 @@ def review_delete(request, slug):
             "cancel_url": title.get_absolute_url(),
         },
     )
+
+
+def _own_rating_part(routine):
+    return f"{routine.get_absolute_url()}#your-rating"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@rate_limited("vote")
+def routine_rate(request, slug):
+    """Rate a routine, or change your rating: a form post, answered by a redirect back to
+    the routine's page with a message; a refused rating by the form again (400)."""
+    routine = get_object_or_404(Routine.objects.select_related("title"), slug=slug)
+    if request.method == "GET":
+        # Where sign-in sends a visitor who pressed "Rate": back to the routine's stars.
+        return redirect(_own_rating_part(routine))
+    form = RoutineRatingForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "reviews/routine_rating_form.html",
+            {"routine": routine, "form": form},
+            status=400,
+        )
+    _rating, created = services.routine_rate(
+        routine=routine, member=request.user, rating=form.cleaned_data["rating"]
+    )
+    messages.success(
+        request,
+        (
+            _("Your rating of %(routine)s is saved.")
+            if created
+            else _("Your rating of %(routine)s is changed.")
+        )
+        % {"routine": routine.name},
+    )
+    return redirect(_own_rating_part(routine))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@rate_limited("vote")
+def routine_rating_remove(request, slug):
+    routine = get_object_or_404(Routine, slug=slug)
+    if request.method == "POST":
+        if services.routine_rating_remove(routine=routine, member=request.user):
+            messages.success(request, _("Your rating is removed."))
+        else:
+            messages.info(request, _("You had not rated this routine."))
+    return redirect(_own_rating_part(routine))
 
 
 def _visible_reviews(user):

@@ -8,7 +8,9 @@ that show what it changed, so it costs only those pages. Scope names:
 - `title:<pk>`: a title's page (catalog and reviews parts), its review pages, its feeds
 - `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, returning
   characters, crews, routines, trivia), which a review, vote or comment leaves as it is
-- `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
+- `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`,
+  `catalog:routine:<pk>`: those pages (a routine's shows its ratings too)
+- `routines`: the routine leaderboard, which shows every routine's rating numbers
 - `member:<pk>`: a member's profile and what only they see (their marks)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
@@ -35,6 +37,8 @@ PAGE_QUERY_PARAMETERS = {
     "films:character_detail": (),
     "films:crew_list": (),
     "films:crew_detail": (),
+    "films:routine_list": ("title", "crew", "best"),
+    "films:routine_detail": (),
     "films:search": ("q",),
     "accounts:profile": ("page",),
     "reviews:detail": (),
@@ -60,7 +64,7 @@ def page_scopes(view_name, kwargs):
     """The scopes of a page by its URL name and arguments, or None: never stored whole.
     Read before the view runs, so a page holds data at least as new as its versions."""
     from accounts.models import User
-    from films.models import Character, Crew, Person
+    from films.models import Character, Crew, Person, Routine
     from reviews.models import Review
 
     if view_name == "films:title_detail":
@@ -80,6 +84,7 @@ def page_scopes(view_name, kwargs):
         "films:person_detail": ("person", Person),
         "films:character_detail": ("character", Character),
         "films:crew_detail": ("crew", Crew),
+        "films:routine_detail": ("routine", Routine),
     }
     if view_name in records:
         scopes = _record(*records[view_name], kwargs["slug"])
@@ -93,6 +98,8 @@ def page_scopes(view_name, kwargs):
         "films:person_list": ("lists",),
         "films:character_list": ("lists", "character-timeline"),
         "films:crew_list": ("lists",),
+        # Names of routines, titles and crews (lists), and every routine's rating numbers.
+        "films:routine_list": ("routines", "lists"),
         "films:search": ("lists",),
         "sitemap": ("lists",),
         "reviews:rss": ("feeds",),
@@ -108,8 +115,25 @@ def write_scopes(instance, *, created=False, update_fields=None):
     """The scopes a save or deletion of `instance` makes stale (before a deletion, while
     what it is linked to can still be read)."""
     from accounts.models import User
-    from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
-    from reviews.models import Comment, HelpfulVote, ModerationAction, Report, Review
+    from films.models import (
+        Character,
+        Credit,
+        Crew,
+        CrewMembership,
+        Person,
+        Routine,
+        RoutineDancer,
+        Title,
+        Trivia,
+    )
+    from reviews.models import (
+        Comment,
+        HelpfulVote,
+        ModerationAction,
+        Report,
+        Review,
+        RoutineRating,
+    )
 
     if isinstance(instance, Review):
         scopes = {*_review_scopes(instance.title_id, instance.author_id)}
@@ -123,6 +147,8 @@ def write_scopes(instance, *, created=False, update_fields=None):
         writer = instance.voter_id if isinstance(instance, HelpfulVote) else instance.author_id
         about = _review_scopes(review.title_id, review.author_id) if review else ("home",)
         return {*about, f"member:{writer}"}
+    if isinstance(instance, RoutineRating):
+        return {*routine_rating_scopes(instance.routine_id), f"member:{instance.member_id}"}
     if isinstance(instance, Report):
         return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's
     if isinstance(instance, ModerationAction):
@@ -143,9 +169,14 @@ def write_scopes(instance, *, created=False, update_fields=None):
             # titles it shares a character with.
             scopes |= _returning_sections(character__credits__title_id=instance.pk)
         return _with_catalog_parts(scopes | ({"home"} if kind == "crew" else set()))
-    if isinstance(instance, Routine):  # named in search too
+    if isinstance(instance, Routine):  # named in search, the leaderboard and the home page
         return _with_catalog_parts(
-            {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+            {
+                "lists",
+                *routine_rating_scopes(instance.pk),
+                *_link_scopes(instance),
+                *shown_with("routine", instance.pk),
+            }
         )
     if isinstance(instance, Credit) and instance.character_id:
         # Who plays whom shows on the timeline, and who returns where on the title pages
@@ -157,6 +188,8 @@ def write_scopes(instance, *, created=False, update_fields=None):
                 *_returning_sections(character_id=instance.character_id),
             }
         )
+    if isinstance(instance, RoutineDancer):  # on the routine's page and the dancer's
+        return _with_catalog_parts({*_link_scopes(instance), *_routine_title(instance)})
     if isinstance(instance, (Credit, CrewMembership, Trivia)):
         return _with_catalog_parts(
             {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
@@ -182,7 +215,8 @@ def _with_catalog_parts(scopes):
 
 
 def m2m_scopes(instance, model, pk_set):
-    """A routine's crews or choreographers changed (from either side)."""
+    """A routine's crews or choreographers changed (from either side): its page, its
+    title's, theirs, and the leaderboard (which names the crews)."""
     from films.models import Routine
 
     if isinstance(instance, Routine):
@@ -190,10 +224,27 @@ def m2m_scopes(instance, model, pk_set):
     else:
         routines, others = list(pk_set or ()), [_scope(_kind_of(type(instance)), instance.pk)]
     titles = Routine.objects.filter(pk__in=routines).values_list("title_id", flat=True)
-    scopes = {*others, *(f"title:{pk}" for pk in titles)}
+    scopes = {*others, *(f"title:{pk}" for pk in titles), "routines"}
     for pk in routines:
-        scopes |= shown_with("routine", pk)
+        scopes |= {_scope("routine", pk), *shown_with("routine", pk)}
     return _with_catalog_parts(scopes)
+
+
+def routine_rating_scopes(routine_id):
+    """What a change to a routine's rating numbers makes stale (its stored count, sum, or
+    best-routine count): its page, the leaderboard and the home page's top routines."""
+    return {_scope("routine", routine_id), "routines", "home"}
+
+
+def _routine_title(link):
+    """The title page of a row's routine (read while the row can still be followed)."""
+    routine = link._state.fields_cache.get("routine")
+    if routine is not None:
+        return {_scope("title", routine.title_id)}
+    from films.models import Routine
+
+    title_id = Routine.objects.filter(pk=link.routine_id).values_list("title_id", flat=True)
+    return {_scope("title", pk) for pk in title_id}
 
 
 def _review_scopes(title_id, author_id):
@@ -209,10 +260,11 @@ def _kind_of(model):
 
 
 def _link_scopes(link):
-    """A row linking catalog records (a credit, a line-up, a routine): each record it names."""
+    """A row linking catalog records (a credit, a line-up, a routine, a routine's dancer):
+    each record it names."""
     return {
         _scope(kind, getattr(link, f"{kind}_id"))
-        for kind in ("title", "person", "character", "crew")
+        for kind in ("title", "person", "character", "crew", "routine")
         if getattr(link, f"{kind}_id", None)
     }
 
@@ -226,10 +278,10 @@ def _links():
     return [
         (Credit, kinds),
         (CrewMembership, {**kinds, "crew": "crew_id"}),
-        # A character's page lists the routines danced as them.
-        (RoutineDancer, {**via_routine, "person": "person_id", "character": "character_id"}),
+        (Routine, {"title": "title_id", "routine": "id"}),  # a routine's page names its title
         (Routine.crews.through, {**via_routine, "crew": "crew_id"}),
         (Routine.choreographers.through, {**via_routine, "person": "person_id"}),
+        (RoutineDancer, {**via_routine, "person": "person_id", "character": "character_id"}),
     ]
 
 
@@ -240,7 +292,7 @@ def shown_with(kind, pk):
     for model, columns in _links():
         if kind not in columns:
             continue
-        others = [(o, column) for o, column in columns.items() if o not in (kind, "routine")]
+        others = [(o, column) for o, column in columns.items() if o != kind]
         rows = model.objects.filter(**{columns[kind]: pk}).values_list(
             *(column for _other, column in others)
         )

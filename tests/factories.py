@@ -1,7 +1,17 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from films.models import (
+    Character,
+    Credit,
+    Crew,
+    CrewMembership,
+    Person,
+    Routine,
+    RoutineDancer,
+    Title,
+    Trivia,
+)
 
 
 class TitleFactory(factory.django.DjangoModelFactory):
@@ -88,6 +98,15 @@ class RoutineFactory(factory.django.DjangoModelFactory):
             self.choreographers.set(extracted)
 
 
+class RoutineDancerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutineDancer
+
+    routine = factory.SubFactory(RoutineFactory)
+    person = factory.SubFactory(PersonFactory)
+    character = None
+
+
 class TriviaFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Trivia
@@ -122,5 +141,15 @@ def review(*, title=None, author=None, rating=7, headline="", body="", contains_
         headline=headline,
         body=body,
         contains_spoilers=contains_spoilers,
+    )
+    return created
+
+
+def routine_rating(*, routine=None, member=None, rating=7):
+    """A routine rating made the way the site makes them, so the routine's counts follow."""
+    from reviews.services import routine_rate
+
+    created, _ = routine_rate(
+        routine=routine or RoutineFactory(), member=member or UserFactory(), rating=rating
     )
     return created

@@ -18,6 +18,8 @@ PAGES = {
     "character": "/characters/moose/",
     "timeline": "/characters/",
     "crew": "/crews/lmntrix/",
+    "routines": "/routines/",
+    "routine": "/routines/las-vegas-finale/",
     "search": "/search/?q=moose",
     "signup": "/accounts/signup/",
     "profile": "/members/sample-krumpqueen/",
@@ -34,6 +36,7 @@ class QuietHandler(WSGIRequestHandler):
 MEMBER = "sample-krumpqueen"
 MEMBER_PAGES = {
     "title-member": "/titles/step-up-all-in/",
+    "routine-member": "/routines/las-vegas-finale/",
     "settings": "/accounts/settings/",
 }
 

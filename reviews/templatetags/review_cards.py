@@ -17,6 +17,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from reviews.forms import rating_label
+
 register = template.Library()
 
 
@@ -33,6 +35,12 @@ def _star_rating(rating, stars, language):
     return format_html(
         '<span class="stars stars-{}" role="img" aria-label="{}"></span>', rating, label
     )
+
+
+@register.filter
+def rating_words(rating):
+    """ "3½ stars" for 7 half-stars, as the star input reads a rating."""
+    return rating_label(rating)
 
 
 @register.simple_tag
