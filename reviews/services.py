@@ -18,14 +18,14 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import counts, moderation
-from .models import Comment, HelpfulVote, Report, Review, Status
+from .models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
 
 
 class AlreadyReported(Exception):
@@ -91,18 +91,34 @@ def _status_for_new_review(author):
 
 
 @transaction.atomic
-def review_submit(*, title, author, rating, headline="", body="", contains_spoilers=False):
+def review_submit(
+    *,
+    title,
+    author,
+    rating,
+    headline="",
+    body="",
+    contains_spoilers=False,
+    best_routine=None,
+):
     """Post a review, or change the one the author already has: never a second one.
 
     A new review is published, or held for approval when the moderation settings say so.
     Editing a pending review leaves it pending; editing a removed one is refused
-    (ModerationHold). Returns (review, created).
+    (ModerationHold). `best_routine`, optional, must be one of the title's routines
+    (ValidationError otherwise, before anything is written); the routine's stored
+    best_routine_count follows while the review is published. Returns (review, created).
     """
+    if best_routine is not None and best_routine.title_id != title.pk:
+        raise ValidationError(
+            _("Choose the best routine among this title's own routines."), code="other_title"
+        )
     fields = {
         "rating": rating,
         "headline": headline,
         "body": body,
         "contains_spoilers": contains_spoilers,
+        "best_routine": best_routine,
     }
     review = Review.objects.select_for_update().filter(title=title, author=author).first()
     if review is None:
@@ -118,9 +134,11 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
                 raise
         else:
             counts.title_adjust(title.pk, add=counts.counted(review))
+            counts.best_routine_adjust(add=counts.best_routine_counted(review))
             return review, True
     ensure_author_may_edit(review)
     before = counts.counted(review)
+    best_before = counts.best_routine_counted(review)
     text_changed = (review.headline, review.body) != (headline, body)
     for name, value in fields.items():
         setattr(review, name, value)
@@ -134,6 +152,7 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
     after = counts.counted(review)
     if after != before:
         counts.title_adjust(title.pk, add=after, remove=before)
+    counts.best_routine_adjust(add=counts.best_routine_counted(review), remove=best_before)
     return review, False
 
 
@@ -148,6 +167,7 @@ def review_delete(*, review, by_author=True):
     if by_author:
         ensure_author_may_delete(locked)
     counts.title_adjust(locked.title_id, remove=counts.counted(locked))
+    counts.best_routine_adjust(remove=counts.best_routine_counted(locked))
     locked.delete()
     if locked.is_featured:
         moderation.featured_review_refresh(locked.title_id)
@@ -241,8 +261,9 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
 
 @transaction.atomic
 def member_content_delete(*, member):
-    """Delete all a member wrote or marked (reviews, helpful votes, comments), keeping every
-    count right: for the account's deletion, which takes everything whatever its status.
+    """Delete all a member wrote or marked (reviews, helpful votes, comments, routine
+    ratings), keeping every count right: for the account's deletion, which takes
+    everything whatever its status.
 
     The caller locks the member's row first (accounts.services.account_delete), so a vote
     or comment they send from another tab meanwhile waits (PostgreSQL) or fails, instead of
@@ -271,6 +292,26 @@ def member_content_delete(*, member):
         )
     for review_id in sorted(comments):
         counts.comment_count_adjust(review_id, -comments[review_id])
+    member_routine_ratings_delete(member=member)
+
+
+def member_routine_ratings_delete(*, member):
+    """Take a leaving member's routine ratings out of each routine's stored count and sum,
+    then delete them (RoutineRating.member is PROTECT: the account's row cannot go first).
+
+    The ratings are locked first, then the routines' counts change one by one in routine
+    id order (the order counts.best_routine_adjust keeps too). The caller holds the
+    member's row, so a rating they send from another tab meanwhile waits or fails.
+    """
+    ratings = list(
+        RoutineRating.objects.select_for_update()
+        .filter(member=member)
+        .order_by("routine_id")
+        .values_list("pk", "routine_id", "rating")
+    )
+    RoutineRating.objects.filter(pk__in=[pk for pk, _routine, _rating in ratings]).delete()
+    for _pk, routine_id, rating in ratings:
+        counts.routine_rating_adjust(routine_id, remove=rating)
 
 
 def title_aggregates_recount(title):
@@ -288,6 +329,12 @@ def title_aggregates_recount(title):
             **{f"ratings_{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
         )
     )
+
+
+def best_routine_count_recount(routine):
+    """How many published reviews name `routine` their title's best, counted afresh (for
+    checks and repairs, like title_aggregates_recount)."""
+    return Review.objects.published().filter(best_routine=routine).count()
 
 
 def review_counts_recount(review):

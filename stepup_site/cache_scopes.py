@@ -10,6 +10,8 @@ that show what it changed, so it costs only those pages. Scope names:
   routines, trivia), which a review, vote or comment leaves as it is
 - `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
 - `member:<pk>`: a member's profile and what only they see (their marks)
+- `catalog:routine:<pk>`: a routine's page (with the reviews naming it best); `routines`:
+  the routine leaderboard (how often reviews name each routine best)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
   profiles, which name the titles reviewed: too many to list for a title's edit)
@@ -107,16 +109,24 @@ def write_scopes(instance, *, created=False, update_fields=None):
     from reviews.models import Comment, HelpfulVote, ModerationAction, Report, Review
 
     if isinstance(instance, Review):
-        scopes = {*_review_scopes(instance.title_id, instance.author_id)}
+        scopes = {*_review_scopes(instance.title_id, instance.author_id, instance.best_routine_id)}
         if created or update_fields is None or {"rating", "status"} & set(update_fields):
             scopes.add("ratings")  # the title list shows every title's average
-        return scopes
+        return scopes | _best_routine_scopes(instance, created=created, update_fields=update_fields)
     if isinstance(instance, (HelpfulVote, Comment)):
         review = instance._state.fields_cache.get("review")
         if review is None:
-            review = Review.objects.filter(pk=instance.review_id).only("title", "author").first()
+            review = (
+                Review.objects.filter(pk=instance.review_id)
+                .only("title", "author", "best_routine")
+                .first()
+            )
         writer = instance.voter_id if isinstance(instance, HelpfulVote) else instance.author_id
-        about = _review_scopes(review.title_id, review.author_id) if review else ("home",)
+        about = (
+            _review_scopes(review.title_id, review.author_id, review.best_routine_id)
+            if review
+            else ("home",)
+        )
         return {*about, f"member:{writer}"}
     if isinstance(instance, Report):
         return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's
@@ -168,8 +178,30 @@ def m2m_scopes(instance, model, pk_set):
     return _with_catalog_parts(scopes)
 
 
-def _review_scopes(title_id, author_id):
-    return (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+def _review_scopes(title_id, author_id, best_routine_id=None):
+    scopes = (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+    # The page of the routine it names shows it among the reviews naming that routine.
+    return (*scopes, f"catalog:routine:{best_routine_id}") if best_routine_id else scopes
+
+
+def _best_routine_scopes(review, *, created, update_fields):
+    """What a review's naming of its title's best routine changes, beyond _review_scopes:
+    the page of the routine it named before this write, and the leaderboard ("routines",
+    which shows how many published reviews name each routine) when the routine named, or
+    whether the naming counts (the review's status), may have changed."""
+    before = getattr(review, "_loaded_best_routine_id", None)
+    named = {review.best_routine_id, before} - {None}
+    if not named:
+        return set()
+    scopes = {f"catalog:routine:{pk}" for pk in named}
+    if (
+        created
+        or update_fields is None  # a deletion, or a save of every field
+        or "status" in update_fields
+        or review.best_routine_id != before
+    ):
+        scopes.add("routines")
+    return scopes
 
 
 def _scope(kind, pk):

@@ -1,7 +1,17 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from films.models import (
+    Character,
+    Credit,
+    Crew,
+    CrewMembership,
+    Person,
+    Routine,
+    RoutineDancer,
+    Title,
+    Trivia,
+)
 
 
 class TitleFactory(factory.django.DjangoModelFactory):
@@ -111,16 +121,47 @@ class StaffUserFactory(UserFactory):
     is_superuser = True
 
 
-def review(*, title=None, author=None, rating=7, headline="", body="", contains_spoilers=False):
+def review(
+    *,
+    title=None,
+    author=None,
+    rating=7,
+    headline="",
+    body="",
+    contains_spoilers=False,
+    best_routine=None,
+):
     """A review written the way the site writes them, so the title's aggregates follow."""
     from reviews.services import review_submit
 
     created, _ = review_submit(
-        title=title or TitleFactory(),
+        title=title or (best_routine.title if best_routine else TitleFactory()),
         author=author or UserFactory(),
         rating=rating,
         headline=headline,
         body=body,
         contains_spoilers=contains_spoilers,
+        best_routine=best_routine,
     )
     return created
+
+
+class RoutineDancerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutineDancer
+
+    routine = factory.SubFactory(RoutineFactory)
+    person = factory.SubFactory(PersonFactory)
+
+
+def routine_rating(*, routine=None, member=None, rating=7):
+    """A member's rating of a routine, with the routine's stored count and sum following
+    it as the site's writes keep them (reviews.counts)."""
+    from reviews.counts import routine_rating_adjust
+    from reviews.models import RoutineRating
+
+    made = RoutineRating.objects.create(
+        routine=routine or RoutineFactory(), member=member or UserFactory(), rating=rating
+    )
+    routine_rating_adjust(made.routine_id, add=rating)
+    return made
