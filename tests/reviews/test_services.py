@@ -1,15 +1,15 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from accounts import services as account_services
-from films.models import Title
+from films.models import Routine, Title
 from reviews import moderation, services
 from reviews.models import Comment, HelpfulVote, Report, Review, Status
-from tests.factories import TitleFactory, UserFactory, review
+from tests.factories import RoutineFactory, StaffUserFactory, TitleFactory, UserFactory, review
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +160,7 @@ class TestConstraints:
             Comment.objects.create(review=target, author=UserFactory(), body="")
 
 
-# --- The stored aggregates equal a fresh recount after any sequence of writes ---------
+# --- The stored counts (titles, reviews, best routines) equal a recount after any writes -
 
 operations = st.lists(
     st.tuples(
@@ -175,12 +175,16 @@ operations = st.lists(
                 "remove",
                 "hold",
                 "restore",
+                "suspend",
+                "reinstate",
             ]
         ),
         st.integers(min_value=0, max_value=2),  # which member
         st.integers(min_value=0, max_value=1),  # which title
         st.integers(min_value=1, max_value=10),  # rating
         st.booleans(),  # with text
+        # The best routine named: none, one of the title's own two, or another title's
+        st.sampled_from([None, 0, 1, "elsewhere"]),
     ),
     min_size=5,
     max_size=40,
@@ -193,11 +197,13 @@ class TestAggregatesProperty(HypothesisTestCase):
     def test_stored_counts_equal_a_fresh_recount_after_any_writes(self, steps):
         members = [UserFactory(username=f"member{i}") for i in range(3)]
         titles = [TitleFactory(slug=f"title-{i}", franchise_position=50 + i) for i in range(2)]
+        routines = {title.pk: RoutineFactory.create_batch(2, title=title) for title in titles}
+        moderator = StaffUserFactory(username="moderator")
         # Every member starts with a review of the first title, so votes, comments and
         # moderation always have something to act on.
         for index, member in enumerate(members):
             services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
-        for action, member_index, title_index, rating, with_text in steps:
+        for action, member_index, title_index, rating, with_text, choice in steps:
             member, title = members[member_index], titles[title_index]
             if member is None:
                 continue  # this member has left
@@ -206,9 +212,22 @@ class TestAggregatesProperty(HypothesisTestCase):
             if action == "submit" and own and own.status == Status.REMOVED:
                 with pytest.raises(services.ModerationHold):  # removed reviews stay as moderated
                     services.review_submit(title=title, author=member, rating=rating)
+            elif action == "submit" and choice == "elsewhere":
+                other = titles[1 - title_index]
+                with pytest.raises(ValidationError):  # another title's routine: refused
+                    services.review_submit(
+                        title=title,
+                        author=member,
+                        rating=rating,
+                        best_routine=routines[other.pk][0],
+                    )
             elif action == "submit":
                 services.review_submit(
-                    title=title, author=member, rating=rating, body="Text" if with_text else ""
+                    title=title,
+                    author=member,
+                    rating=rating,
+                    body="Text" if with_text else "",
+                    best_routine=None if choice is None else routines[title.pk][choice],
                 )
                 if own:  # an edit never publishes a held review
                     assert Review.objects.get(pk=own.pk).status == own.status
@@ -239,11 +258,22 @@ class TestAggregatesProperty(HypothesisTestCase):
                     moderation.content_moderate(
                         item=item, status=status, moderator=None, reason="test"
                     )
+            elif action == "suspend" and member.is_active:
+                member = account_services.account_suspend(
+                    member=member, moderator=moderator, reason="test", hide_content=True
+                )
+                members[member_index] = member
+            elif action == "reinstate":
+                member = account_services.account_unsuspend(member=member, moderator=moderator)
+                members[member_index] = member
             elif action == "leave":
                 account_services.account_delete(user=member)
                 members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
+            for routine in Routine.objects.filter(title=title):
+                recount = services.best_routine_count_recount(routine)
+                assert routine.best_routine_count == recount, routine.name
         for each in Review.objects.all():
             counts = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
             assert counts == services.review_counts_recount(each)
