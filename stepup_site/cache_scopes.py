@@ -148,7 +148,7 @@ def write_scopes(instance, *, created=False, update_fields=None):
     if isinstance(instance, Routine):  # named in search too
         return _with_catalog_parts(
             {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
-        )
+        ) | _named_best_in_scopes(instance)
     if isinstance(instance, (Credit, CrewMembership, Trivia)):
         return _with_catalog_parts(
             {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
@@ -182,6 +182,16 @@ def _review_scopes(title_id, author_id, best_routine_id=None):
     scopes = (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
     # The page of the routine it names shows it among the reviews naming that routine.
     return (*scopes, f"catalog:routine:{best_routine_id}") if best_routine_id else scopes
+
+
+def _named_best_in_scopes(routine):
+    """The pages beyond its title's that show the cards of reviews naming `routine` best
+    (their authors' profiles, the home page's latest reviews): a routine renamed or deleted
+    changes the name or link on each card. One query."""
+    from reviews.models import Review
+
+    authors = set(Review.objects.filter(best_routine=routine).values_list("author_id", flat=True))
+    return {f"member:{pk}" for pk in authors} | ({"home"} if authors else set())
 
 
 def _best_routine_scopes(review, *, created, update_fields):

@@ -261,19 +261,25 @@ def test_a_visitor_sees_a_changed_choice_at_once_on_the_cached_title_page(title,
 
 
 def test_a_renamed_or_deleted_routine_shows_at_once_on_cached_cards(title, finale):
-    review(title=title, best_routine=finale, body="Words")
+    written = review(title=title, best_routine=finale, body="Words")
     visitor, reader = Client(), Client()
     reader.force_login(UserFactory())
-    for client in (visitor, reader):
-        client.get(title.get_absolute_url())
+    pages = [
+        (visitor, title.get_absolute_url()),
+        (reader, title.get_absolute_url()),
+        (visitor, written.author.get_absolute_url()),
+        (visitor, reverse("films:home")),
+        (visitor, written.get_absolute_url()),
+    ]
+    for client, url in pages:
+        client.get(url)
     finale.name = "The Vegas finale"
     finale.save()
-    for client in (visitor, reader):
-        page = client.get(title.get_absolute_url())
-        assert best_routine_lines(page) == ["Best routine: The Vegas finale"]
+    for client, url in pages:
+        assert best_routine_lines(client.get(url)) == ["Best routine: The Vegas finale"], url
     finale.delete()
-    for client in (visitor, reader):
-        assert best_routine_lines(client.get(title.get_absolute_url())) == []
+    for client, url in pages:
+        assert best_routine_lines(client.get(url)) == [], url
 
 
 def test_the_review_page_profile_and_home_page_show_the_best_routine(client, title, finale):
