@@ -65,7 +65,9 @@ def title_list(request):
 def _title(request, slug):
     """The title by its slug; its row (stored aggregates, the staff pick) from the cache
     while its scope has not changed."""
-    titles = Title.objects.select_related("featured_review__author")
+    titles = Title.objects.select_related(
+        "featured_review__author", "featured_review__best_routine"
+    )
     pk = title_pk(slug) if caching_enabled() else None
     title = None
     if pk is not None:

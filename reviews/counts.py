@@ -52,6 +52,25 @@ def counted(review):
     return (review.rating, review.has_text) if review.is_published else None
 
 
+def best_routine_counted(review):
+    """The routine a review names its title's best, as counted in the routine's stored
+    best_routine_count: only while the review is published. None when it names none."""
+    return review.best_routine_id if review.is_published else None
+
+
+def best_routine_adjust(*, add=None, remove=None):
+    """Move one review's naming from routine `remove` to routine `add` (ids, or None).
+
+    The two routines change in id order, as every such change does, so two reviews
+    swapping the same pair of routines at once never deadlock on PostgreSQL.
+    """
+    if add == remove:
+        return
+    steps = {pk: step for pk, step in ((add, 1), (remove, -1)) if pk is not None}
+    for pk in sorted(steps):
+        Routine.objects.filter(pk=pk).update(best_routine_count=F("best_routine_count") + steps[pk])
+
+
 def comment_count_adjust(review_id, step):
     if step:
         Review.objects.filter(pk=review_id).update(comment_count=F("comment_count") + step)

@@ -99,7 +99,7 @@ class ReviewQuerySet(ModeratedQuerySet):
         return self.exclude(body="")
 
     def for_listing(self):
-        return self.select_related("author", "title")
+        return self.select_related("author", "title", "best_routine")
 
 
 class Review(Moderated):
@@ -211,8 +211,22 @@ class Review(Moderated):
     def __str__(self):
         return _("%(author)s on %(title)s") % {"author": self.author, "title": self.title}
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "best_routine" in update_fields:
+            self._loaded_best_routine_id = self.best_routine_id
+
     def get_absolute_url(self):
         return reverse("reviews:detail", kwargs={"pk": self.pk})
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        review = super().from_db(db, field_names, values)
+        # The routine it named as read: a save naming another one changes both routines'
+        # pages (the scope map reads this; the saved row only has the new one).
+        review._loaded_best_routine_id = review.__dict__.get("best_routine_id")
+        return review
 
     @property
     def has_text(self):

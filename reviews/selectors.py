@@ -38,7 +38,7 @@ def listed_review_page(request, title, *, featured):
     """The page of the title's written reviews the request asks for (sort and cursor),
     without the staff pick, which the page shows above the list."""
     reviews = Review.objects.published().filter(title=title).with_text()
-    reviews = reviews.select_related("author")
+    reviews = reviews.select_related("author", "best_routine")
     listed = title.text_review_count  # stored: paging never counts the reviews table
     if featured is not None:
         reviews = reviews.exclude(pk=featured.pk)
@@ -76,7 +76,9 @@ def reader_marks(reader, *, title, review_ids):
         marks[kind].add(review_id)
     own_review = None
     if marks["own"]:
-        own_review = Review.objects.select_related("author").get(pk=marks["own"].pop())
+        own_review = Review.objects.select_related("author", "best_routine").get(
+            pk=marks["own"].pop()
+        )
         own_review.title = title
     return ReaderMarks(frozenset(marks["voted"]), frozenset(marks["reported"]), own_review)
 

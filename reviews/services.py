@@ -14,7 +14,7 @@ would be published in its place). Restoring or approving lifts this. The checks 
 the locked row, so a decision made while the author had a form open still holds.
 """
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -94,18 +94,34 @@ def _status_for_new_review(author):
 
 
 @transaction.atomic
-def review_submit(*, title, author, rating, headline="", body="", contains_spoilers=False):
+def review_submit(
+    *,
+    title,
+    author,
+    rating,
+    headline="",
+    body="",
+    contains_spoilers=False,
+    best_routine=None,
+):
     """Post a review, or change the one the author already has: never a second one.
 
     A new review is published, or held for approval when the moderation settings say so.
     Editing a pending review leaves it pending; editing a removed one is refused
-    (ModerationHold). Returns (review, created).
+    (ModerationHold). `best_routine`, optional, must be one of the title's routines
+    (ValidationError otherwise, before anything is written); the routine's stored
+    best_routine_count follows while the review is published. Returns (review, created).
     """
+    if best_routine is not None and best_routine.title_id != title.pk:
+        raise ValidationError(
+            _("Choose the best routine among this title's own routines."), code="other_title"
+        )
     fields = {
         "rating": rating,
         "headline": headline,
         "body": body,
         "contains_spoilers": contains_spoilers,
+        "best_routine": best_routine,
     }
     review = Review.objects.select_for_update().filter(title=title, author=author).first()
     if review is None:
@@ -121,9 +137,11 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
                 raise
         else:
             counts.title_adjust(title.pk, add=counts.counted(review))
+            counts.best_routine_adjust(add=counts.best_routine_counted(review))
             return review, True
     ensure_author_may_edit(review)
     before = counts.counted(review)
+    best_before = counts.best_routine_counted(review)
     text_changed = (review.headline, review.body) != (headline, body)
     for name, value in fields.items():
         setattr(review, name, value)
@@ -137,6 +155,7 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
     after = counts.counted(review)
     if after != before:
         counts.title_adjust(title.pk, add=after, remove=before)
+    counts.best_routine_adjust(add=counts.best_routine_counted(review), remove=best_before)
     return review, False
 
 
@@ -151,6 +170,7 @@ def review_delete(*, review, by_author=True):
     if by_author:
         ensure_author_may_delete(locked)
     counts.title_adjust(locked.title_id, remove=counts.counted(locked))
+    counts.best_routine_adjust(remove=counts.best_routine_counted(locked))
     locked.delete()
     if locked.is_featured:
         moderation.featured_review_refresh(locked.title_id)
@@ -334,19 +354,26 @@ def member_content_delete(*, member):
         )
     for review_id in sorted(comments):
         counts.comment_count_adjust(review_id, -comments[review_id])
-    _member_routine_ratings_delete(member)
+    member_routine_ratings_delete(member=member)
 
 
-def _member_routine_ratings_delete(member):
-    """Delete the member's routine ratings and take them out of the routines' stored counts:
-    the rating rows first, as routine_rate takes them, then each routine once, by id."""
-    ratings = RoutineRating.objects.select_for_update().filter(member=member).order_by("pk")
-    by_routine = defaultdict(list)
-    for routine_id, rating in ratings.values_list("routine_id", "rating"):
-        by_routine[routine_id].append(rating)
-    RoutineRating.objects.filter(member=member).delete()
-    for routine_id in sorted(by_routine):
-        counts.routine_adjust(routine_id, remove=by_routine[routine_id])
+def member_routine_ratings_delete(*, member):
+    """Take a leaving member's routine ratings out of each routine's stored count and sum,
+    then delete them (RoutineRating.member is PROTECT: the account's row cannot go first).
+
+    The ratings are locked first, then the routines' counts change one by one in routine
+    id order (the order counts.best_routine_adjust keeps too). The caller holds the
+    member's row, so a rating they send from another tab meanwhile waits or fails.
+    """
+    ratings = list(
+        RoutineRating.objects.select_for_update()
+        .filter(member=member)
+        .order_by("routine_id")
+        .values_list("pk", "routine_id", "rating")
+    )
+    RoutineRating.objects.filter(pk__in=[pk for pk, _routine, _rating in ratings]).delete()
+    for _pk, routine_id, rating in ratings:
+        counts.routine_adjust(routine_id, remove=[rating])
 
 
 def title_aggregates_recount(title):
@@ -364,6 +391,12 @@ def title_aggregates_recount(title):
             **{f"ratings_{value}": Count("id", filter=Q(rating=value)) for value in range(1, 11)},
         )
     )
+
+
+def best_routine_count_recount(routine):
+    """How many published reviews name `routine` their title's best, counted afresh (for
+    checks and repairs, like title_aggregates_recount)."""
+    return Review.objects.published().filter(best_routine=routine).count()
 
 
 def review_counts_recount(review):

@@ -34,30 +34,29 @@ def review_edit(request, slug):
     if review is not None:
         # Refused up front with the reason (a 403); the service checks again as it saves.
         services.ensure_author_may_edit(review)
-    form = ReviewForm(request.POST if request.method == "POST" else None, instance=review)
-    if request.method == "POST":
-        if form.is_valid():
-            review, created = services.review_submit(
-                title=title, author=request.user, **form.cleaned_data
+    form = ReviewForm(
+        request.POST if request.method == "POST" else None, instance=review, title=title
+    )
+    if request.method == "POST" and form.is_valid():
+        # The form offers only this title's routines: another title's is a form error.
+        review, created = services.review_submit(
+            title=title, author=request.user, **form.cleaned_data
+        )
+        if not review.is_published:
+            messages.info(
+                request, _("Thank you: your review will appear once a moderator approves it.")
             )
-            if not review.is_published:
-                messages.info(
-                    request, _("Thank you: your review will appear once a moderator approves it.")
-                )
-            else:
-                messages.success(
-                    request,
-                    _("Your review is posted.") if created else _("Your review is updated."),
-                )
-            return redirect(f"{title.get_absolute_url()}#your-review")
-        status = 400
-    else:
-        status = 200
+        else:
+            messages.success(
+                request,
+                _("Your review is posted.") if created else _("Your review is updated."),
+            )
+        return redirect(f"{title.get_absolute_url()}#your-review")
     return render(
         request,
         "reviews/review_form.html",
         {"title": title, "form": form, "editing": review is not None},
-        status=status,
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -139,7 +138,7 @@ def routine_rating_remove(request, slug):
 def _visible_reviews(user):
     """Published reviews, the reader's own whatever their status, and everything for
     moderators (not for every staff member: editors keep the catalog only)."""
-    reviews = Review.objects.select_related("author", "title")
+    reviews = Review.objects.select_related("author", "title", "best_routine")
     return reviews if user.has_perm("reviews.view_review") else reviews.visible_to(user)
 
 

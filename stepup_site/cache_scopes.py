@@ -12,6 +12,8 @@ that show what it changed, so it costs only those pages. Scope names:
   `catalog:routine:<pk>`: those pages (a routine's shows its ratings too)
 - `routines`: the routine leaderboard, which shows every routine's rating numbers
 - `member:<pk>`: a member's profile and what only they see (their marks)
+- `catalog:routine:<pk>`: a routine's page (with the reviews naming it best); `routines`:
+  the routine leaderboard (how often reviews name each routine best)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
   profiles, which name the titles reviewed, and the character pages, whose timelines name
@@ -136,16 +138,24 @@ def write_scopes(instance, *, created=False, update_fields=None):
     )
 
     if isinstance(instance, Review):
-        scopes = {*_review_scopes(instance.title_id, instance.author_id)}
+        scopes = {*_review_scopes(instance.title_id, instance.author_id, instance.best_routine_id)}
         if created or update_fields is None or {"rating", "status"} & set(update_fields):
             scopes.add("ratings")  # the title list shows every title's average
-        return scopes
+        return scopes | _best_routine_scopes(instance, created=created, update_fields=update_fields)
     if isinstance(instance, (HelpfulVote, Comment)):
         review = instance._state.fields_cache.get("review")
         if review is None:
-            review = Review.objects.filter(pk=instance.review_id).only("title", "author").first()
+            review = (
+                Review.objects.filter(pk=instance.review_id)
+                .only("title", "author", "best_routine")
+                .first()
+            )
         writer = instance.voter_id if isinstance(instance, HelpfulVote) else instance.author_id
-        about = _review_scopes(review.title_id, review.author_id) if review else ("home",)
+        about = (
+            _review_scopes(review.title_id, review.author_id, review.best_routine_id)
+            if review
+            else ("home",)
+        )
         return {*about, f"member:{writer}"}
     if isinstance(instance, RoutineRating):
         return {*routine_rating_scopes(instance.routine_id), f"member:{instance.member_id}"}
@@ -177,7 +187,7 @@ def write_scopes(instance, *, created=False, update_fields=None):
                 *_link_scopes(instance),
                 *shown_with("routine", instance.pk),
             }
-        )
+        ) | _named_best_in_scopes(instance)
     if isinstance(instance, Credit) and instance.character_id:
         # Who plays whom shows on the timeline, and who returns where on the title pages
         # of every title with this character, earlier and later ones alike.
@@ -247,8 +257,40 @@ def _routine_title(link):
     return {_scope("title", pk) for pk in title_id}
 
 
-def _review_scopes(title_id, author_id):
-    return (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+def _review_scopes(title_id, author_id, best_routine_id=None):
+    scopes = (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+    # The page of the routine it names shows it among the reviews naming that routine.
+    return (*scopes, f"catalog:routine:{best_routine_id}") if best_routine_id else scopes
+
+
+def _named_best_in_scopes(routine):
+    """The pages beyond its title's that show the cards of reviews naming `routine` best
+    (their authors' profiles, the home page's latest reviews): a routine renamed or deleted
+    changes the name or link on each card. One query."""
+    from reviews.models import Review
+
+    authors = set(Review.objects.filter(best_routine=routine).values_list("author_id", flat=True))
+    return {f"member:{pk}" for pk in authors} | ({"home"} if authors else set())
+
+
+def _best_routine_scopes(review, *, created, update_fields):
+    """What a review's naming of its title's best routine changes, beyond _review_scopes:
+    the page of the routine it named before this write, and the leaderboard ("routines",
+    which shows how many published reviews name each routine) when the routine named, or
+    whether the naming counts (the review's status), may have changed."""
+    before = getattr(review, "_loaded_best_routine_id", None)
+    named = {review.best_routine_id, before} - {None}
+    if not named:
+        return set()
+    scopes = {f"catalog:routine:{pk}" for pk in named}
+    if (
+        created
+        or update_fields is None  # a deletion, or a save of every field
+        or "status" in update_fields
+        or review.best_routine_id != before
+    ):
+        scopes.add("routines")
+    return scopes
 
 
 def _scope(kind, pk):

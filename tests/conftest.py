@@ -120,6 +120,7 @@ def ensure_roles():
 
     roles = importlib.import_module("reviews.migrations.0003_roles")
     roles.create_roles(apps, None)
+    importlib.import_module("reviews.migrations.0012_routine_roles").add_permissions(apps, None)
 
 
 WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)

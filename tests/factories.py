@@ -130,17 +130,27 @@ class StaffUserFactory(UserFactory):
     is_superuser = True
 
 
-def review(*, title=None, author=None, rating=7, headline="", body="", contains_spoilers=False):
+def review(
+    *,
+    title=None,
+    author=None,
+    rating=7,
+    headline="",
+    body="",
+    contains_spoilers=False,
+    best_routine=None,
+):
     """A review written the way the site writes them, so the title's aggregates follow."""
     from reviews.services import review_submit
 
     created, _ = review_submit(
-        title=title or TitleFactory(),
+        title=title or (best_routine.title if best_routine else TitleFactory()),
         author=author or UserFactory(),
         rating=rating,
         headline=headline,
         body=body,
         contains_spoilers=contains_spoilers,
+        best_routine=best_routine,
     )
     return created
 

@@ -108,6 +108,12 @@ class ReviewUrls:
         head, tail = _url_around("accounts:profile", "username", "~marker~")
         return head + quote(username, safe=RFC3986_SUBDELIMS + "/~:@") + tail
 
+    @property
+    def best_routine(self):
+        slug = self._review.best_routine.slug
+        head, tail = _url_around("films:routine_detail", "slug", "routine-marker")
+        return head + quote(slug) + tail
+
 
 @register.simple_tag
 def review_urls(review):

@@ -9,7 +9,14 @@ from accounts import services as account_services
 from films.models import Routine, Title
 from reviews import moderation, services
 from reviews.models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
-from tests.factories import RoutineFactory, TitleFactory, UserFactory, review, routine_rating
+from tests.factories import (
+    RoutineFactory,
+    StaffUserFactory,
+    TitleFactory,
+    UserFactory,
+    review,
+    routine_rating,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +241,7 @@ class TestConstraints:
             Comment.objects.create(review=target, author=UserFactory(), body="")
 
 
-# --- The stored aggregates equal a fresh recount after any sequence of writes ---------
+# --- The stored counts (titles, reviews, best routines) equal a recount after any writes -
 
 operations = st.lists(
     st.tuples(
@@ -251,12 +258,16 @@ operations = st.lists(
                 "restore",
                 "rate routine",
                 "unrate routine",
+                "suspend",
+                "reinstate",
             ]
         ),
         st.integers(min_value=0, max_value=2),  # which member
         st.integers(min_value=0, max_value=1),  # which title (and which of its routines)
         st.integers(min_value=1, max_value=10),  # rating
         st.booleans(),  # with text
+        # The best routine named: none, one of the title's own two, or another title's
+        st.sampled_from([None, 0, 1, "elsewhere"]),
     ),
     min_size=5,
     max_size=40,
@@ -269,12 +280,13 @@ class TestAggregatesProperty(HypothesisTestCase):
     def test_stored_counts_equal_a_fresh_recount_after_any_writes(self, steps):
         members = [UserFactory(username=f"member{i}") for i in range(3)]
         titles = [TitleFactory(slug=f"title-{i}", franchise_position=50 + i) for i in range(2)]
-        routines = [RoutineFactory(title=title, slug=f"{title.slug}-finale") for title in titles]
+        routines = {title.pk: RoutineFactory.create_batch(2, title=title) for title in titles}
+        moderator = StaffUserFactory(username="moderator")
         # Every member starts with a review of the first title, so votes, comments and
         # moderation always have something to act on.
         for index, member in enumerate(members):
             services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
-        for action, member_index, title_index, rating, with_text in steps:
+        for action, member_index, title_index, rating, with_text, choice in steps:
             member, title = members[member_index], titles[title_index]
             if member is None:
                 continue  # this member has left
@@ -283,9 +295,22 @@ class TestAggregatesProperty(HypothesisTestCase):
             if action == "submit" and own and own.status == Status.REMOVED:
                 with pytest.raises(services.ModerationHold):  # removed reviews stay as moderated
                     services.review_submit(title=title, author=member, rating=rating)
+            elif action == "submit" and choice == "elsewhere":
+                other = titles[1 - title_index]
+                with pytest.raises(ValidationError):  # another title's routine: refused
+                    services.review_submit(
+                        title=title,
+                        author=member,
+                        rating=rating,
+                        best_routine=routines[other.pk][0],
+                    )
             elif action == "submit":
                 services.review_submit(
-                    title=title, author=member, rating=rating, body="Text" if with_text else ""
+                    title=title,
+                    author=member,
+                    rating=rating,
+                    body="Text" if with_text else "",
+                    best_routine=None if choice is None else routines[title.pk][choice],
                 )
                 if own:  # an edit never publishes a held review
                     assert Review.objects.get(pk=own.pk).status == own.status
@@ -316,17 +341,33 @@ class TestAggregatesProperty(HypothesisTestCase):
                     moderation.content_moderate(
                         item=item, status=status, moderator=None, reason="test"
                     )
-            elif action == "rate routine":
-                services.routine_rate(routine=routines[title_index], member=member, rating=rating)
-            elif action == "unrate routine":
-                services.routine_rating_remove(routine=routines[title_index], member=member)
+            elif action in {"rate routine", "unrate routine"}:
+                routine = routines[title.pk][choice if isinstance(choice, int) else 0]
+                if action == "unrate routine":
+                    services.routine_rating_remove(routine=routine, member=member)
+                elif not member.is_active:
+                    with pytest.raises(PermissionDenied):  # a suspended member rates nothing
+                        services.routine_rate(routine=routine, member=member, rating=rating)
+                else:
+                    services.routine_rate(routine=routine, member=member, rating=rating)
+            elif action == "suspend" and member.is_active:
+                member = account_services.account_suspend(
+                    member=member, moderator=moderator, reason="test", hide_content=True
+                )
+                members[member_index] = member
+            elif action == "reinstate":
+                member = account_services.account_unsuspend(member=member, moderator=moderator)
+                members[member_index] = member
             elif action == "leave":
                 account_services.account_delete(user=member)
                 members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
+            for routine in Routine.objects.filter(title=title):
+                recount = services.best_routine_count_recount(routine)
+                assert routine.best_routine_count == recount, routine.name
         for each in Review.objects.all():
             counts = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
             assert counts == services.review_counts_recount(each)
-        for routine in routines:
+        for routine in (routine for pair in routines.values() for routine in pair):
             assert stored_routine_counts(routine) == services.routine_aggregates_recount(routine)
