@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import ActionWithReasonMixin, ReasonForm
-from reviews.models import Comment, Review
+from reviews.models import Comment, Review, RoutineRating
 
 from .forms import UsernameRulesMixin
 from .models import User
@@ -128,14 +128,18 @@ class UserAdmin(ActionWithReasonMixin, DjangoUserAdmin):
         )
 
     # Deleting a member goes through the same service as a member deleting themselves,
-    # so every stored count (ratings, helpful votes, comments) stays right. Their reviews,
-    # votes and comments are PROTECTed from a bare cascade; the service removes them, so
-    # the confirmation page lists them as deleted rather than as blocking.
+    # so every stored count (ratings, helpful votes, comments, routine ratings) stays
+    # right. Their reviews, votes, comments and routine ratings are PROTECTed from a bare
+    # cascade; the service removes them, so the confirmation page lists them as deleted
+    # rather than as blocking.
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         # Reviews and comments are never deleted in their own admin (moderators remove them,
-        # reversibly), but leaving with their author is how they should go.
-        removed_with_author = {str(Review._meta.verbose_name), str(Comment._meta.verbose_name)}
+        # reversibly), nor routine ratings (read-only there), but leaving with their author
+        # is how they should go.
+        removed_with_author = {
+            str(model._meta.verbose_name) for model in (Review, Comment, RoutineRating)
+        }
         perms_needed = {name for name in perms_needed if str(name) not in removed_with_author}
         return [*deleted, *map(str, protected)], model_count, perms_needed, []
 

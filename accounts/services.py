@@ -359,7 +359,8 @@ def account_unsuspend(*, member, moderator, reason=""):
 
 @transaction.atomic
 def account_delete(*, user):
-    """Delete a member with their reviews, votes and comments, keeping every count right."""
+    """Delete a member with their reviews, votes, comments and routine ratings, keeping
+    every count right."""
     # Locking the member first: a vote or comment they send from another tab meanwhile
     # waits (PostgreSQL) or fails, instead of vanishing uncounted.
     user = User.objects.select_for_update().get(pk=user.pk)

@@ -188,7 +188,7 @@ def spreadsheet_safe(text):
 
 
 def _export_rows(request):
-    reviews = Review.objects.filter(author=request.user).select_related("title")
+    reviews = Review.objects.filter(author=request.user).select_related("title", "best_routine")
     for review in reviews.order_by("created_at", "id"):
         yield {
             "title": review.title.name,
@@ -198,6 +198,7 @@ def _export_rows(request):
             "headline": review.headline,
             "review": review.body,
             "contains_spoilers": review.contains_spoilers,
+            "best_routine": review.best_routine.name if review.best_routine else "",
             "posted": review.created_at.isoformat(),
             "edited": review.updated_at.isoformat(),
             "status": str(review.get_status_display()),
@@ -213,6 +214,7 @@ EXPORT_FIELDS = [
     "headline",
     "review",
     "contains_spoilers",
+    "best_routine",
     "posted",
     "edited",
     "status",

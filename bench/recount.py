@@ -12,9 +12,10 @@ def chunked(items, size):
 
 
 def aggregate_mismatches():
-    """Every title's stored rating aggregates against a fresh count of its reviews."""
-    from films.models import Title
-    from reviews.services import title_aggregates_recount
+    """Every title's stored rating aggregates against a fresh count of its reviews, and
+    every routine's against its ratings."""
+    from films.models import Routine, Title
+    from reviews.services import routine_aggregates_recount, title_aggregates_recount
 
     problems = []
     for title in Title.objects.order_by("pk"):
@@ -22,15 +23,20 @@ def aggregate_mismatches():
             stored = getattr(title, key)
             if stored != counted:
                 problems.append(f"{title.slug}: {key} stored {stored}, counted {counted}")
+    for routine in Routine.objects.order_by("pk"):
+        for key, counted in routine_aggregates_recount(routine).items():
+            stored = getattr(routine, key)
+            if stored != counted:
+                problems.append(f"routine {routine.slug}: {key} stored {stored}, counted {counted}")
     return problems
 
 
 def check_aggregates():
-    print("Checking every title's stored aggregates against a recount...", flush=True)
+    print("Checking every title's and routine's stored aggregates against a recount...", flush=True)
     mismatches = aggregate_mismatches()
     for mismatch in mismatches:
         print(f"  MISMATCH {mismatch}")
-    print("  all titles match" if not mismatches else "  MISMATCHES", flush=True)
+    print("  all titles and routines match" if not mismatches else "  MISMATCHES", flush=True)
     return [f"aggregates: {mismatch}" for mismatch in mismatches]
 
 

@@ -10,6 +10,7 @@ from .models import (
     CrewMembership,
     Person,
     Routine,
+    RoutineDancer,
     Title,
     Trivia,
 )
@@ -43,6 +44,15 @@ class RoutineInline(admin.StackedInline):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["choreographers", "crews"]
     fields = ["name", "slug", "order", "description", "crews", "choreographers"]
+    # Its dancers are an inline of the routine's own page (inlines do not nest).
+    show_change_link = True
+
+
+class RoutineDancerInline(admin.TabularInline):
+    model = RoutineDancer
+    extra = 1
+    autocomplete_fields = ["person", "character"]
+    fields = ["person", "character", "order"]
 
 
 class TriviaInline(admin.TabularInline):
@@ -121,12 +131,25 @@ class CrewAdmin(NamedModelAdmin):
 
 @admin.register(Routine)
 class RoutineAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "order"]
+    list_display = ["name", "title", "order", "rating_count", "best_routine_count"]
     list_select_related = ["title"]
     list_filter = ["title", "crews"]
     search_fields = ["name", "description", "title__name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["title", "choreographers", "crews"]
+    # The counts are kept by members' ratings and reviews (reviews.counts): shown, never typed.
+    readonly_fields = ["rating_count", "rating_sum", "best_routine_count"]
+    fields = [
+        "title",
+        "name",
+        "slug",
+        "order",
+        "description",
+        "crews",
+        "choreographers",
+        *readonly_fields,
+    ]
+    inlines = [RoutineDancerInline]
 
 
 @admin.register(Trivia)

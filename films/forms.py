@@ -59,3 +59,33 @@ class SearchForm(forms.Form):
                 _("Type at least 2 letters or digits to search."), code="too_short"
             )
         return query
+
+
+class RoutineFilterForm(forms.Form):
+    """The leaderboard's filters, read from the query string so every view is linkable;
+    the choices are the titles and crews that have routines (RoutineLeaderboard)."""
+
+    title = forms.ChoiceField(label=_("Title"), required=False)
+    crew = forms.ChoiceField(label=_("Dance crew"), required=False)
+    best = forms.BooleanField(label=_("Only the best routine of each title"), required=False)
+
+    def __init__(self, *args, titles, crews, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].choices = [
+            ("", _("Every title")),
+            *((title.slug, title.name) for title in titles),
+        ]
+        self.fields["crew"].choices = [("", _("Every crew")), *((c.slug, c.name) for c in crews)]
+
+    def filters(self):
+        """The valid choices as RoutineLeaderboard.filtered takes them; an unknown value
+        (an old or hand-edited link) is left out, as the title list does."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "title": data.get("title", ""),
+            "crew": data.get("crew", ""),
+            "best_of_each_title": data.get("best", False),
+        }

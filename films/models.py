@@ -322,6 +322,10 @@ class PersonQuerySet(NamedQuerySet):
                 CrewMembership.objects.select_related("crew", "title", "character"),
             ),
             models.Prefetch("choreographed_routines", Routine.objects.select_related("title")),
+            models.Prefetch(
+                "routines_danced",
+                RoutineDancer.objects.select_related("routine__title", "character"),
+            ),
         )
 
 
@@ -347,6 +351,9 @@ class CharacterQuerySet(NamedQuerySet):
             models.Prefetch("credits", Credit.objects.select_related("title", "person")),
             models.Prefetch(
                 "crew_memberships", CrewMembership.objects.select_related("crew", "title")
+            ),
+            models.Prefetch(
+                "routines_danced", RoutineDancer.objects.select_related("routine__title", "person")
             ),
         )
 
@@ -542,14 +549,29 @@ class CrewMembership(models.Model):
         return self.crew.get_absolute_url()
 
 
+class RoutineQuerySet(NamedQuerySet):
+    def with_page_parts(self):
+        """What a routine's page and the leaderboard show of each: its title, crews, dancers."""
+        return self.select_related("title").prefetch_related(
+            "crews",
+            models.Prefetch("dancers", RoutineDancer.objects.select_related("person", "character")),
+        )
+
+
 class Routine(SearchableName):
-    """A dance number of a title. A later issue lets users rate each one."""
+    """A dance number of a title, which members rate on the site's half-star scale.
+
+    Its stored rating count and sum, and how many published reviews name it their title's
+    best routine, are kept by the reviews app's writes in the same transaction (as a title's
+    rating aggregates are), so no page counts the ratings or reviews tables.
+    """
 
     title = models.ForeignKey(
         Title, on_delete=models.CASCADE, related_name="routines", verbose_name=_("title")
     )
     name = models.CharField(_("name"), max_length=200)
-    slug = models.SlugField(_("slug"), max_length=200)
+    # Unique across the franchise: a routine's page is /routines/<slug>/.
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
     order = models.PositiveSmallIntegerField(
         _("order"), default=0, help_text=_("Its place in the title's running order.")
     )
@@ -560,26 +582,109 @@ class Routine(SearchableName):
     crews = models.ManyToManyField(
         Crew, blank=True, related_name="routines", verbose_name=_("crews dancing")
     )
+    rating_count = models.PositiveIntegerField(_("ratings"), default=0, editable=False)
+    rating_sum = models.PositiveIntegerField(_("sum of ratings"), default=0, editable=False)
+    best_routine_count = models.PositiveIntegerField(
+        _("named best routine"), default=0, editable=False
+    )
 
-    objects = NamedQuerySet.as_manager()
+    # Kept by the reviews app's F() updates alone. A catalog edit (the admin, the loader)
+    # saves a copy read before it, and would otherwise write back the counts it read,
+    # undoing every rating made meanwhile.
+    STORED_COUNTS = frozenset({"rating_count", "rating_sum", "best_routine_count"})
+
+    objects = RoutineQuerySet.as_manager()
 
     class Meta:
         ordering = ["title__franchise_position", "order", "id"]
         verbose_name = _("dance routine")
         verbose_name_plural = _("dance routines")
         constraints = [
-            models.UniqueConstraint(
-                fields=["title", "slug"],
-                name="routine_unique_slug_per_title",
-                violation_error_message=_("This title already has a routine with this slug."),
+            models.CheckConstraint(
+                condition=Q(rating_sum__lte=models.F("rating_count") * 10)
+                & Q(rating_sum__gte=models.F("rating_count")),
+                name="routine_rating_sum_in_range",
+                violation_error_message=_("The stored ratings of a routine are out of step."),
             ),
         ]
 
     def __str__(self):
         return _("%(routine)s (%(title)s)") % {"routine": self.name, "title": self.title}
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None and not args:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.STORED_COUNTS
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
-        return f"{self.title.get_absolute_url()}#routine-{self.slug}"
+        return reverse("films:routine_detail", kwargs={"slug": self.slug})
+
+    @property
+    def rating_average(self):
+        """The average in stars (0.5 to 5), or None before the first rating."""
+        if not self.rating_count:
+            return None
+        return self.rating_sum / self.rating_count / 2
+
+    @property
+    def rating_average_half_stars(self):
+        """The average rounded half up to the nearest half star, as 1 to 10, for drawing
+        stars (as Title's)."""
+        if not self.rating_count:
+            return None
+        return max(1, int(self.rating_sum / self.rating_count + 0.5))
+
+
+class RoutineDancer(models.Model):
+    """Someone who dances in a routine, and the character they dance it as, if any."""
+
+    routine = models.ForeignKey(
+        Routine, on_delete=models.CASCADE, related_name="dancers", verbose_name=_("routine")
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="routines_danced", verbose_name=_("dancer")
+    )
+    character = models.ForeignKey(
+        Character,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="routines_danced",
+        verbose_name=_("as character"),
+        help_text=_("Leave blank when they dance as themselves or as an unnamed dancer."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["routine", "order", "id"]
+        verbose_name = _("dancer")
+        verbose_name_plural = _("dancers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["routine", "person"],
+                name="routine_dancer_once",
+                violation_error_message=_("This person is already a dancer of this routine."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.character_id:
+            return _("%(person)s as %(character)s in %(routine)s") % {
+                "person": self.person,
+                "character": self.character,
+                "routine": self.routine.name,
+            }
+        return _("%(person)s in %(routine)s") % {
+            "person": self.person,
+            "routine": self.routine.name,
+        }
+
+    def get_absolute_url(self):
+        return self.routine.get_absolute_url()
 
 
 class Trivia(models.Model):

@@ -16,6 +16,7 @@ from .models import (
     CrewMembership,
     Person,
     Routine,
+    RoutineDancer,
     Title,
     Trivia,
 )
@@ -138,9 +139,25 @@ def _read_catalog(path):
                 for slug in routine.get("choreographers", [])
                 if slug not in known["people"]
             ]
+            problems += _dancer_problems(where, routine, known)
     if problems:
         raise CatalogError("; ".join(problems))
     return data
+
+
+def _dancer_problems(where, routine, known):
+    problems, seen = [], set()
+    for dancer in routine.get("dancers", []):
+        person = dancer.get("person")
+        named = f"{where}: routine {routine['slug']!r}"
+        if person not in known["people"]:
+            problems.append(f"{named} names unknown dancer {person!r}")
+        if "character" in dancer and dancer["character"] not in known["characters"]:
+            problems.append(f"{named} names unknown character {dancer['character']!r}")
+        if person in seen:  # one row per dancer of a routine (a database constraint)
+            problems.append(f"{named} names dancer {person!r} twice")
+        seen.add(person)
+    return problems
 
 
 @transaction.atomic
@@ -213,10 +230,25 @@ def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> Catal
                     "description": routine_data.get("description", ""),
                 },
             )
-            if routine is not None and (created or overwrite):
+            if routine is None:
+                continue  # staff deleted the routine: its dancers went with it
+            if created or overwrite:
                 routine.crews.set(filter(None, (crews[s] for s in routine_data.get("crews", []))))
                 routine.choreographers.set(
                     filter(None, (people[s] for s in routine_data.get("choreographers", [])))
+                )
+            # Rows of their own, like credits: a dancer the file gains is added to a routine
+            # loaded before, and one staff edited or deleted stays as they left it.
+            for place, dancer in enumerate(routine_data.get("dancers", []), start=1):
+                person = people[dancer["person"]]
+                character = characters.get(dancer.get("character"))
+                if person is None or ("character" in dancer and character is None):
+                    continue  # staff deleted the person, or the character they dance as
+                loader.upsert(
+                    RoutineDancer,
+                    key=f"routinedancer:{routine_data['slug']}:{dancer['person']}",
+                    lookup={"routine": routine, "person": person},
+                    defaults={"character": character, "order": place * 10},
                 )
 
         for order, trivia in enumerate(entry.get("trivia", []), start=1):

@@ -1,11 +1,11 @@
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
-from .models import Character, Crew, Person, Title
+from .models import Character, Crew, Person, Routine, Title
 
 
 class CatalogSitemap(Sitemap):
-    """Every title, person, character and crew page, for search engines."""
+    """Every title, person, character, crew and routine page, for search engines."""
 
     def items(self):
         return [
@@ -13,6 +13,7 @@ class CatalogSitemap(Sitemap):
             *Person.objects.only("slug"),
             *Character.objects.only("slug"),
             *Crew.objects.only("slug"),
+            *Routine.objects.only("slug"),
         ]
 
 
@@ -24,6 +25,7 @@ class ListPagesSitemap(Sitemap):
             "films:person_list",
             "films:character_list",
             "films:crew_list",
+            "films:routine_list",
         ]
 
     def location(self, item):

@@ -15,5 +15,7 @@ urlpatterns = [
     path("characters/<slug:slug>/", views.character_detail, name="character_detail"),
     path("crews/", views.crew_list, name="crew_list"),
     path("crews/<slug:slug>/", views.crew_detail, name="crew_detail"),
+    path("routines/", views.routine_list, name="routine_list"),
+    path("routines/<slug:slug>/", views.routine_detail, name="routine_detail"),
     path("search/", views.search, name="search"),
 ]

@@ -10,17 +10,26 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from core.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
+from reviews.routine_section import routine_page_context
 from reviews.selectors import latest_written_reviews, written_staff_picks
 from reviews.title_section import member_title_page, title_page_context
 
-from .forms import SearchForm, TitleFilterForm
+from .forms import RoutineFilterForm, SearchForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
-from .selectors import forget_title_slug, title_pk
+from .selectors import (
+    character_row,
+    character_timeline,
+    forget_title_slug,
+    returning_characters,
+    routine_leaderboard,
+    title_pk,
+)
 
 SEARCH_RESULTS_PER_KIND = 20
 HOME_LATEST_REVIEWS = 4
 HOME_STAFF_PICKS = 2
+HOME_TOP_ROUTINES = 5
 GENERATED_POSTER_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 
@@ -38,6 +47,7 @@ def home(request):
             "crews": crews,
             "latest_reviews": latest_written_reviews()[:HOME_LATEST_REVIEWS],
             "staff_picks": written_staff_picks()[:HOME_STAFF_PICKS],
+            "top_routines": routine_leaderboard(with_crews=False).ranked[:HOME_TOP_ROUTINES],
         },
     )
 
@@ -55,7 +65,9 @@ def title_list(request):
 def _title(request, slug):
     """The title by its slug; its row (stored aggregates, the staff pick) from the cache
     while its scope has not changed."""
-    titles = Title.objects.select_related("featured_review__author")
+    titles = Title.objects.select_related(
+        "featured_review__author", "featured_review__best_routine"
+    )
     pk = title_pk(slug) if caching_enabled() else None
     title = None
     if pk is not None:
@@ -98,8 +110,8 @@ def title_detail(request, slug):
 
 
 def render_title_catalog(title):
-    """The parts of a title page every reader sees alike: its facts, cast, crews,
-    routines and trivia (fetched only when the cached copy is stale)."""
+    """The parts of a title page every reader sees alike: its facts, cast, returning
+    characters, crews, routines and trivia (fetched only when the cached copy is stale)."""
     prefetch_related_objects([title], *Title.objects.detail_prefetches())
     credits = list(title.credits.all())
     people_by_job = {
@@ -107,6 +119,7 @@ def render_title_catalog(title):
         for role in Credit.Role
         if role != Credit.Role.CAST
     }
+    cast_credits = [credit for credit in credits if credit.role == Credit.Role.CAST]
     context = {
         "title": title,
         "jobs": [
@@ -114,7 +127,8 @@ def render_title_catalog(title):
             for role, people in people_by_job.items()
             if people
         ],
-        "cast_credits": [credit for credit in credits if credit.role == Credit.Role.CAST],
+        "cast_credits": cast_credits,
+        "returning_characters": returning_characters(title, cast_credits),
         "crews_without_line_up": crews_without_line_up(title),
     }
     return (
@@ -165,13 +179,33 @@ def person_detail(request, slug):
 
 @require_safe
 def character_list(request):
-    return render(request, "films/character_list.html", {"characters": Character.objects.all()})
+    """The crossover timeline: every character across every title."""
+    titles, rows = character_timeline()
+    returning = [row for row in rows if row.is_returning]
+    # Any other value of `show` (an old or hand-edited link) shows everyone.
+    returning_only = request.GET.get("show") == "returning"
+    return render(
+        request,
+        "films/character_list.html",
+        {
+            "titles": titles,
+            "returning_rows": returning,
+            "other_rows": [] if returning_only else rows[len(returning) :],
+            "returning_only": returning_only,
+            "character_count": len(rows),
+        },
+    )
 
 
 @require_safe
 def character_detail(request, slug):
     character = get_object_or_404(Character.objects.with_appearances(), slug=slug)
-    return render(request, "films/character_detail.html", {"character": character})
+    titles = Title.objects.in_franchise_order()
+    return render(
+        request,
+        "films/character_detail.html",
+        {"character": character, "timeline": character_row(character, titles)},
+    )
 
 
 @require_safe
@@ -183,6 +217,30 @@ def crew_list(request):
 def crew_detail(request, slug):
     crew = get_object_or_404(Crew.objects.with_line_ups(), slug=slug)
     return render(request, "films/crew_detail.html", {"crew": crew})
+
+
+@require_safe
+def routine_list(request):
+    """The franchise's routines ranked by weighted rating, filtered by the query string."""
+    board = routine_leaderboard()
+    form = RoutineFilterForm(request.GET or None, titles=board.titles(), crews=board.crews())
+    return render(
+        request,
+        "films/routine_list.html",
+        {"board": board, "form": form, "entries": board.filtered(**form.filters())},
+    )
+
+
+@require_safe
+def routine_detail(request, slug):
+    routine = get_object_or_404(
+        Routine.objects.with_page_parts().prefetch_related("choreographers"), slug=slug
+    )
+    return render(
+        request,
+        "films/routine_detail.html",
+        {"routine": routine, **routine_page_context(request, routine)},
+    )
 
 
 @require_safe

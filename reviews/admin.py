@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -15,10 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin_actions import ActionWithReasonMixin, ReasonForm
+from films.models import Routine
 
 from . import moderation
 from .forms import rating_label
-from .models import Comment, ModerationAction, Report, Review, Status
+from .models import Comment, ModerationAction, Report, Review, RoutineRating, Status
 
 
 class ReportedFilter(admin.SimpleListFilter):
@@ -51,12 +53,12 @@ class RemovalReasonForm(ReasonForm):
     reason_label = _("Reason, sent to each author")
 
 
-def _count_by_author(model, **filters):
+def _count_by_author(model, *, by="author", **filters):
     """Per-row author history as a subquery: no query per row of the list."""
     counted = (
-        model.objects.filter(author=OuterRef("author"), **filters)
+        model.objects.filter(**{by: OuterRef("author")}, **filters)
         .order_by()
-        .values("author")
+        .values(by)
         .annotate(number=Count("pk"))
         .values("number")
     )
@@ -98,6 +100,7 @@ class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
                 open_report_count=Count("reports", filter=open_reports, distinct=True),
                 author_items=_count_by_author(self.model),
                 author_removals=_count_by_author(self.model, status=Status.REMOVED),
+                author_routine_ratings=_count_by_author(RoutineRating, by="member"),
                 # Pending first, then reported, then the rest, newest first within each.
                 queue_rank=Case(
                     When(status=Status.PENDING, then=Value(0)),
@@ -126,11 +129,21 @@ class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
 
     @admin.display(description=_("author's history"))
     def author_history(self, obj):
-        return ngettext(
+        items = ngettext(
             "%(count)s item, %(removed)s removed",
             "%(count)s items, %(removed)s removed",
             obj.author_items,
         ) % {"count": obj.author_items, "removed": obj.author_removals}
+        rated = obj.author_routine_ratings
+        if not rated:
+            return format_html("{}; {}", items, _("no routine ratings"))
+        ratings = ngettext("%(count)s routine rating", "%(count)s routine ratings", rated) % {
+            "count": rated
+        }
+        url = reverse(f"{self.admin_site.name}:reviews_routinerating_changelist")
+        return format_html(
+            '{}; <a href="{}?member__id__exact={}">{}</a>', items, url, obj.author_id, ratings
+        )
 
     @admin.display(description=_("public page"))
     def public_link(self, obj):
@@ -341,6 +354,54 @@ class ModerationActionAdmin(admin.ModelAdmin):
     list_filter = ["action", "created_at"]
     search_fields = ["subject", "reason", "moderator__username", "member__username"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RoutineFilter(admin.SimpleListFilter):
+    """Each routine with its title, read in one query (the stock filter reads each
+    routine's title on its own)."""
+
+    title = _("routine")
+    parameter_name = "routine"
+
+    def lookups(self, request, model_admin):
+        return [(routine.pk, str(routine)) for routine in Routine.objects.select_related("title")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        # A hand-edited address (not a number, or past any id) names no routine: an empty
+        # list, not an error page.
+        if not value.isdigit() or int(value) >= 2**63:
+            return queryset.none()
+        return queryset.filter(routine_id=int(value))
+
+
+@admin.register(RoutineRating)
+class RoutineRatingAdmin(admin.ModelAdmin):
+    """Members' ratings of routines, for moderators to read with a member's history (the
+    queue links here, filtered by member). Read-only: a rating changes only through its
+    member's own writes (reviews.services), which keep the routine's stored counts."""
+
+    list_display = ["routine", "member", "stars", "updated_at"]
+    list_select_related = ["routine__title", "member"]
+    list_filter = [("routine__title", admin.RelatedOnlyFieldListFilter), RoutineFilter]
+    search_fields = ["member__username", "routine__name"]
+    fields = ["routine", "member", "stars", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("rating"), ordering="rating")
+    def stars(self, rating):
+        return rating_label(rating.rating)
 
     def has_add_permission(self, request):
         return False

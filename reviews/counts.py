@@ -8,7 +8,7 @@ from collections import Counter
 
 from django.db.models import F
 
-from films.models import Title
+from films.models import Routine, Title
 
 from .models import Comment, Review
 
@@ -33,9 +33,42 @@ def title_adjust(title_id, *, add=None, remove=None):
         Title.objects.filter(pk=title_id).update(**changes)
 
 
+def routine_adjust(routine_id, *, add=(), remove=()):
+    """Move a routine's stored rating count and sum by the ratings (1 to 10 half-stars
+    each) added and removed, by F() expressions as title_adjust does."""
+    count = len(add) - len(remove)
+    total = sum(add) - sum(remove)
+    changes = {}
+    if count:
+        changes["rating_count"] = F("rating_count") + count
+    if total:
+        changes["rating_sum"] = F("rating_sum") + total
+    if changes:
+        Routine.objects.filter(pk=routine_id).update(**changes)
+
+
 def counted(review):
     """What a review adds to its title's aggregates: only a published one counts."""
     return (review.rating, review.has_text) if review.is_published else None
+
+
+def best_routine_counted(review):
+    """The routine a review names its title's best, as counted in the routine's stored
+    best_routine_count: only while the review is published. None when it names none."""
+    return review.best_routine_id if review.is_published else None
+
+
+def best_routine_adjust(*, add=None, remove=None):
+    """Move one review's naming from routine `remove` to routine `add` (ids, or None).
+
+    The two routines change in id order, as every such change does, so two reviews
+    swapping the same pair of routines at once never deadlock on PostgreSQL.
+    """
+    if add == remove:
+        return
+    steps = {pk: step for pk, step in ((add, 1), (remove, -1)) if pk is not None}
+    for pk in sorted(steps):
+        Routine.objects.filter(pk=pk).update(best_routine_count=F("best_routine_count") + steps[pk])
 
 
 def comment_count_adjust(review_id, step):

@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from films.models import Routine
+
 from .models import (
     COMMENT_MAX_LENGTH,
     REPORT_NOTE_MAX_LENGTH,
@@ -39,8 +41,10 @@ def limited_text(value, *, limit, message):
 RATING_CHOICES = [(value, rating_label(value)) for value in range(1, 11)]
 
 
-class ReviewForm(forms.ModelForm):
-    rating = forms.TypedChoiceField(
+def rating_field():
+    """The half-star rating field, drawn by reviews/_star_input.html: a title's and a
+    routine's are the same control with the same messages."""
+    return forms.TypedChoiceField(
         label=_("Your rating"),
         choices=RATING_CHOICES,
         coerce=int,
@@ -51,9 +55,23 @@ class ReviewForm(forms.ModelForm):
         },
     )
 
+
+class ReviewForm(forms.ModelForm):
+    rating = rating_field()
+    # Its choices are the title's routines, set for each form (see __init__).
+    best_routine = forms.TypedChoiceField(
+        label=_("Best routine (optional)"),
+        help_text=_("The routine you would call the best of this title."),
+        required=False,
+        empty_value=None,
+        error_messages={
+            "invalid_choice": _("Choose one of this title's routines, or none."),
+        },
+    )
+
     class Meta:
         model = Review
-        fields = ["rating", "headline", "body", "contains_spoilers"]
+        fields = ["rating", "headline", "body", "best_routine", "contains_spoilers"]
         labels = {
             "headline": _("Headline (optional)"),
             "body": _("Your review (optional: a rating alone is fine)"),
@@ -65,6 +83,29 @@ class ReviewForm(forms.ModelForm):
         widgets = {
             "body": forms.Textarea(attrs={"rows": 6, "maxlength": REVIEW_BODY_MAX_LENGTH}),
         }
+
+    def __init__(self, *args, title=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One query lists the title's routines; the field offers and accepts exactly
+        # those, so another title's routine (a forged post) is an invalid choice and
+        # never reaches the database. No routines: no field.
+        routines = {
+            str(routine.pk): routine
+            for routine in (
+                Routine.objects.filter(title=title).only("pk", "name", "title_id")
+                if title is not None
+                else ()
+            )
+        }
+        if not routines:
+            del self.fields["best_routine"]
+            return
+        field = self.fields["best_routine"]
+        field.choices = [
+            ("", _("None chosen")),
+            *((pk, routine.name) for pk, routine in routines.items()),
+        ]
+        field.coerce = routines.__getitem__
 
     def clean_headline(self):
         headline = self.cleaned_data["headline"]
@@ -97,7 +138,20 @@ class ReviewForm(forms.ModelForm):
         # form's own checks, with messages written for the form. The model's check
         # constraints on them would each cost a query on every post and could only repeat
         # them; the database still enforces every one.
-        return super()._get_validation_exclusions() | {"rating", "headline", "body"}
+        # The best routine is checked against the title's routines above, which the
+        # model's foreign key check could only repeat with another query.
+        return super()._get_validation_exclusions() | {
+            "rating",
+            "headline",
+            "body",
+            "best_routine",
+        }
+
+
+class RoutineRatingForm(forms.Form):
+    """A member's rating of a routine; the view passes the routine and the member."""
+
+    rating = rating_field()
 
 
 class CommentForm(forms.ModelForm):

@@ -99,7 +99,7 @@ class ReviewQuerySet(ModeratedQuerySet):
         return self.exclude(body="")
 
     def for_listing(self):
-        return self.select_related("author", "title")
+        return self.select_related("author", "title", "best_routine")
 
 
 class Review(Moderated):
@@ -126,6 +126,16 @@ class Review(Moderated):
     )
     body = models.TextField(_("review"), blank=True, validators=[validate_visible_text])
     contains_spoilers = models.BooleanField(_("contains spoilers"), default=False)
+    # One of this title's routines (reviews.services refuses another title's); counted in
+    # the routine's stored best_routine_count while the review is published.
+    best_routine = models.ForeignKey(
+        "films.Routine",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="named_best_in",
+        verbose_name=_("best routine"),
+    )
     helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0, editable=False)
     comment_count = models.PositiveIntegerField(_("comments"), default=0, editable=False)
     is_featured = models.BooleanField(_("staff pick"), default=False)
@@ -201,12 +211,75 @@ class Review(Moderated):
     def __str__(self):
         return _("%(author)s on %(title)s") % {"author": self.author, "title": self.title}
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "best_routine" in update_fields:
+            self._loaded_best_routine_id = self.best_routine_id
+
     def get_absolute_url(self):
         return reverse("reviews:detail", kwargs={"pk": self.pk})
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        review = super().from_db(db, field_names, values)
+        # The routine it named as read: a save naming another one changes both routines'
+        # pages (the scope map reads this; the saved row only has the new one).
+        review._loaded_best_routine_id = review.__dict__.get("best_routine_id")
+        return review
 
     @property
     def has_text(self):
         return bool(self.body)
+
+    @property
+    def stars(self):
+        return self.rating / 2
+
+
+class RoutineRating(models.Model):
+    """One member's rating of a dance routine, on the half-star scale: one per member per
+    routine. The routine's stored count and sum change in the same transaction."""
+
+    routine = models.ForeignKey(
+        "films.Routine", on_delete=models.CASCADE, related_name="ratings", verbose_name=_("routine")
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="routine_ratings",
+        verbose_name=_("member"),
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    created_at = models.DateTimeField(_("rated"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("routine rating")
+        verbose_name_plural = _("routine ratings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["routine", "member"],
+                name="routine_rating_one_per_member",
+                violation_error_message=_("You have already rated this routine."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=10),
+                name="routine_rating_half_star_to_five_stars",
+                violation_error_message=_("A rating is from half a star to five stars."),
+            ),
+        ]
+
+    def __str__(self):
+        return _("%(member)s rated %(routine)s %(stars)s stars") % {
+            "member": self.member,
+            "routine": self.routine.name,
+            "stars": self.stars,
+        }
+
+    def get_absolute_url(self):
+        return self.routine.get_absolute_url()
 
     @property
     def stars(self):

@@ -71,6 +71,11 @@ def content_moderate(
                 add=counted if item.is_published else None,
                 remove=None if item.is_published else counted,
             )
+            named = item.best_routine_id
+            counts.best_routine_adjust(
+                add=named if item.is_published else None,
+                remove=None if item.is_published else named,
+            )
         else:
             counts.comment_count_adjust(item.review_id, 1 if item.is_published else -1)
     action = ACTION_FOR_STATUS[status]

@@ -14,6 +14,7 @@ from .models import (
     HelpfulVote,
     Report,
     Review,
+    RoutineRating,
 )
 from .pagination import paginate_reviews
 
@@ -37,7 +38,7 @@ def listed_review_page(request, title, *, featured):
     """The page of the title's written reviews the request asks for (sort and cursor),
     without the staff pick, which the page shows above the list."""
     reviews = Review.objects.published().filter(title=title).with_text()
-    reviews = reviews.select_related("author")
+    reviews = reviews.select_related("author", "best_routine")
     listed = title.text_review_count  # stored: paging never counts the reviews table
     if featured is not None:
         reviews = reviews.exclude(pk=featured.pk)
@@ -75,7 +76,9 @@ def reader_marks(reader, *, title, review_ids):
         marks[kind].add(review_id)
     own_review = None
     if marks["own"]:
-        own_review = Review.objects.select_related("author").get(pk=marks["own"].pop())
+        own_review = Review.objects.select_related("author", "best_routine").get(
+            pk=marks["own"].pop()
+        )
         own_review.title = title
     return ReaderMarks(frozenset(marks["voted"]), frozenset(marks["reported"]), own_review)
 
@@ -136,3 +139,21 @@ def latest_written_reviews():
 def written_staff_picks():
     """Staff picks with text, newest pick first."""
     return Review.objects.featured().with_text().for_listing()
+
+
+def member_routine_rating(member, routine):
+    """The member's rating of the routine (1 to 10 half-stars), or None."""
+    if not member.is_authenticated:
+        return None
+    ratings = RoutineRating.objects.filter(routine=routine, member=member)
+    return ratings.values_list("rating", flat=True).first()
+
+
+def reviews_naming_best_routine(routine):
+    """Published reviews that name the routine their title's best, newest first."""
+    return (
+        Review.objects.published()
+        .filter(best_routine=routine)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )

@@ -18,14 +18,17 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from films.models import RATING_VALUES
+
 from . import counts, moderation
-from .models import Comment, HelpfulVote, Report, Review, Status
+from .models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
 
 
 class AlreadyReported(Exception):
@@ -91,18 +94,34 @@ def _status_for_new_review(author):
 
 
 @transaction.atomic
-def review_submit(*, title, author, rating, headline="", body="", contains_spoilers=False):
+def review_submit(
+    *,
+    title,
+    author,
+    rating,
+    headline="",
+    body="",
+    contains_spoilers=False,
+    best_routine=None,
+):
     """Post a review, or change the one the author already has: never a second one.
 
     A new review is published, or held for approval when the moderation settings say so.
     Editing a pending review leaves it pending; editing a removed one is refused
-    (ModerationHold). Returns (review, created).
+    (ModerationHold). `best_routine`, optional, must be one of the title's routines
+    (ValidationError otherwise, before anything is written); the routine's stored
+    best_routine_count follows while the review is published. Returns (review, created).
     """
+    if best_routine is not None and best_routine.title_id != title.pk:
+        raise ValidationError(
+            _("Choose the best routine among this title's own routines."), code="other_title"
+        )
     fields = {
         "rating": rating,
         "headline": headline,
         "body": body,
         "contains_spoilers": contains_spoilers,
+        "best_routine": best_routine,
     }
     review = Review.objects.select_for_update().filter(title=title, author=author).first()
     if review is None:
@@ -118,9 +137,11 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
                 raise
         else:
             counts.title_adjust(title.pk, add=counts.counted(review))
+            counts.best_routine_adjust(add=counts.best_routine_counted(review))
             return review, True
     ensure_author_may_edit(review)
     before = counts.counted(review)
+    best_before = counts.best_routine_counted(review)
     text_changed = (review.headline, review.body) != (headline, body)
     for name, value in fields.items():
         setattr(review, name, value)
@@ -134,6 +155,7 @@ def review_submit(*, title, author, rating, headline="", body="", contains_spoil
     after = counts.counted(review)
     if after != before:
         counts.title_adjust(title.pk, add=after, remove=before)
+    counts.best_routine_adjust(add=counts.best_routine_counted(review), remove=best_before)
     return review, False
 
 
@@ -148,6 +170,7 @@ def review_delete(*, review, by_author=True):
     if by_author:
         ensure_author_may_delete(locked)
     counts.title_adjust(locked.title_id, remove=counts.counted(locked))
+    counts.best_routine_adjust(remove=counts.best_routine_counted(locked))
     locked.delete()
     if locked.is_featured:
         moderation.featured_review_refresh(locked.title_id)
@@ -205,6 +228,65 @@ def comment_delete(*, comment):
     counts.comment_count_adjust(locked.review_id, -1 if locked.is_published else 0)
 
 
+def _ensure_may_rate(member, rating):
+    """Refuse a rating off the half-star scale (ValidationError) or by an account that is
+    suspended or closed (PermissionDenied). The account is read again, locked, as
+    account_suspend and account_delete take it: a suspension landing while the request
+    was on its way is seen, and a deletion waits for the rating or comes before it."""
+    if rating not in RATING_VALUES:
+        raise ValidationError(
+            _("A rating is from half a star to five stars."), code="rating_off_scale"
+        )
+    accounts = get_user_model().objects.select_for_update().filter(pk=member.pk)
+    if not accounts.values_list("is_active", flat=True).first():
+        raise PermissionDenied(_("A suspended or closed account cannot rate routines."))
+
+
+@transaction.atomic
+def routine_rate(*, routine, member, rating):
+    """Rate a routine, or change the member's rating of it: never a second one.
+
+    Refused with ValidationError for a rating off the half-star scale (1 to 10) and with
+    PermissionDenied for an inactive (suspended or closed) account. Returns (rating row,
+    created).
+    """
+    _ensure_may_rate(member, rating)
+    own = RoutineRating.objects.select_for_update().filter(routine=routine, member=member).first()
+    if own is None:
+        try:
+            with transaction.atomic():
+                own = RoutineRating.objects.create(routine=routine, member=member, rating=rating)
+        except IntegrityError:
+            # The same member's other request created it a moment ago: change that one.
+            own = (
+                RoutineRating.objects.select_for_update()
+                .filter(routine=routine, member=member)
+                .first()
+            )
+            if own is None:
+                raise
+        else:
+            counts.routine_adjust(routine.pk, add=[rating])
+            return own, True
+    if own.rating != rating:
+        before, own.rating = own.rating, rating
+        own.save(update_fields=["rating", "updated_at"])
+        counts.routine_adjust(routine.pk, add=[rating], remove=[before])
+    return own, False
+
+
+@transaction.atomic
+def routine_rating_remove(*, routine, member):
+    """Take back the member's rating of a routine. Returns whether there was one (removing
+    twice changes nothing)."""
+    own = RoutineRating.objects.select_for_update().filter(routine=routine, member=member).first()
+    if own is None:
+        return False
+    own.delete()
+    counts.routine_adjust(routine.pk, remove=[own.rating])
+    return True
+
+
 @transaction.atomic
 def report_create(*, reporter, reason, note="", review=None, comment=None):
     """Record a report; enough distinct open reports hold the item for a moderator."""
@@ -241,8 +323,9 @@ def report_create(*, reporter, reason, note="", review=None, comment=None):
 
 @transaction.atomic
 def member_content_delete(*, member):
-    """Delete all a member wrote or marked (reviews, helpful votes, comments), keeping every
-    count right: for the account's deletion, which takes everything whatever its status.
+    """Delete all a member wrote or marked (reviews, helpful votes, comments, routine
+    ratings), keeping every count right: for the account's deletion, which takes everything
+    whatever its status.
 
     The caller locks the member's row first (accounts.services.account_delete), so a vote
     or comment they send from another tab meanwhile waits (PostgreSQL) or fails, instead of
@@ -271,6 +354,26 @@ def member_content_delete(*, member):
         )
     for review_id in sorted(comments):
         counts.comment_count_adjust(review_id, -comments[review_id])
+    member_routine_ratings_delete(member=member)
+
+
+def member_routine_ratings_delete(*, member):
+    """Take a leaving member's routine ratings out of each routine's stored count and sum,
+    then delete them (RoutineRating.member is PROTECT: the account's row cannot go first).
+
+    The ratings are locked first, then the routines' counts change one by one in routine
+    id order (the order counts.best_routine_adjust keeps too). The caller holds the
+    member's row, so a rating they send from another tab meanwhile waits or fails.
+    """
+    ratings = list(
+        RoutineRating.objects.select_for_update()
+        .filter(member=member)
+        .order_by("routine_id")
+        .values_list("pk", "routine_id", "rating")
+    )
+    RoutineRating.objects.filter(pk__in=[pk for pk, _routine, _rating in ratings]).delete()
+    for _pk, routine_id, rating in ratings:
+        counts.routine_adjust(routine_id, remove=[rating])
 
 
 def title_aggregates_recount(title):
@@ -290,8 +393,22 @@ def title_aggregates_recount(title):
     )
 
 
+def best_routine_count_recount(routine):
+    """How many published reviews name `routine` their title's best, counted afresh (for
+    checks and repairs, like title_aggregates_recount)."""
+    return Review.objects.published().filter(best_routine=routine).count()
+
+
 def review_counts_recount(review):
     return {
         "helpful_count": review.helpful_votes.count(),
         "comment_count": review.comments.published().count(),
     }
+
+
+def routine_aggregates_recount(routine):
+    """A routine's stored rating count and sum, counted afresh from its ratings (for checks
+    and repairs, never for showing a page)."""
+    return RoutineRating.objects.filter(routine=routine).aggregate(
+        rating_count=Count("id"), rating_sum=Sum("rating", default=0)
+    )

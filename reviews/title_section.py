@@ -179,7 +179,8 @@ class TitleReviews:
             known[self.featured.pk] = self.featured
         if missing := [card.pk for card in cards if card.pk not in known]:
             # Cards dropped from the cache while their list was kept: read them again.
-            for review in Review.objects.select_related("author").filter(pk__in=missing):
+            reviews = Review.objects.select_related("author", "best_routine")
+            for review in reviews.filter(pk__in=missing):
                 review.title = self.title
                 known[review.pk] = review
         return [_render_card(known[card.pk], audience, card_id=card_id) for card in cards]
@@ -209,10 +210,15 @@ class TitleReviews:
                 lambda: cut(
                     render_to_string(
                         "reviews/_review_form.html",
-                        {"form": ReviewForm(), "title": self.title, "csrf_token": slot("csrf")},
+                        {
+                            "form": ReviewForm(title=self.title),
+                            "title": self.title,
+                            "csrf_token": slot("csrf"),
+                        },
                     )
                 ),
-                # The form names the title (its address): a catalog edit may change it.
+                # The form names the title (its address) and offers its routines: a
+                # catalog edit may change them.
                 scopes=[f"title-catalog:{self.title.pk}"],
             )
             context["review_form_html"] = mark_safe(join(form, {"csrf": get_token(self.request)}))
@@ -230,9 +236,13 @@ class _Card(NamedTuple):
     status: str
     is_featured: bool
     moderation_reason: str
+    # What the card shows of the routine it names, which the review's last change does
+    # not date: the routine renamed, or deleted (its reviews then name none).
+    best_routine: tuple | None
 
     @classmethod
     def of(cls, review):
+        routine = review.best_routine if review.best_routine_id else None
         return cls(
             review.pk,
             review.updated_at.isoformat(),
@@ -241,6 +251,7 @@ class _Card(NamedTuple):
             review.status,
             review.is_featured,
             review.moderation_reason,
+            (routine.pk, routine.name, routine.slug) if routine else None,
         )
 
 

@@ -16,6 +16,12 @@ urlpatterns = [
     path("comments/<int:pk>/edit/", views.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
     path("comments/<int:pk>/report/", views.comment_report, name="comment_report"),
+    path("routines/<slug:slug>/rating/", views.routine_rate, name="routine_rate"),
+    path(
+        "routines/<slug:slug>/rating/remove/",
+        views.routine_rating_remove,
+        name="routine_rating_remove",
+    ),
     path("reviews/rss/", feeds.LatestReviewsFeed(), name="rss"),
     path("reviews/atom/", feeds.LatestReviewsAtomFeed(), name="atom"),
 ]

@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url
-from films.models import Title
+from films.models import Routine, Title
 
 from . import services
-from .forms import CommentForm, ReportForm, ReviewForm
+from .forms import CommentForm, ReportForm, ReviewForm, RoutineRatingForm
 from .models import (
     Comment,
     HelpfulVote,
@@ -34,30 +34,29 @@ def review_edit(request, slug):
     if review is not None:
         # Refused up front with the reason (a 403); the service checks again as it saves.
         services.ensure_author_may_edit(review)
-    form = ReviewForm(request.POST if request.method == "POST" else None, instance=review)
-    if request.method == "POST":
-        if form.is_valid():
-            review, created = services.review_submit(
-                title=title, author=request.user, **form.cleaned_data
+    form = ReviewForm(
+        request.POST if request.method == "POST" else None, instance=review, title=title
+    )
+    if request.method == "POST" and form.is_valid():
+        # The form offers only this title's routines: another title's is a form error.
+        review, created = services.review_submit(
+            title=title, author=request.user, **form.cleaned_data
+        )
+        if not review.is_published:
+            messages.info(
+                request, _("Thank you: your review will appear once a moderator approves it.")
             )
-            if not review.is_published:
-                messages.info(
-                    request, _("Thank you: your review will appear once a moderator approves it.")
-                )
-            else:
-                messages.success(
-                    request,
-                    _("Your review is posted.") if created else _("Your review is updated."),
-                )
-            return redirect(f"{title.get_absolute_url()}#your-review")
-        status = 400
-    else:
-        status = 200
+        else:
+            messages.success(
+                request,
+                _("Your review is posted.") if created else _("Your review is updated."),
+            )
+        return redirect(f"{title.get_absolute_url()}#your-review")
     return render(
         request,
         "reviews/review_form.html",
         {"title": title, "form": form, "editing": review is not None},
-        status=status,
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -86,10 +85,60 @@ def review_delete(request, slug):
     )
 
 
+def _own_rating_part(routine):
+    return f"{routine.get_absolute_url()}#your-rating"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@rate_limited("vote")
+def routine_rate(request, slug):
+    """Rate a routine, or change your rating: a form post, answered by a redirect back to
+    the routine's page with a message; a refused rating by the form again (400)."""
+    routine = get_object_or_404(Routine.objects.select_related("title"), slug=slug)
+    if request.method == "GET":
+        # Where sign-in sends a visitor who pressed "Rate": back to the routine's stars.
+        return redirect(_own_rating_part(routine))
+    form = RoutineRatingForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "reviews/routine_rating_form.html",
+            {"routine": routine, "form": form},
+            status=400,
+        )
+    _rating, created = services.routine_rate(
+        routine=routine, member=request.user, rating=form.cleaned_data["rating"]
+    )
+    messages.success(
+        request,
+        (
+            _("Your rating of %(routine)s is saved.")
+            if created
+            else _("Your rating of %(routine)s is changed.")
+        )
+        % {"routine": routine.name},
+    )
+    return redirect(_own_rating_part(routine))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@rate_limited("vote")
+def routine_rating_remove(request, slug):
+    routine = get_object_or_404(Routine, slug=slug)
+    if request.method == "POST":
+        if services.routine_rating_remove(routine=routine, member=request.user):
+            messages.success(request, _("Your rating is removed."))
+        else:
+            messages.info(request, _("You had not rated this routine."))
+    return redirect(_own_rating_part(routine))
+
+
 def _visible_reviews(user):
     """Published reviews, the reader's own whatever their status, and everything for
     moderators (not for every staff member: editors keep the catalog only)."""
-    reviews = Review.objects.select_related("author", "title")
+    reviews = Review.objects.select_related("author", "title", "best_routine")
     return reviews if user.has_perm("reviews.view_review") else reviews.visible_to(user)
 
 

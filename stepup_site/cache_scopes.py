@@ -6,13 +6,19 @@ A page is stored under the versions of its scopes; a write makes new versions of
 that show what it changed, so it costs only those pages. Scope names:
 
 - `title:<pk>`: a title's page (catalog and reviews parts), its review pages, its feeds
-- `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, crews,
-  routines, trivia), which a review, vote or comment leaves as it is
-- `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`: those pages
+- `title-catalog:<pk>`: the catalog part of a title's page alone (facts, cast, returning
+  characters, crews, routines, trivia), which a review, vote or comment leaves as it is
+- `catalog:person:<pk>`, `catalog:character:<pk>`, `catalog:crew:<pk>`,
+  `catalog:routine:<pk>`: those pages (a routine's shows its ratings too)
+- `routines`: the routine leaderboard, which shows every routine's rating numbers
 - `member:<pk>`: a member's profile and what only they see (their marks)
+- `catalog:routine:<pk>`: a routine's page (with the reviews naming it best); `routines`:
+  the routine leaderboard (how often reviews name each routine best)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
-  profiles, which name the titles reviewed: too many to list for a title's edit)
+  profiles, which name the titles reviewed, and the character pages, whose timelines name
+  every title: too many to list for a title's edit); `character-timeline` (the characters
+  list, which shows every cast credit)
 - `site`: every page; what a write to anything not mapped here makes stale.
 """
 
@@ -29,10 +35,12 @@ PAGE_QUERY_PARAMETERS = {
     "films:generated_poster": (),
     "films:person_list": (),
     "films:person_detail": (),
-    "films:character_list": (),
+    "films:character_list": ("show",),
     "films:character_detail": (),
     "films:crew_list": (),
     "films:crew_detail": (),
+    "films:routine_list": ("title", "crew", "best"),
+    "films:routine_detail": (),
     "films:search": ("q",),
     "accounts:profile": ("page",),
     "reviews:detail": (),
@@ -58,7 +66,7 @@ def page_scopes(view_name, kwargs):
     """The scopes of a page by its URL name and arguments, or None: never stored whole.
     Read before the view runs, so a page holds data at least as new as its versions."""
     from accounts.models import User
-    from films.models import Character, Crew, Person
+    from films.models import Character, Crew, Person, Routine
     from reviews.models import Review
 
     if view_name == "films:title_detail":
@@ -78,16 +86,22 @@ def page_scopes(view_name, kwargs):
         "films:person_detail": ("person", Person),
         "films:character_detail": ("character", Character),
         "films:crew_detail": ("crew", Crew),
+        "films:routine_detail": ("routine", Routine),
     }
     if view_name in records:
-        return _record(*records[view_name], kwargs["slug"])
+        scopes = _record(*records[view_name], kwargs["slug"])
+        if view_name == "films:character_detail" and scopes:
+            scopes += ("title-names",)  # its timeline names every title, in franchise order
+        return scopes
     return {
         "films:home": ("home",),
         "films:title_list": ("lists", "ratings"),
         "films:generated_poster": ("lists",),
         "films:person_list": ("lists",),
-        "films:character_list": ("lists",),
+        "films:character_list": ("lists", "character-timeline"),
         "films:crew_list": ("lists",),
+        # Names of routines, titles and crews (lists), and every routine's rating numbers.
+        "films:routine_list": ("routines", "lists"),
         "films:search": ("lists",),
         "sitemap": ("lists",),
         "reviews:rss": ("feeds",),
@@ -103,21 +117,48 @@ def write_scopes(instance, *, created=False, update_fields=None):
     """The scopes a save or deletion of `instance` makes stale (before a deletion, while
     what it is linked to can still be read)."""
     from accounts.models import User
-    from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
-    from reviews.models import Comment, HelpfulVote, ModerationAction, Report, Review
+    from films.models import (
+        Character,
+        Credit,
+        Crew,
+        CrewMembership,
+        Person,
+        Routine,
+        RoutineDancer,
+        Title,
+        Trivia,
+    )
+    from reviews.models import (
+        Comment,
+        HelpfulVote,
+        ModerationAction,
+        Report,
+        Review,
+        RoutineRating,
+    )
 
     if isinstance(instance, Review):
-        scopes = {*_review_scopes(instance.title_id, instance.author_id)}
+        scopes = {*_review_scopes(instance.title_id, instance.author_id, instance.best_routine_id)}
         if created or update_fields is None or {"rating", "status"} & set(update_fields):
             scopes.add("ratings")  # the title list shows every title's average
-        return scopes
+        return scopes | _best_routine_scopes(instance, created=created, update_fields=update_fields)
     if isinstance(instance, (HelpfulVote, Comment)):
         review = instance._state.fields_cache.get("review")
         if review is None:
-            review = Review.objects.filter(pk=instance.review_id).only("title", "author").first()
+            review = (
+                Review.objects.filter(pk=instance.review_id)
+                .only("title", "author", "best_routine")
+                .first()
+            )
         writer = instance.voter_id if isinstance(instance, HelpfulVote) else instance.author_id
-        about = _review_scopes(review.title_id, review.author_id) if review else ("home",)
+        about = (
+            _review_scopes(review.title_id, review.author_id, review.best_routine_id)
+            if review
+            else ("home",)
+        )
         return {*about, f"member:{writer}"}
+    if isinstance(instance, RoutineRating):
+        return {*routine_rating_scopes(instance.routine_id), f"member:{instance.member_id}"}
     if isinstance(instance, Report):
         return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's
     if isinstance(instance, ModerationAction):
@@ -134,16 +175,46 @@ def write_scopes(instance, *, created=False, update_fields=None):
         scopes = {_scope(kind, instance.pk), "lists", *shown_with(kind, instance.pk)}
         if kind == "title":
             scopes |= {"home", "feeds", "title-names"}
+            # Its name and place in release order show in the returning characters of the
+            # titles it shares a character with.
+            scopes |= _returning_sections(character__credits__title_id=instance.pk)
         return _with_catalog_parts(scopes | ({"home"} if kind == "crew" else set()))
-    if isinstance(instance, Routine):  # named in search too
+    if isinstance(instance, Routine):  # named in search, the leaderboard and the home page
         return _with_catalog_parts(
-            {"lists", *_link_scopes(instance), *shown_with("routine", instance.pk)}
+            {
+                "lists",
+                *routine_rating_scopes(instance.pk),
+                *_link_scopes(instance),
+                *shown_with("routine", instance.pk),
+            }
+        ) | _named_best_in_scopes(instance)
+    if isinstance(instance, Credit) and instance.character_id:
+        # Who plays whom shows on the timeline, and who returns where on the title pages
+        # of every title with this character, earlier and later ones alike.
+        return _with_catalog_parts(
+            {
+                *_link_scopes(instance),
+                "character-timeline",
+                *_returning_sections(character_id=instance.character_id),
+            }
         )
+    if isinstance(instance, RoutineDancer):  # on the routine's page and the dancer's
+        return _with_catalog_parts({*_link_scopes(instance), *_routine_title(instance)})
     if isinstance(instance, (Credit, CrewMembership, Trivia)):
         return _with_catalog_parts(
             {*_link_scopes(instance), *(("home",) if isinstance(instance, Trivia) else ())}
         )
     return {SITE}
+
+
+def _returning_sections(**credits):
+    """The catalog parts of the title pages whose returning characters a write may change:
+    those of the titles of the `credits` selected (one character's, or those of every
+    character in a title's cast)."""
+    from films.models import Credit
+
+    titles = Credit.objects.filter(**credits).values_list("title_id", flat=True).distinct()
+    return {f"title-catalog:{pk}" for pk in titles}
 
 
 def _with_catalog_parts(scopes):
@@ -154,7 +225,8 @@ def _with_catalog_parts(scopes):
 
 
 def m2m_scopes(instance, model, pk_set):
-    """A routine's crews or choreographers changed (from either side)."""
+    """A routine's crews or choreographers changed (from either side): its page, its
+    title's, theirs, and the leaderboard (which names the crews)."""
     from films.models import Routine
 
     if isinstance(instance, Routine):
@@ -162,14 +234,63 @@ def m2m_scopes(instance, model, pk_set):
     else:
         routines, others = list(pk_set or ()), [_scope(_kind_of(type(instance)), instance.pk)]
     titles = Routine.objects.filter(pk__in=routines).values_list("title_id", flat=True)
-    scopes = {*others, *(f"title:{pk}" for pk in titles)}
+    scopes = {*others, *(f"title:{pk}" for pk in titles), "routines"}
     for pk in routines:
-        scopes |= shown_with("routine", pk)
+        scopes |= {_scope("routine", pk), *shown_with("routine", pk)}
     return _with_catalog_parts(scopes)
 
 
-def _review_scopes(title_id, author_id):
-    return (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+def routine_rating_scopes(routine_id):
+    """What a change to a routine's rating numbers makes stale (its stored count, sum, or
+    best-routine count): its page, the leaderboard and the home page's top routines."""
+    return {_scope("routine", routine_id), "routines", "home"}
+
+
+def _routine_title(link):
+    """The title page of a row's routine (read while the row can still be followed)."""
+    routine = link._state.fields_cache.get("routine")
+    if routine is not None:
+        return {_scope("title", routine.title_id)}
+    from films.models import Routine
+
+    title_id = Routine.objects.filter(pk=link.routine_id).values_list("title_id", flat=True)
+    return {_scope("title", pk) for pk in title_id}
+
+
+def _review_scopes(title_id, author_id, best_routine_id=None):
+    scopes = (f"title:{title_id}", f"member:{author_id}", "home", "feeds")
+    # The page of the routine it names shows it among the reviews naming that routine.
+    return (*scopes, f"catalog:routine:{best_routine_id}") if best_routine_id else scopes
+
+
+def _named_best_in_scopes(routine):
+    """The pages beyond its title's that show the cards of reviews naming `routine` best
+    (their authors' profiles, the home page's latest reviews): a routine renamed or deleted
+    changes the name or link on each card. One query."""
+    from reviews.models import Review
+
+    authors = set(Review.objects.filter(best_routine=routine).values_list("author_id", flat=True))
+    return {f"member:{pk}" for pk in authors} | ({"home"} if authors else set())
+
+
+def _best_routine_scopes(review, *, created, update_fields):
+    """What a review's naming of its title's best routine changes, beyond _review_scopes:
+    the page of the routine it named before this write, and the leaderboard ("routines",
+    which shows how many published reviews name each routine) when the routine named, or
+    whether the naming counts (the review's status), may have changed."""
+    before = getattr(review, "_loaded_best_routine_id", None)
+    named = {review.best_routine_id, before} - {None}
+    if not named:
+        return set()
+    scopes = {f"catalog:routine:{pk}" for pk in named}
+    if (
+        created
+        or update_fields is None  # a deletion, or a save of every field
+        or "status" in update_fields
+        or review.best_routine_id != before
+    ):
+        scopes.add("routines")
+    return scopes
 
 
 def _scope(kind, pk):
@@ -181,25 +302,28 @@ def _kind_of(model):
 
 
 def _link_scopes(link):
-    """A row linking catalog records (a credit, a line-up, a routine): each record it names."""
+    """A row linking catalog records (a credit, a line-up, a routine, a routine's dancer):
+    each record it names."""
     return {
         _scope(kind, getattr(link, f"{kind}_id"))
-        for kind in ("title", "person", "character", "crew")
+        for kind in ("title", "person", "character", "crew", "routine")
         if getattr(link, f"{kind}_id", None)
     }
 
 
 def _links():
     """The tables that link catalog records, with the column that names each kind."""
-    from films.models import Credit, CrewMembership, Routine
+    from films.models import Credit, CrewMembership, Routine, RoutineDancer
 
     kinds = {"title": "title_id", "person": "person_id", "character": "character_id"}
     via_routine = {"title": "routine__title_id", "routine": "routine_id"}
     return [
         (Credit, kinds),
         (CrewMembership, {**kinds, "crew": "crew_id"}),
+        (Routine, {"title": "title_id", "routine": "id"}),  # a routine's page names its title
         (Routine.crews.through, {**via_routine, "crew": "crew_id"}),
         (Routine.choreographers.through, {**via_routine, "person": "person_id"}),
+        (RoutineDancer, {**via_routine, "person": "person_id", "character": "character_id"}),
     ]
 
 
@@ -210,7 +334,7 @@ def shown_with(kind, pk):
     for model, columns in _links():
         if kind not in columns:
             continue
-        others = [(o, column) for o, column in columns.items() if o not in (kind, "routine")]
+        others = [(o, column) for o, column in columns.items() if o != kind]
         rows = model.objects.filter(**{columns[kind]: pk}).values_list(
             *(column for _other, column in others)
         )

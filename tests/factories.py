@@ -1,7 +1,17 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from films.models import (
+    Character,
+    Credit,
+    Crew,
+    CrewMembership,
+    Person,
+    Routine,
+    RoutineDancer,
+    Title,
+    Trivia,
+)
 
 
 class TitleFactory(factory.django.DjangoModelFactory):
@@ -88,6 +98,15 @@ class RoutineFactory(factory.django.DjangoModelFactory):
             self.choreographers.set(extracted)
 
 
+class RoutineDancerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutineDancer
+
+    routine = factory.SubFactory(RoutineFactory)
+    person = factory.SubFactory(PersonFactory)
+    character = None
+
+
 class TriviaFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Trivia
@@ -111,16 +130,36 @@ class StaffUserFactory(UserFactory):
     is_superuser = True
 
 
-def review(*, title=None, author=None, rating=7, headline="", body="", contains_spoilers=False):
+def review(
+    *,
+    title=None,
+    author=None,
+    rating=7,
+    headline="",
+    body="",
+    contains_spoilers=False,
+    best_routine=None,
+):
     """A review written the way the site writes them, so the title's aggregates follow."""
     from reviews.services import review_submit
 
     created, _ = review_submit(
-        title=title or TitleFactory(),
+        title=title or (best_routine.title if best_routine else TitleFactory()),
         author=author or UserFactory(),
         rating=rating,
         headline=headline,
         body=body,
         contains_spoilers=contains_spoilers,
+        best_routine=best_routine,
+    )
+    return created
+
+
+def routine_rating(*, routine=None, member=None, rating=7):
+    """A routine rating made the way the site makes them, so the routine's counts follow."""
+    from reviews.services import routine_rate
+
+    created, _ = routine_rate(
+        routine=routine or RoutineFactory(), member=member or UserFactory(), rating=rating
     )
     return created

@@ -50,7 +50,12 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
 ):
     context = playwright_browser.new_context(viewport=PHONE)
     page = context.new_page()
-    for path in ("/", "/titles/step-up-all-in/", "/crews/lmntrix/", "/people/adam-sevani/"):
+    paths = (
+        *("/", "/titles/step-up-all-in/", "/crews/lmntrix/", "/people/adam-sevani/"),
+        "/characters/",
+        *("/routines/", "/routines/las-vegas-finale/"),  # the table scrolls inside its box
+    )
+    for path in paths:
         page.goto(live_server.url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
@@ -61,6 +66,32 @@ def test_phone_width_menu_opens_and_pages_do_not_scroll_sideways(
     expect(titles_link).to_be_visible()
     titles_link.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Titles")
+    context.close()
+
+
+def test_the_timeline_scrolls_by_keyboard_on_a_phone_keeping_its_headers_in_view(
+    live_server, catalog, playwright_browser
+):
+    context = playwright_browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + "/characters/")
+    region = page.get_by_role("region", name=re.compile("^Characters across the franchise"))
+    page.get_by_role("link", name=re.compile("^Only the .* returning characters$")).focus()
+    page.keyboard.press("Tab")
+    expect(region).to_be_focused()
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    assert region.evaluate("box => box.scrollLeft") > 0
+    left = region.bounding_box()["x"]
+    # The characters' column stays at the left edge while the titles scroll past.
+    assert page.get_by_role("rowheader", name="Moose").bounding_box()["x"] <= left + 2
+    for _ in range(8):
+        page.keyboard.press("ArrowDown")
+    assert region.evaluate("box => box.scrollTop") > 0
+    top = region.bounding_box()["y"]
+    # And the titles' row at the top while the characters scroll past.
+    corner = page.get_by_role("columnheader", name="Character", exact=True).bounding_box()
+    assert top <= corner["y"] <= top + 2 and corner["x"] <= left + 2
     context.close()
 
 
@@ -405,3 +436,65 @@ def test_a_member_changes_their_email_address_from_settings(live_server, page, r
     expect(page.get_by_role("region", name="Email address")).to_contain_text(
         "Your address is moose@new.example"
     )
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_member_rates_a_routine_with_the_keyboard_and_the_leaderboard_shows_it(
+    live_server, catalog, playwright_browser, javascript
+):
+    from films.models import Routine
+    from tests.factories import UserFactory, routine_rating
+
+    finale = Routine.objects.get(slug="las-vegas-finale")
+    for rating in (10, 6):  # two members before: 4 stars on average
+        routine_rating(routine=finale, rating=rating)
+    UserFactory(username="vegasfan", password="battle-in-vegas-2014")
+    context = playwright_browser.new_context(
+        viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sign_in(page, live_server.url, "vegasfan", "battle-in-vegas-2014")
+
+    page.goto(f"{live_server.url}/routines/")
+    row = page.locator("#rank-las-vegas-finale")
+    expect(row.locator("td").nth(2)).to_have_text("4.0")  # the average
+    expect(row.locator("td").nth(3)).to_have_text("2")  # the votes
+
+    # To the routine's page, then only the keyboard: Tab into the stars, choose with the
+    # arrow keys and Space, Tab to the button, Enter.
+    row.get_by_role("link", name="The Las Vegas finale").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The Las Vegas finale")
+    stars = page.get_by_role("group", name="Your rating")
+    first_star = stars.get_by_role("radio", name="½ star", exact=True)
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if first_star.evaluate("radio => radio === document.activeElement"):
+            break
+    expect(first_star).to_be_focused()
+    page.keyboard.press("Space")
+    expect(first_star).to_be_checked()
+    for _ in range(9):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    expect(stars.get_by_role("radio", name="4½ stars")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Rate")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(f"{live_server.url}/routines/las-vegas-finale/#your-rating")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Your rating of The Las Vegas finale is saved."
+    )
+    expect(page.locator("#routine-rating-count")).to_have_text("3 ratings")
+    expect(stars.get_by_role("radio", name="4½ stars")).to_be_checked()
+
+    # The leaderboard has it at once: for this member, and for a visitor (cached pages).
+    for viewer in (page, playwright_browser.new_page()):
+        viewer.goto(f"{live_server.url}/routines/")
+        row = viewer.locator("#rank-las-vegas-finale")
+        expect(row.locator("td").nth(2)).to_have_text("4.2")  # (10 + 6 + 9) / 3 half-stars
+        expect(row.locator("td").nth(3)).to_have_text("3")
+        if viewer is not page:
+            viewer.close()
+    context.close()

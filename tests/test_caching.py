@@ -17,17 +17,33 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from core import slots
+from films.models import Routine, RoutineDancer
 from reviews import moderation, services
 from reviews.pagination import page_url
 from tests.factories import (
     CastCreditFactory,
+    CharacterFactory,
+    CrewCreditFactory,
+    CrewFactory,
     CrewMembershipFactory,
+    PersonFactory,
+    RoutineDancerFactory,
     RoutineFactory,
     TitleFactory,
     UserFactory,
     review,
+    routine_rating,
 )
-from tests.html import ReviewList, assert_valid_accessible_page, element_text, page_text
+from tests.html import (
+    ReviewList,
+    assert_valid_accessible_page,
+    element,
+    element_text,
+    page_text,
+    parse,
+    section_text,
+    text_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +242,103 @@ def test_a_title_edit_reaches_its_reviewers_profiles_and_a_routine_line_up_its_c
     RoutineFactory(title=other, name="The Final Battle", crews=[crew])
     assert "The Final Battle" in page_text(client.get(crew.get_absolute_url()))
     assert "The Final Battle" in page_text(client.get(other.get_absolute_url()))
+
+
+@pytest.fixture
+def returning(title):
+    """Moose in All In's cast; Step Up 2 and Step Up 3D before it, Moose in neither yet;
+    Step Up Revolution, sharing no character with All In."""
+    earlier = TitleFactory(name="Step Up 2: The Streets", slug="step-up-2", franchise_position=2)
+    middle = TitleFactory(name="Step Up 3D", slug="step-up-3d", franchise_position=3)
+    unrelated = TitleFactory(name="Step Up Revolution", slug="revolution", franchise_position=4)
+    CastCreditFactory(title=unrelated)
+    moose = CastCreditFactory(title=title, character__name="Moose").character
+    return {"earlier": earlier, "middle": middle, "unrelated": unrelated, "moose": moose}
+
+
+def test_a_credit_in_an_earlier_title_refreshes_a_later_titles_returning_characters(
+    client, title, returning, renders
+):
+    earlier, unrelated = returning["earlier"], returning["unrelated"]
+    actor = PersonFactory()
+    _warm(client, [title.get_absolute_url(), unrelated.get_absolute_url()])
+    credit = CastCreditFactory(title=earlier, character=returning["moose"], person=actor)
+    page = client.get(title.get_absolute_url())
+    assert page["X-Page-Cache"] == "miss"
+    assert "Moose, from Step Up 2: The Streets" in section_text(page, "returning-heading")
+    # A title sharing no character with it keeps its copy.
+    del renders[:]
+    assert client.get(unrelated.get_absolute_url())["X-Page-Cache"] == "hit"
+    assert renders == []
+    # And when the credit goes, so does the section.
+    credit.delete()
+    assert "returning-heading" not in client.get(title.get_absolute_url()).content.decode()
+
+
+def test_a_renamed_or_moved_earlier_title_shows_at_once_where_characters_return_from_it(
+    client, title, returning
+):
+    earlier, middle = returning["earlier"], returning["middle"]
+    CastCreditFactory(title=earlier, character=returning["moose"])
+    _warm(client, [title.get_absolute_url()])
+    earlier.name = "Step Up 2: The Streets (Renamed)"
+    earlier.save()
+    section = section_text(client.get(title.get_absolute_url()), "returning-heading")
+    assert "from Step Up 2: The Streets (Renamed)" in section
+    # In the middle title too, once Moose is in it; and moved after All In, Step Up 3D is
+    # no longer a title Moose returns from.
+    CastCreditFactory(title=middle, character=returning["moose"])
+    _warm(client, [title.get_absolute_url(), middle.get_absolute_url()])
+    middle.franchise_position = title.franchise_position + 1
+    middle.save()
+    section = section_text(client.get(title.get_absolute_url()), "returning-heading")
+    assert "Moose, from Step Up 2: The Streets (Renamed)" in section
+    assert "Step Up 3D" not in section
+    assert "Moose, from Step Up 2" in section_text(
+        client.get(middle.get_absolute_url()), "returning-heading"
+    )
+
+
+def test_a_cast_credit_refreshes_the_timeline_and_a_crew_credit_leaves_it_warm(
+    client, title, returning
+):
+    timeline = reverse("films:character_list")
+    director, actor = PersonFactory(), PersonFactory(name="Adam Sevani")
+    _warm(client, [timeline])
+    CrewCreditFactory(title=title, person=director)  # on no row of the timeline
+    assert client.get(timeline)["X-Page-Cache"] == "hit"
+    CastCreditFactory(title=returning["earlier"], character=returning["moose"], person=actor)
+    page = client.get(timeline)
+    assert page["X-Page-Cache"] == "miss"
+    (moose,) = [row for row in parse(page).iter("tr") if text_of(row).startswith("Moose ")]
+    assert "Adam Sevani in Step Up 2: The Streets" in text_of(moose)
+
+
+def test_a_new_or_renamed_title_reaches_every_characters_timeline(client, title, returning):
+    moose = returning["moose"].get_absolute_url()
+    _warm(client, [moose])
+    returning["unrelated"].name = "Step Up Revolution (Renamed)"
+    returning["unrelated"].save()  # a title Moose is not in: still on his timeline
+    assert "Step Up Revolution (Renamed)" in section_text(client.get(moose), "timeline-heading")
+    _warm(client, [moose])
+    TitleFactory(name="Step Up: Year of the Dance", franchise_position=99)
+    assert "Step Up: Year of the Dance" in section_text(client.get(moose), "timeline-heading")
+
+
+def test_a_renamed_routine_shows_at_once_on_the_page_of_a_character_who_dances_it(
+    client, title, returning
+):
+    moose = returning["moose"]
+    routine = RoutineFactory(title=title, name="The Las Vegas finale")
+    RoutineDancer.objects.create(
+        routine=routine, person=moose.credits.get().person, character=moose
+    )
+    _warm(client, [moose.get_absolute_url()])
+    routine.name = "The Vortex finale"
+    routine.save()
+    assert "The Vortex finale" in section_text(
+        client.get(moose.get_absolute_url()), "routines-heading"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -772,3 +885,146 @@ def test_a_process_keeps_its_own_copy_of_the_fragments_it_used(title, settings, 
     html = reader.get(url).content.decode()
     assert fragments(fetched)
     assert "1 person found this helpful" in element_text(html, f"review-{voted.pk}")
+
+
+# --- Routines: their pages, the leaderboard, their ratings --------------------------------
+
+
+@pytest.fixture
+def routines(title, catalog):
+    """All In's finale (danced by the catalog's crew, with a dancer in character) and a
+    routine of the other title, each rated once."""
+    finale = Routine.objects.get(title=title)
+    finale.name, finale.slug = "The Las Vegas finale", "las-vegas-finale"
+    finale.save()
+    dancer = RoutineDancerFactory(
+        routine=finale, person=PersonFactory(name="Finale Dancer"), character=CharacterFactory()
+    )
+    showcase = RoutineFactory(title=catalog["other"], name="The showcase", slug="showcase")
+    for routine in (finale, showcase):
+        routine_rating(routine=routine, rating=8)
+    return {"finale": finale, "showcase": showcase, "dancer": dancer}
+
+
+def test_a_routine_rating_makes_its_page_the_leaderboard_and_home_fresh_and_nothing_else(
+    client, title, catalog, routines, renders
+):
+    finale, showcase = routines["finale"], routines["showcase"]
+    member = UserFactory(username="vegasfan")
+    stale = [
+        finale.get_absolute_url(),
+        reverse("films:routine_list"),
+        reverse("films:routine_list") + "?title=step-up-all-in",
+        reverse("films:home"),
+        member.get_absolute_url(),
+    ]
+    warm = [
+        showcase.get_absolute_url(),
+        title.get_absolute_url(),  # an unrelated page: the title's shows no routine ratings
+        catalog["other"].get_absolute_url(),
+        catalog["crew"].get_absolute_url(),
+        routines["dancer"].person.get_absolute_url(),
+        reverse("films:title_list"),
+        reverse("films:search") + "?q=finale",
+    ]
+    _warm(client, stale + warm)
+    services.routine_rate(routine=finale, member=member, rating=4)
+    del renders[:]
+    for url in warm:
+        assert client.get(url)["X-Page-Cache"] == "hit", url
+    assert renders == []
+    for url in stale:
+        assert client.get(url)["X-Page-Cache"] == "miss", url
+    page = client.get(finale.get_absolute_url())
+    assert element_text(page, "routine-rating-count") == "2 ratings"
+    assert element_text(page, "routine-rating-average") == "3.0"
+    row = element(client.get(reverse("films:routine_list")), "rank-las-vegas-finale")
+    cells = [text_of(cell) for cell in row]
+    assert cells[1] == "The Las Vegas finale" and cells[3:5] == ["3.0", "2"]
+    # Taking it back shows at once too.
+    services.routine_rating_remove(routine=finale, member=member)
+    assert element_text(client.get(finale.get_absolute_url()), "routine-rating-count") == (
+        "1 rating"
+    )
+    assert client.get(showcase.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_a_routine_edit_reaches_its_page_its_title_crew_dancers_the_leaderboard_and_home(
+    client, title, catalog, routines
+):
+    finale, dancer = routines["finale"], routines["dancer"]
+    showing = [
+        finale.get_absolute_url(),
+        title.get_absolute_url(),
+        catalog["crew"].get_absolute_url(),
+        dancer.person.get_absolute_url(),
+        dancer.character.get_absolute_url(),
+        reverse("films:routine_list"),
+        reverse("films:home"),
+    ]
+    _warm(client, [*showing, routines["showcase"].get_absolute_url()])
+    finale.name = "The Vegas finale, renamed"
+    finale.save()
+    for url in showing:
+        response = client.get(url)
+        assert response["X-Page-Cache"] == "miss", url
+        assert "The Vegas finale, renamed" in page_text(response), (url, page_text(response))
+    assert client.get(routines["showcase"].get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_catalog_edits_of_what_a_routine_page_names_make_it_fresh(client, title, catalog, routines):
+    finale, dancer = routines["finale"], routines["dancer"]
+    url = finale.get_absolute_url()
+    edits = [
+        # a new dancer, in character
+        lambda: RoutineDancerFactory(routine=finale, person=PersonFactory(name="New Dancer")),
+        # a dancer, their character, the crew or the title renamed
+        lambda: _rename(dancer.person, "Renamed Dancer"),
+        lambda: _rename(dancer.character, "Renamed Character"),
+        lambda: _rename(catalog["crew"], "Renamed Crew"),
+        lambda: _rename(title, "Step Up: All In, Renamed"),
+        # a crew or a choreographer added
+        lambda: finale.crews.add(CrewFactory(name="Added Crew")),
+        lambda: finale.choreographers.add(PersonFactory(name="Added Choreographer")),
+    ]
+    shown = [
+        "New Dancer",
+        "Renamed Dancer",
+        "Renamed Character",
+        "Renamed Crew",
+        "All In, Renamed",
+        "Added Crew",
+        "Added Choreographer",
+    ]
+    for edit, expected in zip(edits, shown, strict=True):
+        _warm(client, [url])
+        edit()
+        response = client.get(url)
+        assert response["X-Page-Cache"] == "miss", expected
+        assert expected in page_text(response)
+
+
+def _rename(record, name):
+    record.name = name
+    record.save()
+
+
+def test_a_new_dancer_leaves_the_leaderboard_and_other_routines_warm(
+    client, title, catalog, routines
+):
+    newcomer = PersonFactory(name="New Dancer")  # a new person is on the lists
+    warm = [reverse("films:routine_list"), routines["showcase"].get_absolute_url()]
+    _warm(client, warm)
+    RoutineDancerFactory(routine=routines["finale"], person=newcomer)
+    for url in warm:
+        assert client.get(url)["X-Page-Cache"] == "hit", url
+
+
+def test_the_leaderboard_keeps_a_copy_per_filter_and_ignores_other_parameters(
+    client, title, catalog, routines
+):
+    url = reverse("films:routine_list")
+    assert rendered(client.get(url, {"title": "step-up-all-in", "utm": "x"}))
+    assert not rendered(client.get(url, {"title": "step-up-all-in"}))
+    assert rendered(client.get(url, {"title": "step-up"}))
+    assert rendered(client.get(url, {"best": "on"}))

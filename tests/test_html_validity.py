@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from films.models import Title
+from films.models import Routine, Title
 from reviews import services
 from tests.conftest import skip_or_fail
 from tests.factories import UserFactory, review
@@ -74,6 +74,9 @@ def main_pages():
     review(title=Title.objects.get(slug="step-up"), author=member, rating=1)
     services.comment_create(review=written, author=reader, body="Agreed, that finale!")
     services.comment_create(review=written, author=member, body="Thanks!")
+    finale = Routine.objects.get(slug="las-vegas-finale")
+    services.routine_rate(routine=finale, member=reader, rating=9)
+    services.routine_rate(routine=finale, member=member, rating=6)
 
     visitor = Client()
     signed_in = Client()
@@ -90,7 +93,13 @@ def main_pages():
         ("review-signed-in", signed_in, written.get_absolute_url()),
         ("person", visitor, reverse("films:person_detail", kwargs={"slug": "adam-sevani"})),
         ("character", visitor, reverse("films:character_detail", kwargs={"slug": "moose"})),
+        ("characters", visitor, reverse("films:character_list")),
+        ("characters-returning", visitor, reverse("films:character_list") + "?show=returning"),
         ("crew", visitor, reverse("films:crew_detail", kwargs={"slug": "lmntrix"})),
+        ("routines", visitor, reverse("films:routine_list")),
+        ("routines-filtered", visitor, reverse("films:routine_list") + "?title=step-up&best=on"),
+        ("routine", visitor, finale.get_absolute_url()),
+        ("routine-signed-in", signed_in, finale.get_absolute_url()),
         ("search", visitor, reverse("films:search") + "?q=moose"),
         ("profile", visitor, member.get_absolute_url()),
         ("profile-signed-in", signed_in, member.get_absolute_url()),

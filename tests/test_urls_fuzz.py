@@ -34,16 +34,18 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from reviews import services
-from reviews.models import REVIEW_SORT_KEYS, Comment, HelpfulVote, Report, Review
+from reviews.models import REVIEW_SORT_KEYS, Comment, HelpfulVote, Report, Review, RoutineRating
 from tests.factories import (
     CastCreditFactory,
     CrewMembershipFactory,
+    RoutineDancerFactory,
     RoutineFactory,
     StaffUserFactory,
     TitleFactory,
     TriviaFactory,
     UserFactory,
     review,
+    routine_rating,
 )
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +76,10 @@ VALUES_BY_CONVERTER = {
 }
 
 # What the site's views read from the query string, and what the admin reads besides.
-SITE_QUERY_PARAMETERS = ["sort", "page", "after", "before", "q", "next", "kind", "format"]
+SITE_QUERY_PARAMETERS = [
+    *("sort", "page", "after", "before", "q", "next", "kind", "format"),
+    *("title", "crew", "best"),  # the routine leaderboard's filters
+]
 ADMIN_QUERY_PARAMETERS = [SEARCH_VAR, ORDER_VAR, PAGE_VAR, ALL_VAR, "status", "e", "_to_field"]
 # The admin, walked by staff only, with fewer values (each of a list's parameters is asked
 # alone): the ones that reach a database column in a form it may refuse.
@@ -185,7 +190,9 @@ def world(settings):
     title = TitleFactory(name="Step Up\x1b Revolution\x0c")
     credit = CastCreditFactory(title=title)
     membership = CrewMembershipFactory(title=title, person=credit.person)
-    RoutineFactory(title=title, crews=[membership.crew])
+    routine = RoutineFactory(title=title, crews=[membership.crew], name="Finale\x1b")
+    RoutineDancerFactory(routine=routine, person=credit.person, character=credit.character)
+    routine_rating(routine=routine, member=author, rating=7)
     TriviaFactory(title=title)
     written = review(title=title, author=author, headline="Sharp\x08", body="Sharp\x1b moves.")
     review(title=title, author=member, body="Mine.")
@@ -202,6 +209,7 @@ def world(settings):
         "crew": membership.crew,
         "review": written,
         "comment": comment,
+        "routine": routine,
     }
 
 
@@ -212,6 +220,9 @@ def valid_values(pattern, world):
         "films:person_detail": {"slug": world["person"].slug},
         "films:character_detail": {"slug": world["character"].slug},
         "films:crew_detail": {"slug": world["crew"].slug},
+        "films:routine_detail": {"slug": world["routine"].slug},
+        "reviews:routine_rate": {"slug": world["routine"].slug},
+        "reviews:routine_rating_remove": {"slug": world["routine"].slug},
         "accounts:profile": {"username": world["author"].username},
         "reviews:comment_edit": {"pk": world["comment"].pk},
         "reviews:comment_delete": {"pk": world["comment"].pk},
@@ -292,7 +303,13 @@ def test_no_address_on_the_site_answers_500_to_odd_values(world, who):
             walk.get(f"{url}?{query}")
     assert not walk.failures, "\n".join(walk.failures)
     # Not blind: the pages with something to show showed it whatever the query (but NUL).
-    for page in [world["title"], world["review"], world["person"], world["author"]]:
+    for page in [
+        world["title"],
+        world["review"],
+        world["person"],
+        world["author"],
+        world["routine"],
+    ]:
         assert walk.statuses[page.get_absolute_url()] == {200, 400}
 
 
@@ -341,7 +358,7 @@ def stored_rows():
     """How many rows each table members write to holds."""
     return {
         model._meta.label: model._default_manager.count()
-        for model in (Review, Comment, Report, HelpfulVote, get_user_model())
+        for model in (Review, Comment, Report, HelpfulVote, RoutineRating, get_user_model())
     }
 
 
@@ -362,6 +379,11 @@ def form_posts(world):
             "staff",
         ),
         (reverse("reviews:helpful", kwargs={"pk": written.pk}), {"next": "/"}, "staff"),
+        (
+            reverse("reviews:routine_rate", kwargs={"slug": world["routine"].slug}),
+            {"rating": "8"},
+            "member",
+        ),
         (
             reverse("accounts:signup"),
             {

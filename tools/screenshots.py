@@ -16,7 +16,10 @@ PAGES = {
     "title": "/titles/step-up-all-in/",
     "person": "/people/adam-sevani/",
     "character": "/characters/moose/",
+    "timeline": "/characters/",
     "crew": "/crews/lmntrix/",
+    "routines": "/routines/",
+    "routine": "/routines/las-vegas-finale/",
     "search": "/search/?q=moose",
     "signup": "/accounts/signup/",
     "profile": "/members/sample-krumpqueen/",
@@ -33,6 +36,7 @@ class QuietHandler(WSGIRequestHandler):
 MEMBER = "sample-krumpqueen"
 MEMBER_PAGES = {
     "title-member": "/titles/step-up-all-in/",
+    "routine-member": "/routines/las-vegas-finale/",
     "settings": "/accounts/settings/",
 }
 

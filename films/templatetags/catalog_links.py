@@ -2,7 +2,10 @@
 wherever its language needs them."""
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import get_text_list
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -23,6 +26,16 @@ def link_list(objects, attribute=""):
     return format_html_join(
         ", ", '<a href="{}">{}</a>', ((obj.get_absolute_url(), obj.name) for obj in targets)
     )
+
+
+@register.filter
+def link_sentence(objects, attribute=""):
+    """Links joined as a sentence says them ("A", "A and B", "A, B and C"); with an
+    attribute, links to that attribute of each object, as link_list does."""
+    targets = [getattr(obj, attribute) for obj in objects] if attribute else list(objects)
+    links = [link(obj) for obj in targets]
+    # Each link is escaped by format_html, the word joining the last one here.
+    return mark_safe(get_text_list(links, conditional_escape(gettext("and"))))
 
 
 @register.filter

@@ -17,6 +17,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from reviews.forms import rating_label
+
 register = template.Library()
 
 
@@ -33,6 +35,12 @@ def _star_rating(rating, stars, language):
     return format_html(
         '<span class="stars stars-{}" role="img" aria-label="{}"></span>', rating, label
     )
+
+
+@register.filter
+def rating_words(rating):
+    """ "3½ stars" for 7 half-stars, as the star input reads a rating."""
+    return rating_label(rating)
 
 
 @register.simple_tag
@@ -99,6 +107,12 @@ class ReviewUrls:
             return self._review.author.get_absolute_url()
         head, tail = _url_around("accounts:profile", "username", "~marker~")
         return head + quote(username, safe=RFC3986_SUBDELIMS + "/~:@") + tail
+
+    @property
+    def best_routine(self):
+        slug = self._review.best_routine.slug
+        head, tail = _url_around("films:routine_detail", "slug", "routine-marker")
+        return head + quote(slug) + tail
 
 
 @register.simple_tag

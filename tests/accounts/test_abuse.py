@@ -421,6 +421,7 @@ READ_ONLY = {
     "films:generated_poster", "films:person_list", "films:person_detail",
     "films:character_list", "films:character_detail", "films:crew_list", "films:crew_detail",
     "films:search", "accounts:signup_done", "accounts:settings",
+    "films:routine_list", "films:routine_detail",
     "favicon",
 }  # fmt: skip
 GUARDED_OTHERWISE = {
@@ -469,6 +470,8 @@ def test_every_view_that_writes_is_rate_limited():
     assert limited["accounts:signup_resend"] == {"signup", "password_reset_email"}
     assert limited["accounts:signup"] == {"signup", "password_reset_email"}
     assert limited["accounts:signup_confirm"] == {"password_check"}
+    assert limited["reviews:routine_rate"] == {"vote"}
+    assert limited["reviews:routine_rating_remove"] == {"vote"}
 
 
 def test_password_guesses_from_a_signed_in_session_are_limited(settings):

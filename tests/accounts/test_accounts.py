@@ -11,7 +11,14 @@ from accounts.models import User
 from films.models import Title
 from reviews import services
 from reviews.models import Review
-from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
+from tests.factories import (
+    RoutineFactory,
+    StaffUserFactory,
+    TitleFactory,
+    UserFactory,
+    review,
+    routine_rating,
+)
 from tests.html import (
     assert_valid_accessible_page,
     element,
@@ -252,6 +259,47 @@ def test_staff_deleting_a_member_in_the_admin_keeps_the_counts_right(client):
     assert response.status_code == 302
     assert not Review.objects.exists()
     assert Title.objects.get(pk=title.pk).rating_count == 0
+
+
+def stored_and_recounted_ratings(routine):
+    from django.db.models import Count, Sum
+
+    from films.models import Routine
+    from reviews.models import RoutineRating
+
+    stored = Routine.objects.values_list("rating_count", "rating_sum").get(pk=routine.pk)
+    recount = RoutineRating.objects.filter(routine=routine).aggregate(
+        count=Count("id"), sum=Sum("rating", default=0)
+    )
+    return stored, (recount["count"], recount["sum"])
+
+
+def test_deleting_an_account_takes_its_routine_ratings_out_of_the_routines_counts(client):
+    from reviews.models import RoutineRating
+
+    member = UserFactory(password=GOOD_PASSWORD)
+    audition, finale = RoutineFactory(), RoutineFactory()
+    routine_rating(routine=audition, member=member, rating=3)
+    routine_rating(routine=finale, member=member, rating=10)
+    routine_rating(routine=finale, rating=8)
+    client.force_login(member)
+    response = client.post(reverse("accounts:delete"), {"password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=member.pk).exists()
+    assert not RoutineRating.objects.filter(member_id=member.pk).exists()
+    assert stored_and_recounted_ratings(audition) == ((0, 0), (0, 0))
+    assert stored_and_recounted_ratings(finale) == ((1, 8), (1, 8))
+
+
+def test_staff_deleting_a_member_who_rated_routines_in_the_admin_keeps_the_counts_right(client):
+    member = UserFactory()
+    finale = RoutineFactory()
+    routine_rating(routine=finale, member=member, rating=6)
+    client.force_login(StaffUserFactory())
+    response = client.post(reverse("admin:accounts_user_delete", args=[member.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=member.pk).exists()
+    assert stored_and_recounted_ratings(finale) == ((0, 0), (0, 0))
 
 
 def test_sample_usernames_are_kept_for_the_sample_accounts(client):

@@ -13,7 +13,9 @@ from PIL import Image
 from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
 from tests.factories import (
     CastCreditFactory,
+    CharacterFactory,
     CrewMembershipFactory,
+    PersonFactory,
     RoutineFactory,
     StaffUserFactory,
     TitleFactory,
@@ -85,6 +87,117 @@ def test_crew_page_has_a_members_inline(staff_client, catalog):
     html = staff_client.get(admin_url(Crew, "change", crew.pk)).content.decode()
     assert 'name="memberships-TOTAL_FORMS"' in html
     assert "Mari Koda" in html
+
+
+def routine_form(routine, dancers=(), **changes):
+    """The routine's change form as a browser posts it, with `dancers` as new inline rows."""
+    data = {
+        "title": routine.title_id,
+        "name": routine.name,
+        "slug": routine.slug,
+        "order": routine.order,
+        "description": routine.description,
+        "dancers-TOTAL_FORMS": len(dancers),
+        "dancers-INITIAL_FORMS": 0,
+        **changes,
+    }
+    for index, (person, character) in enumerate(dancers):
+        data |= {
+            f"dancers-{index}-person": person.pk,
+            f"dancers-{index}-character": character.pk if character else "",
+            f"dancers-{index}-order": index * 10,
+        }
+    return data
+
+
+def test_a_routines_page_edits_its_dancers_inline_with_person_and_character_autocomplete(
+    staff_client,
+):
+    routine = RoutineFactory()
+    html = staff_client.get(admin_url(Routine, "change", routine.pk)).content.decode()
+    assert 'name="dancers-TOTAL_FORMS"' in html
+    for field in ("person", "character"):
+        assert f'name="dancers-0-{field}"' in html
+        assert f'data-field-name="{field}"' in html  # Django's autocomplete widget
+    dancer, character, another = PersonFactory(), CharacterFactory(), PersonFactory()
+    response = staff_client.post(
+        admin_url(Routine, "change", routine.pk),
+        routine_form(routine, [(dancer, character), (another, None)]),
+    )
+    assert response.status_code == 302
+    assert [(d.person, d.character) for d in routine.dancers.all()] == [
+        (dancer, character),
+        (another, None),
+    ]
+
+
+def test_the_same_dancer_twice_in_a_routine_is_a_form_error_not_a_crash(staff_client):
+    routine = RoutineFactory()
+    dancer = PersonFactory()
+    response = staff_client.post(
+        admin_url(Routine, "change", routine.pk), routine_form(routine, [(dancer, None)] * 2)
+    )
+    assert response.status_code == 200
+    assert "Please correct the duplicate data" in response.content.decode()
+    assert not routine.dancers.exists()
+
+
+def test_a_routines_stored_counts_are_shown_but_never_taken_from_the_form(staff_client):
+    routine = RoutineFactory()
+    Routine.objects.filter(pk=routine.pk).update(rating_count=2, rating_sum=15)
+    html = staff_client.get(admin_url(Routine, "change", routine.pk)).content.decode()
+    assert 'name="rating_count"' not in html and 'name="best_routine_count"' not in html
+    response = staff_client.post(
+        admin_url(Routine, "change", routine.pk),
+        routine_form(routine, rating_count=99, rating_sum=0, best_routine_count=99),
+    )
+    assert response.status_code == 302
+    routine.refresh_from_db()
+    assert (routine.rating_count, routine.rating_sum, routine.best_routine_count) == (2, 15, 0)
+
+
+def test_a_titles_routine_inline_still_saves_and_links_to_the_routines_own_page(staff_client):
+    routine = RoutineFactory()
+    title = routine.title
+    html = staff_client.get(admin_url(Title, "change", title.pk)).content.decode()
+    assert admin_url(Routine, "change", routine.pk) in html  # where its dancers are edited
+    data = {
+        "name": title.name,
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+        "routines-TOTAL_FORMS": 1,
+        "routines-INITIAL_FORMS": 1,
+        "routines-0-id": routine.pk,
+        "routines-0-title": title.pk,
+        "routines-0-name": "Renamed in the title's page",
+        "routines-0-slug": routine.slug,
+        "routines-0-order": 5,
+    }
+    for prefix in ("credits", "trivia"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    response = staff_client.post(admin_url(Title, "change", title.pk), data)
+    assert response.status_code == 302
+    routine.refresh_from_db()
+    assert (routine.name, routine.order) == ("Renamed in the title's page", 5)
+
+
+def test_editors_keep_routine_dancers(client):
+    from django.contrib.auth.models import Group
+
+    from tests.conftest import ensure_roles
+
+    ensure_roles()
+    editor = UserFactory(is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
+    routine, dancer = RoutineFactory(), PersonFactory()
+    response = client.post(
+        admin_url(Routine, "change", routine.pk), routine_form(routine, [(dancer, None)])
+    )
+    assert response.status_code == 302
+    assert routine.dancers.get().person == dancer
 
 
 def test_admin_search_folds_case_and_accents(staff_client, db):

@@ -3,7 +3,17 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from films.models import Character, Credit, Crew, CrewMembership, Person, Routine, Title, Trivia
+from films.models import (
+    Character,
+    Credit,
+    Crew,
+    CrewMembership,
+    Person,
+    Routine,
+    RoutineDancer,
+    Title,
+    Trivia,
+)
 from films.services import CATALOG_FILE
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +33,7 @@ def test_loads_the_whole_franchise(catalog):
         "Credit": 49,
         "Crew": 6,
         "CrewMembership": 21,
-        "Routine": 7,
+        "Routine": 10,
         "Trivia": 7,
     }
     assert list(Title.objects.values_list("name", flat=True)) == [
@@ -185,3 +195,113 @@ def test_a_file_naming_an_unknown_person_is_refused_before_anything_is_written(d
 def test_the_search_names_are_filled_for_everything_loaded(catalog):
     for model in (Title, Person, Character, Crew):
         assert not model.objects.filter(search_name="").exists()
+
+
+# --- Routine dancers --------------------------------------------------------------------
+# Test data of their own (people and characters invented here), so these never state a
+# fact about the franchise and stay true whatever dancers the real catalog lists.
+
+DANCER_PEOPLE = [{"slug": f"test-dancer-{n}", "name": f"Test Dancer {n}"} for n in (1, 2, 3)]
+DANCER_CHARACTERS = [{"slug": "test-character", "name": "Test Character"}]
+
+
+def catalog_with_dancers(tmp_path, dancers, *, name="catalog.json"):
+    """The real catalog with invented dancers on All In's Las Vegas finale, as a file."""
+    data = json.loads(CATALOG_FILE.read_text())
+    data["people"] += DANCER_PEOPLE
+    data["characters"] += DANCER_CHARACTERS
+    all_in = next(t for t in data["titles"] if t["slug"] == "step-up-all-in")
+    finale = next(r for r in all_in["routines"] if r["slug"] == "las-vegas-finale")
+    finale["dancers"] = dancers
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+FINALE_DANCERS = [
+    {"person": "test-dancer-1", "character": "test-character"},
+    {"person": "test-dancer-2"},
+]
+
+
+def finale_dancers():
+    return [
+        (dancer.person.slug, dancer.character.slug if dancer.character else None)
+        for dancer in RoutineDancer.objects.filter(routine__slug="las-vegas-finale")
+    ]
+
+
+def test_routine_dancers_are_loaded_in_order_with_the_character_they_dance_as(db, tmp_path):
+    call_command("load_catalog", "--file", str(catalog_with_dancers(tmp_path, FINALE_DANCERS)))
+    assert finale_dancers() == [("test-dancer-1", "test-character"), ("test-dancer-2", None)]
+
+
+def test_loading_dancers_twice_adds_nothing(db, tmp_path):
+    path = str(catalog_with_dancers(tmp_path, FINALE_DANCERS))
+    call_command("load_catalog", "--file", path, verbosity=0)
+    before = RoutineDancer.objects.count()
+    call_command("load_catalog", "--file", path, verbosity=0)
+    assert RoutineDancer.objects.count() == before
+    assert len(finale_dancers()) == 2
+
+
+def test_a_dancer_new_to_the_file_joins_a_routine_loaded_before(db, tmp_path):
+    call_command("load_catalog", "--file", str(catalog_with_dancers(tmp_path, [])), verbosity=0)
+    assert finale_dancers() == []
+    grown = catalog_with_dancers(tmp_path, FINALE_DANCERS, name="grown.json")
+    call_command("load_catalog", "--file", str(grown), verbosity=0)
+    assert finale_dancers() == [("test-dancer-1", "test-character"), ("test-dancer-2", None)]
+
+
+def test_loading_again_keeps_dancers_as_staff_edited_or_deleted_them(db, tmp_path):
+    path = str(catalog_with_dancers(tmp_path, FINALE_DANCERS))
+    call_command("load_catalog", "--file", path, verbosity=0)
+    RoutineDancer.objects.filter(person__slug="test-dancer-1").update(character=None)
+    RoutineDancer.objects.filter(person__slug="test-dancer-2").delete()
+    call_command("load_catalog", "--file", path, verbosity=0)
+    assert finale_dancers() == [("test-dancer-1", None)]
+
+
+def test_overwrite_puts_dancers_back_as_the_file_has_them(db, tmp_path):
+    path = str(catalog_with_dancers(tmp_path, FINALE_DANCERS))
+    call_command("load_catalog", "--file", path, verbosity=0)
+    RoutineDancer.objects.filter(person__slug="test-dancer-1").update(character=None)
+    RoutineDancer.objects.filter(person__slug="test-dancer-2").delete()
+    call_command("load_catalog", "--file", path, "--overwrite", verbosity=0)
+    assert finale_dancers() == [("test-dancer-1", "test-character"), ("test-dancer-2", None)]
+
+
+def test_a_dancer_whose_person_or_character_staff_deleted_is_not_added_back(db, tmp_path):
+    path = str(catalog_with_dancers(tmp_path, []))
+    call_command("load_catalog", "--file", path, verbosity=0)
+    Character.objects.filter(slug="test-character").delete()
+    Person.objects.filter(slug="test-dancer-2").delete()
+    grown = catalog_with_dancers(tmp_path, FINALE_DANCERS, name="grown.json")
+    call_command("load_catalog", "--file", str(grown), verbosity=0)
+    # Dancing as a character that is gone would be a different fact: left out, not blank.
+    assert finale_dancers() == []
+
+
+def test_dancers_of_a_routine_staff_deleted_are_not_loaded(db, tmp_path):
+    call_command("load_catalog", "--file", str(catalog_with_dancers(tmp_path, [])), verbosity=0)
+    Routine.objects.filter(slug="las-vegas-finale").delete()
+    grown = catalog_with_dancers(tmp_path, FINALE_DANCERS, name="grown.json")
+    call_command("load_catalog", "--file", str(grown), verbosity=0)
+    assert not Routine.objects.filter(slug="las-vegas-finale").exists()
+    assert finale_dancers() == []
+
+
+@pytest.mark.parametrize(
+    ("dancers", "message"),
+    [
+        ([{"person": "nobody"}], "names unknown dancer 'nobody'"),
+        ([{"person": "test-dancer-1", "character": "no-one"}], "unknown character 'no-one'"),
+        ([{"person": "test-dancer-1"}, {"person": "test-dancer-1"}], "'test-dancer-1' twice"),
+    ],
+)
+def test_a_file_with_a_bad_dancer_is_refused_before_anything_is_written(
+    db, tmp_path, dancers, message
+):
+    with pytest.raises(CommandError, match=message):
+        call_command("load_catalog", "--file", str(catalog_with_dancers(tmp_path, dancers)))
+    assert Title.objects.count() == 0

@@ -126,11 +126,12 @@ def test_the_same_person_can_be_in_a_crew_in_several_titles():
     assert membership.crew.memberships.filter(person=membership.person).count() == 2
 
 
-def test_routine_slugs_are_unique_within_a_title_only():
+def test_routine_slugs_are_unique_across_the_franchise():
+    # A routine's page is /routines/<slug>/, whatever its title.
     routine = RoutineFactory(slug="finale")
-    RoutineFactory(slug="finale")
-    assert Routine.objects.filter(slug="finale").count() == 2
+    assert_rejected_by_database(lambda: RoutineFactory(slug="finale"))
     assert_rejected_by_database(lambda: RoutineFactory(title=routine.title, slug="finale"))
+    assert Routine.objects.filter(slug="finale").count() == 1
 
 
 def test_trivia_cannot_be_empty():
@@ -161,7 +162,7 @@ def test_every_model_names_itself_and_links_to_its_page():
     assert credit.character.get_absolute_url().startswith("/characters/")
     assert crew.get_absolute_url() == "/crews/house-of-pirates/"
     assert str(routine) == "World Jam finale (Step Up 3D)"
-    assert routine.get_absolute_url() == "/titles/step-up-3d/#routine-world-jam-finale"
+    assert routine.get_absolute_url() == "/routines/world-jam-finale/"
     assert str(membership) == "Adam Sevani in House of Pirates (Step Up 3D)"
     assert len(str(trivia)) == 60
     director = CrewCreditFactory(title=title, person__name="Jon M. Chu")

@@ -11,9 +11,11 @@ from tests.factories import (
     CrewCreditFactory,
     CrewMembershipFactory,
     PersonFactory,
+    RoutineDancerFactory,
     RoutineFactory,
     TitleFactory,
     TriviaFactory,
+    routine_rating,
 )
 from tests.html import assert_valid_accessible_page, parse, section_text
 
@@ -29,6 +31,8 @@ PUBLIC_PAGES = [
     ("films:character_detail", {"slug": "moose"}, "Adam Sevani"),
     ("films:crew_list", {}, "LMNTRIX"),
     ("films:crew_detail", {"slug": "lmntrix"}, "Mari Koda"),
+    ("films:routine_list", {}, "The Las Vegas finale"),
+    ("films:routine_detail", {"slug": "las-vegas-finale"}, "Step Up: All In"),
     ("films:search", {}, 'aria-label="Search the catalog"'),
 ]
 
@@ -44,7 +48,13 @@ def test_every_public_page_opens_for_an_anonymous_reader(client, catalog, name, 
 
 @pytest.mark.parametrize(
     "name",
-    ["films:title_detail", "films:person_detail", "films:character_detail", "films:crew_detail"],
+    [
+        "films:title_detail",
+        "films:person_detail",
+        "films:character_detail",
+        "films:crew_detail",
+        "films:routine_detail",
+    ],
 )
 def test_an_unknown_slug_is_a_404(client, db, name):
     assert client.get(reverse(name, kwargs={"slug": "no-such-thing"})).status_code == 404
@@ -121,6 +131,8 @@ def test_sitemap_lists_every_catalog_page_and_robots_points_to_it(client, catalo
         "/people/trish-sie/",
         "/characters/moose/",
         "/crews/lmntrix/",
+        "/routines/las-vegas-finale/",
+        "/routines/",
     ):
         assert f"http://testserver{path}</loc>" in sitemap
     robots = client.get("/robots.txt")
@@ -139,7 +151,7 @@ def test_server_errors_get_the_sites_own_page(rf, db):
 
 def test_character_page_lists_appearances_in_franchise_order(client, catalog):
     page = client.get(reverse("films:character_detail", kwargs={"slug": "moose"})).content.decode()
-    html = page[page.index('id="appearances-heading"') :]
+    html = page[page.index('id="timeline-heading"') :]
     order = [
         html.index(name) for name in ("Step Up 2: The Streets", "Step Up 3D", "Step Up: All In")
     ]
@@ -233,7 +245,7 @@ class TestSearch:
         response = self.results(client, "frankenstein")
         html = response.content.decode()
         assert "The Frankenstein lab audition video (Step Up: All In)" in html
-        assert 'href="/titles/step-up-all-in/#routine-frankenstein-lab-audition"' in html
+        assert 'href="/routines/frankenstein-lab-audition/"' in html
 
     def test_a_nul_character_is_never_echoed_back(self, client, db):
         # Refused before the view (core.request_guards), on the site's 400 page.
@@ -325,20 +337,22 @@ def grow_title(title, n=15):
 @pytest.mark.parametrize(
     ("name", "slug_of", "queries"),
     [
-        # titles, a few trivia, the crews, the staff picks, the latest reviews
-        ("films:home", None, 5),
+        # titles, a few trivia, the crews, the staff picks, the latest reviews, the routines
+        ("films:home", None, 6),
         # titles
         ("films:title_list", None, 1),
-        # title + credits + crew line-ups + routines + their choreographers + their crews + trivia
-        ("films:title_detail", "title", 7),
+        # title + credits + crew line-ups + routines + their choreographers + their crews
+        # + trivia + the earlier credits of its cast's characters (who returns, from where)
+        ("films:title_detail", "title", 8),
         # the name list
         ("films:person_list", None, 1),
-        ("films:character_list", None, 1),
         ("films:crew_list", None, 1),
-        # person + credits + crew memberships + routines choreographed
-        ("films:person_detail", "person", 4),
-        # character + credits + crew memberships
-        ("films:character_detail", "character", 3),
+        # the crossover timeline: titles + characters + their cast credits with their people
+        ("films:character_list", None, 3),
+        # person + credits + crew memberships + routines choreographed + routines danced
+        ("films:person_detail", "person", 5),
+        # character + credits + crew memberships + routines danced + the titles of its timeline
+        ("films:character_detail", "character", 5),
         # crew + line-ups + routines
         ("films:crew_detail", "crew", 3),
     ],
@@ -351,7 +365,9 @@ def test_page_query_count_does_not_grow_with_rows(
     membership = CrewMembershipFactory(
         title=title, person=credit.person, character=credit.character
     )
-    RoutineFactory(title=title, crews=[membership.crew], choreographers=[credit.person])
+    routine = RoutineFactory(title=title, crews=[membership.crew], choreographers=[credit.person])
+    RoutineDancerFactory(routine=routine, person=credit.person, character=credit.character)
+    routine_rating(routine=routine, rating=8)
     slugs = {
         "title": title.slug,
         "person": credit.person.slug,
@@ -368,6 +384,9 @@ def test_page_query_count_does_not_grow_with_rows(
         grow_title(other, n=2)
         CastCreditFactory(title=other, person=credit.person, character=credit.character)
         CrewMembershipFactory(title=other, person=credit.person, crew=membership.crew)
+        danced = RoutineFactory(title=other, crews=[membership.crew])
+        RoutineDancerFactory(routine=danced, person=credit.person, character=credit.character)
+        routine_rating(routine=danced, rating=6)
 
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200

@@ -13,7 +13,14 @@ from films.models import Title
 from reviews import moderation, services
 from reviews.models import Comment, ModerationAction, Report, Review, Status
 from tests.conftest import ensure_roles
-from tests.factories import StaffUserFactory, TitleFactory, UserFactory, review
+from tests.factories import (
+    RoutineFactory,
+    StaffUserFactory,
+    TitleFactory,
+    UserFactory,
+    review,
+    routine_rating,
+)
 from tests.html import admin_rows, elements_with_class, page_text, text_of
 
 pytestmark = pytest.mark.django_db
@@ -520,6 +527,7 @@ def test_the_roles_hold_exactly_their_permissions():
         "view_moderationaction",
         "view_user",
         "suspend_user",
+        "view_routinerating",
     }
     editors = set(Group.objects.get(name="Editors").permissions.values_list("codename", flat=True))
     catalog = [
@@ -530,6 +538,7 @@ def test_the_roles_hold_exactly_their_permissions():
         "crew",
         "crewmembership",
         "routine",
+        "routinedancer",
         "trivia",
     ]
     assert editors == {
@@ -560,6 +569,78 @@ def test_queue_list_pages_keep_their_query_count_as_rows_grow(client, moderator,
         assert client.get(url).status_code == 200
     grow(20)
     # Reasons, notes and author history come from one prefetch and subqueries, not per row.
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
+
+
+# --- Routine ratings in a member's history -----------------------------------------------
+
+
+def test_the_queue_counts_the_authors_routine_ratings_and_links_to_them(client, moderator, title):
+    rater = UserFactory(username="rater")
+    for routine in RoutineFactory.create_batch(2, title=title):
+        routine_rating(routine=routine, member=rater, rating=9)
+    routine_rating(rating=2)  # someone else's
+    review(title=title, author=rater, body="Rated the routines too")
+    review(title=title, body="Rated nothing")
+    response = client.get(reverse("admin:reviews_review_changelist"))
+    html = response.content.decode()
+    ratings_url = reverse("admin:reviews_routinerating_changelist")
+    assert f'<a href="{ratings_url}?member__id__exact={rater.pk}">2 routine ratings</a>' in html
+    assert "1 item, 0 removed; no routine ratings" in page_text(response)
+    listed = client.get(ratings_url, {"member__id__exact": rater.pk})
+    assert listed.status_code == 200
+    assert [row[1:3] for row in admin_rows(listed)] == [["rater", "4½ stars"]] * 2
+
+
+def test_the_history_on_a_single_review_and_comment_counts_routine_ratings_too(
+    client, moderator, title
+):
+    rater = UserFactory()
+    routine_rating(member=rater)
+    written = review(title=title, author=rater, body="Words")
+    comment = services.comment_create(review=review(title=title), author=rater, body="Hi")
+    for url in (
+        reverse("admin:reviews_review_change", args=[written.pk]),
+        reverse("admin:reviews_comment_change", args=[comment.pk]),
+    ):
+        [history] = elements_with_class(client.get(url), "field-author_history")
+        assert text_of(history).endswith("; 1 routine rating"), url
+
+
+def test_moderators_read_routine_ratings_and_nobody_changes_them_there(client, moderator):
+    rating = routine_rating(rating=7)
+    assert client.get(reverse("admin:reviews_routinerating_changelist")).status_code == 200
+    page = client.get(reverse("admin:reviews_routinerating_change", args=[rating.pk]))
+    assert page.status_code == 200 and 'name="rating"' not in page.content.decode()
+    assert client.get(reverse("admin:reviews_routinerating_add")).status_code == 403
+    delete_url = reverse("admin:reviews_routinerating_delete", args=[rating.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    client.force_login(editor_account())
+    assert client.get(reverse("admin:reviews_routinerating_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999999", "-1", "1\x00"])
+def test_a_forged_routine_filter_on_the_ratings_list_is_no_error_page(client, moderator, value):
+    routine_rating()
+    response = client.get(reverse("admin:reviews_routinerating_changelist"), {"routine": value})
+    # NUL bytes are refused before any view (400); the rest list no rating.
+    assert response.status_code == (400 if "\x00" in value else 200)
+    if response.status_code == 200:
+        assert not response.context["cl"].result_list
+
+
+def test_the_routine_ratings_list_keeps_its_query_count_as_rows_grow(client, moderator, title):
+    url = reverse("admin:reviews_routinerating_changelist")
+    routines = RoutineFactory.create_batch(3, title=title)
+    routine_rating(routine=routines[0])
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    for routine in routines:
+        for _ in range(8):
+            routine_rating(routine=routine)
+    # Routines with their titles and members are joined; the filters are one query each.
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)

@@ -1,15 +1,22 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from accounts import services as account_services
-from films.models import Title
+from films.models import Routine, Title
 from reviews import moderation, services
-from reviews.models import Comment, HelpfulVote, Report, Review, Status
-from tests.factories import TitleFactory, UserFactory, review
+from reviews.models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
+from tests.factories import (
+    RoutineFactory,
+    StaffUserFactory,
+    TitleFactory,
+    UserFactory,
+    review,
+    routine_rating,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +72,68 @@ def test_deleting_a_review_takes_it_out_of_the_aggregates_and_twice_is_harmless(
     assert (title.rating_count, title.rating_sum, title.text_review_count) == (1, 10, 0)
     assert Review.objects.filter(pk=kept.pk).exists()
     assert_aggregates_match_a_recount(title)
+
+
+def stored_routine_counts(routine):
+    return dict(Routine.objects.filter(pk=routine.pk).values("rating_count", "rating_sum").get())
+
+
+def test_rating_a_routine_stores_the_rating_and_the_routines_count_and_sum():
+    routine = RoutineFactory()
+    rated, created = services.routine_rate(routine=routine, member=UserFactory(), rating=9)
+    routine_rating(routine=routine, rating=4)
+    assert created and rated.rating == 9
+    assert stored_routine_counts(routine) == {"rating_count": 2, "rating_sum": 13}
+    routine.refresh_from_db()
+    assert routine.rating_average == 3.25
+    assert stored_routine_counts(routine) == services.routine_aggregates_recount(routine)
+
+
+def test_rating_a_routine_again_changes_the_rating_never_a_second_one():
+    routine, member = RoutineFactory(), UserFactory()
+    first, _ = services.routine_rate(routine=routine, member=member, rating=3)
+    again, created = services.routine_rate(routine=routine, member=member, rating=10)
+    same, _ = services.routine_rate(routine=routine, member=member, rating=10)
+    assert not created and first.pk == again.pk == same.pk
+    assert RoutineRating.objects.get(pk=first.pk).rating == 10
+    assert stored_routine_counts(routine) == {"rating_count": 1, "rating_sum": 10}
+
+
+def test_removing_a_routine_rating_takes_it_out_and_twice_is_harmless():
+    routine, member = RoutineFactory(), UserFactory()
+    routine_rating(routine=routine, member=member, rating=6)
+    routine_rating(routine=routine, rating=8)
+    assert services.routine_rating_remove(routine=routine, member=member) is True
+    assert services.routine_rating_remove(routine=routine, member=member) is False
+    assert stored_routine_counts(routine) == {"rating_count": 1, "rating_sum": 8}
+    assert stored_routine_counts(routine) == services.routine_aggregates_recount(routine)
+
+
+@pytest.mark.parametrize("rating", [0, 11, -1, 2**63, None, "7"])
+def test_a_routine_rating_off_the_half_star_scale_is_refused_and_stores_nothing(rating):
+    routine = RoutineFactory()
+    with pytest.raises(ValidationError):
+        services.routine_rate(routine=routine, member=UserFactory(), rating=rating)
+    assert not RoutineRating.objects.exists()
+    assert stored_routine_counts(routine) == {"rating_count": 0, "rating_sum": 0}
+
+
+def test_a_suspended_member_cannot_rate_a_routine():
+    routine, member = RoutineFactory(), UserFactory()
+    account_services.account_suspend(member=member, moderator=None, reason="Spam")
+    with pytest.raises(PermissionDenied):
+        services.routine_rate(routine=routine, member=member, rating=7)
+    assert not RoutineRating.objects.exists()
+
+
+def test_deleting_an_account_takes_its_routine_ratings_out_of_the_counts():
+    routine, other_routine, member = RoutineFactory(), RoutineFactory(), UserFactory()
+    routine_rating(routine=routine, member=member, rating=2)
+    routine_rating(routine=other_routine, member=member, rating=5)
+    routine_rating(routine=routine, rating=9)
+    account_services.account_delete(user=member)
+    assert stored_routine_counts(routine) == {"rating_count": 1, "rating_sum": 9}
+    assert stored_routine_counts(other_routine) == {"rating_count": 0, "rating_sum": 0}
 
 
 def test_helpful_vote_toggles_and_keeps_the_count():
@@ -152,6 +221,18 @@ class TestConstraints:
                 reporter=UserFactory(), review=target, comment=comment, reason="spam"
             )
 
+    def test_one_rating_per_member_per_routine_in_the_database(self):
+        rated = routine_rating()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            RoutineRating.objects.create(routine=rated.routine, member=rated.member, rating=3)
+
+    @pytest.mark.parametrize("rating", [0, 11])
+    def test_a_routine_rating_is_half_a_star_to_five_stars_in_the_database(self, rating):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            RoutineRating.objects.create(
+                routine=RoutineFactory(), member=UserFactory(), rating=rating
+            )
+
     def test_comment_length_is_limited_in_the_database(self):
         target = review(body="x")
         with pytest.raises(IntegrityError), transaction.atomic():
@@ -160,7 +241,7 @@ class TestConstraints:
             Comment.objects.create(review=target, author=UserFactory(), body="")
 
 
-# --- The stored aggregates equal a fresh recount after any sequence of writes ---------
+# --- The stored counts (titles, reviews, best routines) equal a recount after any writes -
 
 operations = st.lists(
     st.tuples(
@@ -175,12 +256,18 @@ operations = st.lists(
                 "remove",
                 "hold",
                 "restore",
+                "rate routine",
+                "unrate routine",
+                "suspend",
+                "reinstate",
             ]
         ),
         st.integers(min_value=0, max_value=2),  # which member
-        st.integers(min_value=0, max_value=1),  # which title
+        st.integers(min_value=0, max_value=1),  # which title (and which of its routines)
         st.integers(min_value=1, max_value=10),  # rating
         st.booleans(),  # with text
+        # The best routine named: none, one of the title's own two, or another title's
+        st.sampled_from([None, 0, 1, "elsewhere"]),
     ),
     min_size=5,
     max_size=40,
@@ -194,11 +281,13 @@ class TestAggregatesProperty(HypothesisTestCase):
     def test_stored_counts_equal_a_fresh_recount_after_any_writes(self, steps):
         members = [UserFactory(username=f"member{i}") for i in range(3)]
         titles = [TitleFactory(slug=f"title-{i}", franchise_position=50 + i) for i in range(2)]
+        routines = {title.pk: RoutineFactory.create_batch(2, title=title) for title in titles}
+        moderator = StaffUserFactory(username="moderator")
         # Every member starts with a review of the first title, so votes, comments and
         # moderation always have something to act on.
         for index, member in enumerate(members):
             services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
-        for action, member_index, title_index, rating, with_text in steps:
+        for action, member_index, title_index, rating, with_text, choice in steps:
             member, title = members[member_index], titles[title_index]
             if member is None:
                 continue  # this member has left
@@ -207,9 +296,22 @@ class TestAggregatesProperty(HypothesisTestCase):
             if action == "submit" and own and own.status == Status.REMOVED:
                 with pytest.raises(services.ModerationHold):  # removed reviews stay as moderated
                     services.review_submit(title=title, author=member, rating=rating)
+            elif action == "submit" and choice == "elsewhere":
+                other = titles[1 - title_index]
+                with pytest.raises(ValidationError):  # another title's routine: refused
+                    services.review_submit(
+                        title=title,
+                        author=member,
+                        rating=rating,
+                        best_routine=routines[other.pk][0],
+                    )
             elif action == "submit":
                 services.review_submit(
-                    title=title, author=member, rating=rating, body="Text" if with_text else ""
+                    title=title,
+                    author=member,
+                    rating=rating,
+                    body="Text" if with_text else "",
+                    best_routine=None if choice is None else routines[title.pk][choice],
                 )
                 if own:  # an edit never publishes a held review
                     assert Review.objects.get(pk=own.pk).status == own.status
@@ -240,11 +342,33 @@ class TestAggregatesProperty(HypothesisTestCase):
                     moderation.content_moderate(
                         item=item, status=status, moderator=None, reason="test"
                     )
+            elif action in {"rate routine", "unrate routine"}:
+                routine = routines[title.pk][choice if isinstance(choice, int) else 0]
+                if action == "unrate routine":
+                    services.routine_rating_remove(routine=routine, member=member)
+                elif not member.is_active:
+                    with pytest.raises(PermissionDenied):  # a suspended member rates nothing
+                        services.routine_rate(routine=routine, member=member, rating=rating)
+                else:
+                    services.routine_rate(routine=routine, member=member, rating=rating)
+            elif action == "suspend" and member.is_active:
+                member = account_services.account_suspend(
+                    member=member, moderator=moderator, reason="test", hide_content=True
+                )
+                members[member_index] = member
+            elif action == "reinstate":
+                member = account_services.account_unsuspend(member=member, moderator=moderator)
+                members[member_index] = member
             elif action == "leave":
                 account_services.account_delete(user=member)
                 members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
+            for routine in Routine.objects.filter(title=title):
+                recount = services.best_routine_count_recount(routine)
+                assert routine.best_routine_count == recount, routine.name
         for each in Review.objects.all():
             counts = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
             assert counts == services.review_counts_recount(each)
+        for routine in (routine for pair in routines.values() for routine in pair):
+            assert stored_routine_counts(routine) == services.routine_aggregates_recount(routine)

@@ -9,6 +9,7 @@ from reviews import moderation, services
 from reviews.models import REVIEW_SORT_KEYS, Comment, HelpfulVote, Report, Review
 from reviews.pagination import page_url
 from tests.factories import (
+    CastCreditFactory,
     CrewFactory,
     PersonFactory,
     RoutineFactory,
@@ -264,24 +265,25 @@ def test_home_and_title_list_show_each_titles_average_and_count(client, title):
 def test_title_page_query_count_is_the_same_at_5_and_500_reviews_and_on_any_page(
     client, title, django_assert_num_queries, number_of_reviews, no_page_cache
 ):
-    # A routine with a crew and a choreographer, so every catalog prefetch really runs.
+    # A routine with a crew and a choreographer, and a cast, so every catalog query runs.
     RoutineFactory(title=title, crews=[CrewFactory()], choreographers=[PersonFactory()])
+    CastCreditFactory(title=title)
     authors = UserFactory.create_batch(number_of_reviews)
     for author in authors:
         review(title=title, author=author, body="Some words", rating=1 + author.pk % 10)
     deepest = page_url(title, sort="newest", page=max(1, number_of_reviews // 20))
     for sort in REVIEW_SORT_KEYS:
-        # title + 6 catalog prefetches + the page of reviews
-        with django_assert_num_queries(8):
+        # title + 6 catalog prefetches + who returns from earlier titles + the page of reviews
+        with django_assert_num_queries(9):
             assert client.get(title.get_absolute_url(), {"sort": sort}).status_code == 200
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert client.get(deepest).status_code == 200
     client.force_login(authors[0])
     # + session (none when sessions are cached in Redis), user, the member's own review,
     # their helpful votes on the page
     session_reads = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
     for url in (title.get_absolute_url() + "?sort=newest", deepest):
-        with django_assert_num_queries(11 + session_reads):
+        with django_assert_num_queries(12 + session_reads):
             assert client.get(url).status_code == 200
 
 

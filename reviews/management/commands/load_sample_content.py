@@ -6,7 +6,7 @@ from django.db import transaction
 from accounts.models import User
 from films.models import Title
 from reviews import services
-from reviews.models import Comment, Review
+from reviews.models import Comment, Review, RoutineRating
 
 SAMPLE_MEMBERS = [  # all start with accounts.models.SAMPLE_PREFIX
     "sample-krumpqueen",
@@ -45,7 +45,8 @@ SAMPLE_COMMENTS = [
 class Command(BaseCommand):
     help = (
         "Add sample member accounts (usernames starting 'sample-', marked as samples) with "
-        "reviews, helpful votes and comments on every title. Safe to run again."
+        "reviews, helpful votes and comments on every title, ratings of its routines and "
+        "reviews naming its best routine. Safe to run again."
     )
 
     @transaction.atomic
@@ -66,13 +67,17 @@ class Command(BaseCommand):
                 continue
             members.append(member)
         chooser = random.Random(2014)  # the same sample site every time
+        # Their own sequence: the reviews stay those that sites loaded before routines had.
+        picker = random.Random(2008)
         new_reviews = []
-        for title in Title.objects.all():
+        for title in Title.objects.prefetch_related("routines"):
+            routines = list(title.routines.all())
             reviewers = chooser.sample(members, k=6)
             for member in reviewers:
                 headline, body = chooser.choice(SAMPLE_REVIEWS)
                 rating = chooser.choice([4, 5, 6, 7, 7, 8, 8, 9, 9, 10])
                 with_text = chooser.random() < 0.7
+                best_routine = _best_routine_pick(routines, picker)
                 if Review.objects.filter(title=title, author=member).exists():
                     continue
                 review, _created = services.review_submit(
@@ -81,8 +86,10 @@ class Command(BaseCommand):
                     rating=rating,
                     headline=headline if with_text else "",
                     body=body if with_text else "",
+                    best_routine=best_routine,
                 )
                 new_reviews.append(review)
+        new_ratings = self._rate_routines(members)
         # Votes and comments only on reviews this run added: a second run adds nothing.
         titles_commented = set()
         for review in new_reviews:
@@ -101,12 +108,46 @@ class Command(BaseCommand):
         if verbosity:
             self.stdout.write(
                 f"sample content: {len(members)} sample members, {len(new_reviews)} reviews added, "
+                f"{new_ratings} routine ratings added, "
                 f"{Review.objects.filter(author__is_sample=True).count()} sample reviews, "
                 f"{Comment.objects.filter(author__is_sample=True).count()} sample comments"
             )
+
+    @staticmethod
+    def _rate_routines(members):
+        """Each sample member rates most routines: a title's finale (its last routine in
+        running order) is the number fans rave about, the others spread wider around a
+        level of their own. Only ratings a member has not given yet are added."""
+        chooser = random.Random(2006)
+        rated = set(
+            RoutineRating.objects.filter(member__in=members).values_list("routine_id", "member_id")
+        )
+        added = 0
+        for title in Title.objects.prefetch_related("routines"):
+            routines = list(title.routines.all())
+            for routine in routines:
+                finale = routine is routines[-1]
+                level = 9 if finale else chooser.choice([6, 7, 7, 8])
+                spread = [-1, -1, 0, 0, 0, 1] if finale else [-2, -1, -1, 0, 0, 1]
+                for member in members:
+                    rates = chooser.random() < (0.9 if finale else 0.6)
+                    rating = min(10, max(1, level + chooser.choice(spread)))
+                    if not rates or (routine.pk, member.pk) in rated:
+                        continue
+                    services.routine_rate(routine=routine, member=member, rating=rating)
+                    added += 1
+        return added
 
     @staticmethod
     def _comment(review, others, chooser):
         services.comment_create(
             review=review, author=chooser.choice(others), body=chooser.choice(SAMPLE_COMMENTS)
         )
+
+
+def _best_routine_pick(routines, picker):
+    """Which routine a sample review names its title's best: none about half the time,
+    else the finale (the last in running order) more often than any other."""
+    if not routines or picker.random() < 0.45:
+        return None
+    return routines[-1] if picker.random() < 0.6 else picker.choice(routines)
