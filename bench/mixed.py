@@ -43,8 +43,9 @@ from bench.soak import SOAK_COMMENT_TEXT
 # A write starting this long after its time is counted late: a quarter of a second is
 # longer than any write takes here, so late means the writer fell behind the clock.
 LATE_SECONDS = 0.25
-# What members do most: mark reviews helpful; then post, edit and comment.
-MIX = (("vote", 40), ("review", 20), ("edit", 20), ("comment", 20))
+# What members do most: mark reviews helpful; then post, edit and comment; and rate a
+# title's dance routines (which changes the routine's page, the leaderboard and the home page).
+MIX = (("vote", 40), ("review", 20), ("edit", 20), ("comment", 20), ("routine", 10))
 # All In takes this share of the writes; the other titles share the rest evenly.
 ALL_IN_SHARE = 0.4
 # Reviews a title's votes and comments land on: its most helpful (what its first page
@@ -198,7 +199,9 @@ class Writes:
         from films.models import Title
 
         self.rng = rng
-        self.titles = {title.pk: title for title in Title.objects.order_by("pk")}
+        self.titles = {
+            title.pk: title for title in Title.objects.prefetch_related("routines").order_by("pk")
+        }
         all_in = all_in_title()
         self.mix = WriteMix(list(self.titles), all_in.pk)
         self.voters = list(bench_members().order_by("-pk").only("pk", "username")[:VOTERS])
@@ -212,6 +215,8 @@ class Writes:
         self.toggles = Counter()  # (voter pk, review pk): times toggled
         self.originals = {}  # review pk: (review, its fields before the writer's edits)
         self.comment_ids = []
+        self.routines = {pk: list(title.routines.all()) for pk, title in self.titles.items()}
+        self.routine_ratings = {}  # (routine pk, member pk): the member's rating before, or None
 
     def _targets(self, title_id):
         from reviews.models import Review
@@ -284,6 +289,8 @@ class Writes:
                 contains_spoilers=review.contains_spoilers,
             )
             return kind
+        if kind == "routine":
+            return self._rate_routine(title_id, rating)
         targets = self.targets[title_id]
         if not targets:
             return "none"
@@ -300,6 +307,24 @@ class Writes:
         )
         self.comment_ids.append(comment.pk)
         return kind
+
+    def _rate_routine(self, title_id, rating):
+        from reviews import services
+        from reviews.models import RoutineRating
+
+        if not self.routines[title_id]:
+            return "none"
+        routine = self.rng.choice(self.routines[title_id])
+        member = self.rng.choice(self.voters)
+        key = (routine.pk, member.pk)
+        if key not in self.routine_ratings:
+            self.routine_ratings[key] = (
+                RoutineRating.objects.filter(routine=routine, member=member)
+                .values_list("rating", flat=True)
+                .first()
+            )
+        services.routine_rate(routine=routine, member=member, rating=rating)
+        return "routine"
 
     def clean_up(self):
         """Marks toggled an odd number of times toggled back; comments and reviews deleted:
@@ -324,6 +349,14 @@ class Writes:
                 title=self.titles[review.title_id], author=review.author, **fields
             )
             restored += 1
+        voters_by_pk = {voter.pk: voter for voter in self.voters}
+        routines = {r.pk: r for routines in self.routines.values() for r in routines}
+        for (routine_id, member_id), before in sorted(self.routine_ratings.items()):
+            routine, member = routines[routine_id], voters_by_pk[member_id]
+            if before is None:
+                services.routine_rating_remove(routine=routine, member=member)
+            else:
+                services.routine_rate(routine=routine, member=member, rating=before)
         comments = 0
         for comment in Comment.objects.filter(pk__in=self.comment_ids).select_related("review"):
             with transaction.atomic():
@@ -336,6 +369,7 @@ class Writes:
                 services.review_delete(review=review, by_author=False)
                 reviews += 1
         return {
+            "routine_ratings_put_back": len(self.routine_ratings),
             "marks_taken_back": marks,
             "comments_deleted": comments,
             "reviews_deleted": reviews,
@@ -467,6 +501,7 @@ def run_section(args, env, title, gunicorn_settings):
 
     from django.conf import settings
     from django.db import connections
+    from django.urls import reverse
 
     rates = args.write_rates
     folder = tempfile.mkdtemp(prefix="stepup-mixed-")
@@ -488,9 +523,13 @@ def run_section(args, env, title, gunicorn_settings):
             Endpoint("/healthz", "/healthz"),
             Endpoint("All In, anonymous", title.get_absolute_url()),
         ]
+        finale = title.routines.order_by("-order", "-pk").first()
         later = [
             Endpoint("home /", "/"),
             Endpoint("person (All In's director)", director_path(title)),
+            Endpoint("routine leaderboard /routines/", reverse("films:routine_list")),
+            *([Endpoint("routine (All In's finale)", finale.get_absolute_url())] if finale else []),
+            Endpoint("crossover timeline /characters/", reverse("films:character_list")),
         ]
         connections.close_all()
         server.start()

@@ -36,6 +36,9 @@ PAGES = (
     "titles",
     "review",
     "search",
+    "routines",
+    "routine",
+    "characters",
 )
 HEADINGS = ["page", "path", "median ms", "p95 ms", "min ms", "queries", "KB"]
 
@@ -147,6 +150,11 @@ def page_paths(pages):
         "titles": reverse("films:title_list"),
         "review": reverse("reviews:detail", kwargs={"pk": review.pk}) if review else None,
         "search": "/search/?q=moose",
+        "routines": reverse("films:routine_list"),
+        "routine": getattr(
+            title.routines.order_by("-order", "-pk").first(), "get_absolute_url", None
+        ),
+        "characters": reverse("films:character_list"),
     }
     found = {}
     for page in pages:

@@ -99,7 +99,7 @@ def test_the_write_mix_makes_all_in_the_hottest_title_and_mixes_every_kind():
     titles = [title for _kind, title in picks]
     kinds = {kind for kind, _title in picks}
 
-    assert kinds == {"vote", "review", "edit", "comment"}
+    assert kinds == {"vote", "review", "edit", "comment", "routine"}
     assert titles.count(5) / len(titles) == pytest.approx(0.4, abs=0.02)
     assert all(titles.count(5) > 3 * titles.count(other) for other in (1, 2, 3, 4, 6, 7))
 
@@ -156,3 +156,31 @@ def test_write_rates_are_parsed_and_nonsense_refused():
         parse_rates("1,-3")
     with pytest.raises(argparse.ArgumentTypeError):
         parse_rates("")
+
+
+@pytest.mark.django_db
+def test_the_writers_routine_ratings_change_the_counts_and_are_put_back_afterwards():
+    from bench.load import ALL_IN_NAME
+    from bench.members import BENCH_PASSWORD
+    from bench.mixed import Writes
+    from films.models import Routine
+    from reviews import services
+    from tests.factories import RoutineFactory, TitleFactory, UserFactory
+
+    all_in = TitleFactory(name=ALL_IN_NAME)
+    finale = RoutineFactory(title=all_in)
+    members = [UserFactory(username=f"bench-{n:07d}") for n in range(1, 4)]
+    for member in members:  # what marks a bench member: a password nobody can sign in with
+        type(member).objects.filter(pk=member.pk).update(password=BENCH_PASSWORD)
+    services.routine_rate(routine=finale, member=members[0], rating=4)  # from the data
+    writes = Writes(random.Random(1))
+    writes.routines = {pk: [finale] for pk in writes.routines}
+    for rating in (10, 9, 8, 7, 6, 5):
+        assert writes._rate_routine(all_in.pk, rating) == "routine"
+    finale.refresh_from_db()
+    assert finale.rating_sum != 4 or finale.rating_count != 1
+
+    assert writes.clean_up()["routine_ratings_put_back"] == len(writes.routine_ratings)
+    finale = Routine.objects.get(pk=finale.pk)
+    assert (finale.rating_count, finale.rating_sum) == (1, 4)
+    assert finale.ratings.get().member == members[0]
