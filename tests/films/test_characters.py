@@ -323,18 +323,20 @@ def test_a_character_page_lists_the_routines_danced_as_them_once_each(client, fr
             routine=routine, person=credit.person, character=franchise["twins"]
         )
     page = client.get(franchise["twins"].get_absolute_url())
-    assert section_text(page, "routines-heading") == (
-        "Routines danced The World Jam finale (Step Up 3D)"
+    twins = [credit.person for credit in franchise["twins"].credits.order_by("person__name")]
+    assert section_text(page, "routines-danced-heading") == (
+        f"Routines danced as {franchise['twins'].name} The World Jam finale in Step Up 3D "
+        f"(danced by {twins[0].name} and {twins[1].name})"
     )
-    links = parse(page).findall(".//section[@aria-labelledby='routines-heading']//a")
+    links = parse(page).findall(".//section[@aria-labelledby='routines-danced-heading']//a")
     assert [a.get("href") for a in links] == [
-        f"{second.get_absolute_url()}#routine-world-jam-finale"
+        routine.get_absolute_url(),
+        second.get_absolute_url(),
+        *(person.get_absolute_url() for person in twins),
     ]
     # A character who dances nothing has no such section.
-    assert (
-        parse(client.get(franchise["nora"].get_absolute_url())).find(".//*[@id='routines-heading']")
-        is None
-    )
+    nora = parse(client.get(franchise["nora"].get_absolute_url()))
+    assert nora.find(".//*[@id='routines-danced-heading']") is None
 
 
 def test_a_character_without_credits_says_so(client, db):

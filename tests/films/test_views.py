@@ -166,10 +166,13 @@ def test_crew_page_lists_members_per_title(client, catalog):
 
 
 def test_person_page_lists_roles_across_titles(client, catalog):
-    html = client.get(
-        reverse("films:person_detail", kwargs={"slug": "alyson-stoner"})
-    ).content.decode()
-    assert html.count('href="/characters/camille/"') == 3
+    page = client.get(reverse("films:person_detail", kwargs={"slug": "alyson-stoner"}))
+    roles = parse(page).findall(".//section[@aria-labelledby='roles-heading']//a")
+    # Camille in Step Up, Step Up 3D and All In, each beside the title it is played in.
+    assert [a.get("href") for a in roles].count("/characters/camille/") == 3
+    assert {"/titles/step-up/", "/titles/step-up-3d/", "/titles/step-up-all-in/"} <= {
+        a.get("href") for a in roles
+    }
 
 
 @pytest.mark.usefixtures("no_page_cache")
