@@ -337,7 +337,7 @@ def test_a_renamed_routine_shows_at_once_on_the_page_of_a_character_who_dances_i
     routine.name = "The Vortex finale"
     routine.save()
     assert "The Vortex finale" in section_text(
-        client.get(moose.get_absolute_url()), "routines-heading"
+        client.get(moose.get_absolute_url()), "routines-danced-heading"
     )
 
 

@@ -431,5 +431,5 @@ def test_twins_dancing_one_character_list_the_routine_once_with_both_dancers(cli
         RoutineDancerFactory(routine=vegas, person=PersonFactory(name=name), character=twins)
     danced = section_text(client.get("/characters/the-twins/"), "routines-danced-heading")
     assert danced == (
-        "Routines danced as The Twins Vegas in Step Up: All In (danced by Twin One, Twin Two)"
+        "Routines danced as The Twins Vegas in Step Up: All In (danced by Twin One and Twin Two)"
     )
