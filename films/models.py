@@ -76,9 +76,22 @@ class NamedQuerySet(models.QuerySet):
         return self.filter(search_name__contains=normalize_for_search(query))
 
 
+# Titles by release: year, then date where known, then their place in the franchise.
+RELEASE_ORDER = (
+    models.F("release_year").asc(nulls_last=True),
+    models.F("release_date").asc(nulls_last=True),
+    "franchise_position",
+)
+
+
 class TitleQuerySet(NamedQuerySet):
     def in_franchise_order(self):
         return self.order_by("franchise_position")
+
+    def in_release_order(self):
+        """By release (year, then date where known); a title without a year last. The
+        series High Water (2018) comes before the film Year of the Dance (2019)."""
+        return self.order_by(*RELEASE_ORDER)
 
     def films(self):
         return self.filter(kind=Title.Kind.FILM)

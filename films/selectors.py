@@ -1,6 +1,7 @@
 """Reads of the catalog that more than one part of the site shares."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Prefetch
 
@@ -55,7 +56,7 @@ def character_timeline():
     """The titles in release order and every character's row across them, from the cast
     credits: returning characters first, then the others, each group in order of first
     appearance, then by name. Three queries whatever the number of characters."""
-    titles = list(Title.objects.in_franchise_order())
+    titles = list(Title.objects.in_release_order())
     characters = Character.objects.prefetch_related(
         Prefetch("credits", Credit.objects.select_related("person").order_by("billing", "id"))
     )
@@ -64,6 +65,17 @@ def character_timeline():
         key=lambda row: (not row.is_returning, row.first_appearance, row.character.name.casefold())
     )
     return titles, rows
+
+
+def _release_key(title):
+    """Where a title stands in release order (as Title.objects.in_release_order sorts)."""
+    return (
+        title.release_year is None,
+        title.release_year or 0,
+        title.release_date is None,
+        title.release_date or date.min,
+        title.franchise_position,
+    )
 
 
 def character_row(character, titles):
@@ -83,17 +95,14 @@ def returning_characters(title, cast_credits):
         characters.setdefault(credit.character_id, credit.character)
     if not characters:
         return []
-    earlier = (
-        Credit.objects.filter(
-            character_id__in=characters,
-            title__franchise_position__lt=title.franchise_position,
-        )
-        .select_related("title")
-        .order_by("title__franchise_position", "id")
-    )
+    others = Credit.objects.filter(character_id__in=characters).exclude(title=title)
+    released = _release_key(title)
     titles_of = {}
-    for credit in earlier:
-        titles_of.setdefault(credit.character_id, {}).setdefault(credit.title_id, credit.title)
+    for credit in sorted(
+        others.select_related("title"), key=lambda c: (_release_key(c.title), c.pk)
+    ):
+        if _release_key(credit.title) < released:
+            titles_of.setdefault(credit.character_id, {}).setdefault(credit.title_id, credit.title)
     return [
         (character, list(titles_of[pk].values()))
         for pk, character in characters.items()

@@ -200,7 +200,7 @@ def character_list(request):
 @require_safe
 def character_detail(request, slug):
     character = get_object_or_404(Character.objects.with_appearances(), slug=slug)
-    titles = Title.objects.in_franchise_order()
+    titles = Title.objects.in_release_order()
     return render(
         request,
         "films/character_detail.html",

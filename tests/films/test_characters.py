@@ -222,6 +222,22 @@ def test_the_loaded_catalogs_twins_and_returning_characters(client, catalog):
     assert "Violet" not in returning
 
 
+def test_the_timeline_puts_the_titles_in_order_of_release(client, catalog):
+    # High Water, the series (2018), came out before Year of the Dance (2019), though it is
+    # seventh in the franchise's own order.
+    headers = parse(client.get(TIMELINE)).findall(".//table//thead//th[@scope='col']")
+    names = [text_of(link) for header in headers if (link := header.find(".//a")) is not None]
+    assert names == [
+        "Step Up",
+        "Step Up 2: The Streets",
+        "Step Up 3D",
+        "Step Up Revolution",
+        "Step Up: All In",
+        "Step Up: High Water",
+        "Step Up: Year of the Dance",
+    ]
+
+
 def test_the_timeline_query_count_does_not_grow_with_characters_or_credits(
     client, franchise, django_assert_num_queries, no_page_cache
 ):
@@ -305,7 +321,7 @@ def test_a_character_page_shows_every_title_in_order_and_who_plays_them_where(cl
         "Step Up: All In (2014): played by A New Moose",
     ]
     assert [item.get("class") for item in timeline.findall("li")] == ["is-in", "is-out", "is-in"]
-    assert "In 2 titles of 3, in franchise order:" in section_text(page, "timeline-heading")
+    assert "In 2 titles of 3, in order of release:" in section_text(page, "timeline-heading")
 
 
 def test_a_twin_characters_timeline_names_both_people(client, franchise):
