@@ -345,15 +345,8 @@ class ReportAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(ModerationAction)
-class ModerationActionAdmin(admin.ModelAdmin):
-    """The audit trail: readable by moderators, changed by nobody."""
-
-    list_display = ["created_at", "moderator", "action", "subject", "reason"]
-    list_select_related = ["moderator"]
-    list_filter = ["action", "created_at"]
-    search_fields = ["subject", "reason", "moderator__username", "member__username"]
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that staff read and nobody adds, changes or deletes in the admin."""
 
     def has_add_permission(self, request):
         return False
@@ -363,6 +356,17 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    """The audit trail: readable by moderators, changed by nobody."""
+
+    list_display = ["created_at", "moderator", "action", "subject", "reason"]
+    list_select_related = ["moderator"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["subject", "reason", "moderator__username", "member__username"]
+    date_hierarchy = "created_at"
 
 
 class RoutineFilter(admin.SimpleListFilter):
@@ -387,7 +391,7 @@ class RoutineFilter(admin.SimpleListFilter):
 
 
 @admin.register(RoutineRating)
-class RoutineRatingAdmin(admin.ModelAdmin):
+class RoutineRatingAdmin(ReadOnlyAdmin):
     """Members' ratings of routines, for moderators to read with a member's history (the
     queue links here, filtered by member). Read-only: a rating changes only through its
     member's own writes (reviews.services), which keep the routine's stored counts."""
@@ -402,12 +406,3 @@ class RoutineRatingAdmin(admin.ModelAdmin):
     @admin.display(description=_("rating"), ordering="rating")
     def stars(self, rating):
         return rating_label(rating.rating)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
