@@ -84,6 +84,26 @@ RELEASE_ORDER = (
 )
 
 
+class StoredRatings:
+    """The averages of a model's stored rating count and sum (half-star units, 1 to 10 each),
+    which the reviews app keeps: a title's and a routine's."""
+
+    @property
+    def rating_average(self):
+        """Average rating in stars (0.5 to 5), or None before the first rating."""
+        if not self.rating_count:
+            return None
+        return self.rating_sum / self.rating_count / 2
+
+    @property
+    def rating_average_half_stars(self):
+        """The average rounded to the nearest half star, as 1 to 10, for drawing stars."""
+        if not self.rating_count:
+            return None
+        # Half up, as the one-decimal average beside it is shown (round() goes to even).
+        return max(1, int(self.rating_sum / self.rating_count + 0.5))
+
+
 class TitleQuerySet(NamedQuerySet):
     def in_franchise_order(self):
         return self.order_by("franchise_position")
@@ -117,7 +137,7 @@ class TitleQuerySet(NamedQuerySet):
         ]
 
 
-class Title(CatalogEntry):
+class Title(StoredRatings, CatalogEntry):
     """A film or a series of the franchise."""
 
     class Kind(models.TextChoices):
@@ -283,21 +303,6 @@ class Title(CatalogEntry):
     @property
     def is_series(self):
         return self.kind == self.Kind.SERIES
-
-    @property
-    def rating_average(self):
-        """Average rating in stars (0.5 to 5), or None before the first rating."""
-        if not self.rating_count:
-            return None
-        return self.rating_sum / self.rating_count / 2
-
-    @property
-    def rating_average_half_stars(self):
-        """The average rounded to the nearest half star, as 1 to 10, for drawing stars."""
-        if not self.rating_count:
-            return None
-        # Half up, as the one-decimal average beside it is shown (round() goes to even).
-        return max(1, int(self.rating_sum / self.rating_count + 0.5))
 
     @property
     def rating_histogram(self):
@@ -571,7 +576,7 @@ class RoutineQuerySet(NamedQuerySet):
         )
 
 
-class Routine(SearchableName):
+class Routine(StoredRatings, SearchableName):
     """A dance number of a title, which members rate on the site's half-star scale.
 
     Its stored rating count and sum, and how many published reviews name it their title's
@@ -635,21 +640,6 @@ class Routine(SearchableName):
 
     def get_absolute_url(self):
         return reverse("films:routine_detail", kwargs={"slug": self.slug})
-
-    @property
-    def rating_average(self):
-        """The average in stars (0.5 to 5), or None before the first rating."""
-        if not self.rating_count:
-            return None
-        return self.rating_sum / self.rating_count / 2
-
-    @property
-    def rating_average_half_stars(self):
-        """The average rounded half up to the nearest half star, as 1 to 10, for drawing
-        stars (as Title's)."""
-        if not self.rating_count:
-            return None
-        return max(1, int(self.rating_sum / self.rating_count + 0.5))
 
 
 class RoutineDancer(models.Model):
