@@ -6,7 +6,6 @@ import contextvars
 from django.db import connection, transaction
 
 from core.caching import content_changed
-
 from films.models import (
     Character,
     Credit,

@@ -16,9 +16,10 @@ that show what it changed, so it costs only those pages. Scope names:
   the routine leaderboard (how often reviews name each routine best)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
   `lists` (the catalog lists, sitemap, generated posters); `search` (the search page, which
-  shows text of every catalog record: any catalog write, and a rebuild of the index); `title-names` (the
-  profiles, which name the titles reviewed, and the character pages, whose timelines name
-  every title: too many to list for a title's edit); `character-timeline` (the characters
+  shows text of every catalog record: any catalog write, and a rebuild of the index);
+  `title-names` (the profiles, which name the titles reviewed, and the character pages,
+  whose timelines name every title: too many to list for a title's edit);
+  `character-timeline` (the characters
   list, which shows every cast credit)
 - `site`: every page; what a write to anything not mapped here makes stale.
 """
