@@ -268,6 +268,7 @@ REPORTS_TO_HOLD = env.int("REPORTS_TO_HOLD", default=3)
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),
+    ("es", _("Spanish")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
