@@ -6,6 +6,7 @@ language (reverse() inside translation.override, /es/... once i18n_patterns are 
 Accept-Language header (what LocaleMiddleware reads while they are not).
 """
 
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -409,3 +410,23 @@ def test_pages_link_the_feeds_of_each_language(client, title):
     # Each one works and lists what it says.
     for href in spanish:
         assert client.get(href, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+
+
+def test_a_member_sees_the_list_in_the_pages_language_on_the_shared_copy(client, title, mixed):
+    english, spanish = mixed
+    client.force_login(UserFactory())
+    for _ in range(2):  # rendered, then from the copy shared by members
+        in_spanish = title_page(client, "es", title)
+        assert sorted(ReviewList(in_spanish).review_ids) == sorted(r.pk for r in spanish)
+        every = title_page(client, "es", title, "?lang=all")
+        assert len(ReviewList(every)) == 5
+        in_english = title_page(client, "en", title)
+        assert sorted(ReviewList(in_english).review_ids) == sorted(r.pk for r in english)
+
+
+def test_the_export_names_each_reviews_language(client, title):
+    member = UserFactory()
+    review(title=title, author=member, body="Palabras", language="es")
+    client.force_login(member)
+    data = json.loads(client.get(reverse("accounts:export_json")).content)
+    assert [row["language"] for row in data["reviews"]] == ["es"]
