@@ -15,6 +15,7 @@ from .models import (
     Report,
     Review,
     RoutineRating,
+    Status,
 )
 from .pagination import paginate_reviews
 
@@ -36,19 +37,34 @@ def review_sort(request):
 
 def listed_language_counts(title):
     """How many of the title's reviews the list shows (published, with text) in each
-    language, {"es": 12, "en": 230}: one GROUP BY, answered from the review_lang_newest_seek
-    index alone. No query when the stored count says there is none."""
+    language, {"es": 12, "en": 230}: one GROUP BY, read from the review_lang_*_seek
+    partial indexes alone. No query when the stored count says there is none."""
     if not title.text_review_count:
         return {}
-    rows = (
-        Review.objects.published()
-        .filter(title=title)
-        .with_text()
-        .order_by()
-        .values_list("language")
-        .annotate(count=Count("id"))
+    sql, params = listed_language_counts_sql(title_pk=title.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def listed_language_counts_sql(*, title_pk):
+    """The statement of listed_language_counts (tools.explain_queries shows its plan).
+
+    Written out, not through the ORM: its conditions must be the partial indexes' own,
+    as literals. With them as parameters (as the ORM sends them) SQLite still takes the
+    index but checks both conditions on every row of the table: 400 ms instead of 30 ms
+    on the 141,444 listed reviews of All In in the bench data.
+    """
+    quote = connection.ops.quote_name
+    review = Review._meta
+    column = {name: quote(review.get_field(name).column) for name in ("title", "language")}
+    status, body = (quote(review.get_field(name).column) for name in ("status", "body"))
+    sql = (
+        f"SELECT {column['language']}, COUNT(*) FROM {quote(review.db_table)}"
+        f" WHERE {column['title']} = %s AND {status} = '{Status.PUBLISHED.value}'"
+        f" AND NOT ({body} = '') GROUP BY {column['language']}"
     )
-    return dict(rows)
+    return sql, [title_pk]
 
 
 def listed_review_page(request, title, *, featured, language=None, counts=None, query=None):

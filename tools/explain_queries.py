@@ -24,13 +24,16 @@ def main():
 
     django.setup()
     from django.db import connection
-    from django.db.models import Count
 
     from accounts.models import User
     from films.models import Title
     from reviews.models import REVIEW_SORT_KEYS, Review
     from reviews.pagination import REVIEWS_PER_PAGE, RowValueCompare
-    from reviews.selectors import listed_language_counts, reader_marks_sql
+    from reviews.selectors import (
+        listed_language_counts,
+        listed_language_counts_sql,
+        reader_marks_sql,
+    )
 
     title = Title.objects.get(slug=args.title_slug)
     count_page_queries(title, args.deep_page)
@@ -39,6 +42,13 @@ def main():
 
     def explain(label, queryset):
         plan = queryset.explain(analyze=True, buffers=True) if postgres else queryset.explain()
+        print(f"### {label}\n\n```\n{plan}\n```\n")
+
+    def explain_sql(label, sql, params):
+        with connection.cursor() as cursor:
+            prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+            cursor.execute(prefix + sql, params)
+            plan = "\n".join(" ".join(str(cell) for cell in row) for row in cursor.fetchall())
         print(f"### {label}\n\n```\n{plan}\n```\n")
 
     print(f"## Query plans on {connection.vendor} ({title.text_review_count:,} listed reviews)\n")
@@ -59,14 +69,11 @@ def main():
         explain(f"`{sort}`, page {args.deep_page:,} (keyset)", deep)
     counts = listed_language_counts(title)
     print(f"## In one language ({args.language}: {counts.get(args.language, 0):,} listed)\n")
-    explain(
+    sql, params = listed_language_counts_sql(title_pk=title.pk)
+    explain_sql(
         "The count of listed reviews by language (reviews.selectors.listed_language_counts)",
-        Review.objects.published()
-        .filter(title=title)
-        .with_text()
-        .order_by()
-        .values_list("language")
-        .annotate(count=Count("id")),
+        sql,
+        params,
     )
     in_language = listed.filter(language=args.language)
     for sort, (columns, direction) in REVIEW_SORT_KEYS.items():
@@ -84,12 +91,11 @@ def main():
     reader = User.objects.filter(reviews__title=title).first()
     page_ids = list(listed.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
     sql, params = reader_marks_sql(reader_pk=reader.pk, title_pk=title.pk, review_ids=page_ids)
-    with connection.cursor() as cursor:
-        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
-        cursor.execute(prefix + sql, params)
-        plan = "\n".join(" ".join(str(cell) for cell in row) for row in cursor.fetchall())
-    label = "The reader's marks on the page and own review (reviews.selectors.reader_marks)"
-    print(f"### {label}\n\n```\n{plan}\n```\n")
+    explain_sql(
+        "The reader's marks on the page and own review (reviews.selectors.reader_marks)",
+        sql,
+        params,
+    )
 
 
 def count_page_queries(title, deep_page):
