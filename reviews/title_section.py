@@ -87,7 +87,7 @@ class ReviewLanguages(NamedTuple):
     counts: dict  # listed reviews by language
 
     @classmethod
-    def of(cls, request, counts):
+    def of(cls, request, counts, *, featured=None):
         asked = request.GET.get("lang")
         if asked != ALL_LANGUAGES and asked not in review_language_codes():
             asked = None  # anything else: the default, as if it were not there
@@ -96,6 +96,9 @@ class ReviewLanguages(NamedTuple):
             return cls(None, asked, None, counts)  # no review at all: nothing is missing
         if not counts.get(wanted):
             return cls(None, asked, wanted, counts)
+        if featured is not None and featured.language == wanted and counts[wanted] == 1:
+            # Its one review is the staff pick, shown above the list: list the others.
+            return cls(None, asked, None, counts)
         return cls(wanted, asked, None, counts)
 
     def links(self, sort):
@@ -148,7 +151,7 @@ class TitleReviews:
             lambda: listed_language_counts(title),
             scopes=[f"title:{title.pk}"],
         )
-        self.languages = ReviewLanguages.of(request, counts)
+        self.languages = ReviewLanguages.of(request, counts, featured=featured)
         self._page = cached_fragment(
             request,
             (

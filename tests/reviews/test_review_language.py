@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from reviews import moderation
 from reviews.forms import ReviewForm
 from reviews.models import Review
 from reviews.pagination import REVIEWS_PER_PAGE
@@ -264,8 +265,6 @@ def test_sorts_and_pages_keep_the_language(client, title):
 
 
 def test_the_staff_pick_in_the_language_shown_is_left_out_of_the_list_and_its_count(client, title):
-    from reviews import moderation
-
     spanish = [review(title=title, body=f"Reseña {n}", language="es") for n in range(3)]
     moderation.review_feature(review=spanish[0], moderator=StaffUserFactory())
     response = title_page(client, "es", title)
@@ -430,3 +429,15 @@ def test_the_export_names_each_reviews_language(client, title):
     client.force_login(member)
     data = json.loads(client.get(reverse("accounts:export_json")).content)
     assert [row["language"] for row in data["reviews"]] == ["es"]
+
+
+def test_when_the_staff_pick_is_the_only_review_in_the_language_the_list_shows_the_others(
+    client, title
+):
+    pick = review(title=title, body="La única en español", language="es")
+    english = [review(title=title, body=f"Words {n}") for n in range(2)]
+    moderation.review_feature(review=pick, moderator=StaffUserFactory())
+    response = title_page(client, "es", title)
+    assert element(response, "featured-review").get("lang") == "es"
+    assert sorted(ReviewList(response).review_ids) == sorted(r.pk for r in english)
+    assert not elements_with_class(response, "review-language-missing")
