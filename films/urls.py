@@ -17,5 +17,6 @@ urlpatterns = [
     path("crews/<slug:slug>/", views.crew_detail, name="crew_detail"),
     path("routines/", views.routine_list, name="routine_list"),
     path("routines/<slug:slug>/", views.routine_detail, name="routine_detail"),
+    path("franchise/", views.franchise, name="franchise"),
     path("search/", views.search, name="search"),
 ]

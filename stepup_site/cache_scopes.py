@@ -14,7 +14,8 @@ that show what it changed, so it costs only those pages. Scope names:
 - `member:<pk>`: a member's profile and what only they see (their marks)
 - `catalog:routine:<pk>`: a routine's page (with the reviews naming it best); `routines`:
   the routine leaderboard (how often reviews name each routine best)
-- `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
+- `home`; `feeds` (the sitewide feeds); `ratings` (the title list, the franchise page and
+  the profiles' charts show every title's ratings);
   `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
   profiles, which name the titles reviewed, and the character pages, whose timelines name
   every title: too many to list for a title's edit); `character-timeline` (the characters
@@ -41,6 +42,7 @@ PAGE_QUERY_PARAMETERS = {
     "films:crew_detail": (),
     "films:routine_list": ("title", "crew", "best"),
     "films:routine_detail": (),
+    "films:franchise": (),
     "films:search": ("q",),
     "accounts:profile": ("page",),
     "reviews:detail": (),
@@ -81,7 +83,9 @@ def page_scopes(view_name, kwargs):
         return (f"title:{title_id[0]}",) if title_id else ()
     if view_name == "accounts:profile":
         pk = _pk(User, username=kwargs["username"])
-        return (f"member:{pk}", "title-names") if pk else ()
+        # "ratings": its chart sets the member's ratings beside the whole community's,
+        # which every rating anywhere changes.
+        return (f"member:{pk}", "title-names", "ratings") if pk else ()
     records = {
         "films:person_detail": ("person", Person),
         "films:character_detail": ("character", Character),
@@ -102,6 +106,9 @@ def page_scopes(view_name, kwargs):
         "films:crew_list": ("lists",),
         # Names of routines, titles and crews (lists), and every routine's rating numbers.
         "films:routine_list": ("routines", "lists"),
+        # Every title's average and number of ratings (ratings), their names, years and
+        # box office (lists: every title's save), the top routines' numbers (routines).
+        "films:franchise": ("ratings", "lists", "routines"),
         "films:search": ("lists",),
         "sitemap": ("lists",),
         "reviews:rss": ("feeds",),
