@@ -27,10 +27,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 VIEW_WIDTH = 400
-LABEL_SIZE = 13  # .chart-label's font-size in site.css, in user units
-VALUE_SIZE = 12  # .chart-value's and .chart-note's
-CHAR_WIDTH = 0.6  # an average character's advance, in ems, for the layout's estimates
-BAR_HEIGHT = 14
+LABEL_SIZE = 14  # .chart-label's font-size in site.css, in user units
+VALUE_SIZE = 13  # .chart-value's, .chart-note's and .chart-axis's
+# An average character's advance, in ems, for the layout's estimates: on the generous
+# side of the sans-serif fonts the site's stack falls to, so a line never runs over.
+CHAR_WIDTH = 0.58
+BAR_HEIGHT = 15
 BAR_GAP = 3
 ROW_GAP = 10
 
@@ -122,6 +124,20 @@ def _fit(text, width, size):
     return text if len(text) <= most else text[: most - 1].rstrip() + "…"
 
 
+def _lines(text, width, size, *, most=2):
+    """`text` in lines that fit `width`, broken between words, at most `most` of them
+    (the last cut with an ellipsis if it still runs over)."""
+    lines = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > most:
+        lines = [*lines[: most - 1], " ".join(lines[most - 1 :])]
+    return [_fit(line, width, size) for line in lines] or [""]
+
+
 def _svg(chart_id, title, desc, height, body, css_class):
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg {}" role="img" '
@@ -173,28 +189,44 @@ def bar_chart(
     maximum: float | None = None,
 ) -> SafeString:
     """Horizontal bars, one per series in each row (grouped when there are several), all
-    on one scale from zero to `maximum` (the largest value when None). Each row's label is
-    on its own line, its bars under it, each bar's text right after its end; a value of
-    None is its text alone, without a bar."""
+    on one scale from zero to `maximum` (the largest value when None), each bar's text
+    right after its end; a value of None is its text alone, without a bar. Each row's
+    label is on its own line above its bars, or, when every label is short, in a column
+    left of them."""
     values = [v.value for row in rows for v in row.values if v.value is not None]
     top = maximum if maximum is not None else max(values, default=0)
-    texts = [v.text for row in rows for v in row.values if v.value is not None]
+    texts = [v.text for row in rows for v in row.values]
+    # Short labels ("4.5 ★") go in a column left of the bars, on the bars' line; longer
+    # ones (titles, routines) on a line of their own above them, the whole width.
+    widest_label = max((text_width(row.label, LABEL_SIZE) for row in rows), default=0)
+    start = widest_label + 8 if widest_label <= VIEW_WIDTH * 0.25 else 0
     # Room after the longest bar for the longest value text.
     reserve = min(max((text_width(t, VALUE_SIZE) for t in texts), default=0) + 6, VIEW_WIDTH / 2)
-    length = VIEW_WIDTH - reserve
+    length = VIEW_WIDTH - start - reserve
     canvas = _Canvas()
     y = 0
     if len(series) > 1:
         y = _legend(canvas, series, y)
     for row in rows:
-        label = _fit(row.label, VIEW_WIDTH, LABEL_SIZE)
-        canvas.add('<text class="chart-label" x="0" y="{}">{}</text>', _n(y + LABEL_SIZE), label)
-        y += LABEL_SIZE + 5
+        if start:
+            canvas.add(
+                '<text class="chart-label" x="0" y="{}">{}</text>',
+                _n(y + BAR_HEIGHT - 2),
+                row.label,
+            )
+        else:
+            for line in _lines(row.label, VIEW_WIDTH, LABEL_SIZE):
+                canvas.add(
+                    '<text class="chart-label" x="0" y="{}">{}</text>', _n(y + LABEL_SIZE), line
+                )
+                y += LABEL_SIZE + 3
+            y += 2
         notes = {v.text for v in row.values if v.value is None}
         if len(row.values) > 1 and len(notes) == 1 and all(v.value is None for v in row.values):
             # "No figure" for every series: said once.
             canvas.add(
-                '<text class="chart-note" x="0" y="{}">{}</text>',
+                '<text class="chart-note" x="{}" y="{}">{}</text>',
+                _n(start),
                 _n(y + BAR_HEIGHT - 3),
                 notes.pop(),
             )
@@ -203,28 +235,30 @@ def bar_chart(
         for item, value in zip(series, row.values, strict=True):
             if value.value is None:
                 canvas.add(
-                    '<text class="chart-note" x="0" y="{}">{}</text>',
+                    '<text class="chart-note" x="{}" y="{}">{}</text>',
+                    _n(start),
                     _n(y + BAR_HEIGHT - 3),
                     value.text,
                 )
             else:
                 width = length * value.value / top if top else 0
                 canvas.add(
-                    '<rect class="chart-bar {}" x="0" y="{}" width="{}" height="{}" rx="2" '
+                    '<rect class="chart-bar {}" x="{}" y="{}" width="{}" height="{}" rx="2" '
                     'data-value="{}"></rect>'
                     '<text class="chart-value" x="{}" y="{}">{}</text>',
                     item.css_class,
+                    _n(start),
                     _n(y),
                     f"{width:.3f}",
                     BAR_HEIGHT,
                     repr(float(value.value)),
-                    _n(width + 4),
+                    _n(start + width + 4),
                     _n(y + BAR_HEIGHT - 3),
                     value.text,
                 )
             y += BAR_HEIGHT + BAR_GAP
-        y += ROW_GAP
-    return _svg(chart_id, title, desc, max(y - ROW_GAP, 1), canvas.parts, "chart-bars")
+        y += ROW_GAP if not start or len(series) > 1 else 2
+    return _svg(chart_id, title, desc, max(y, 1), canvas.parts, "chart-bars")
 
 
 def period_chart(
@@ -304,7 +338,7 @@ def period_chart(
         bars_top - 3,
         count_text(most),
     )
-    width = max(step * 0.7, 0.6)
+    width = min(max(step * 0.7, 0.6), 24)  # a lone month is a bar, not a wall
     for index, period in enumerate(periods):
         height = bars_height * period.count / most if most else 0
         canvas.add(
