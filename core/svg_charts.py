@@ -31,7 +31,7 @@ LABEL_SIZE = 14  # .chart-label's font-size in site.css, in user units
 VALUE_SIZE = 13  # .chart-value's, .chart-note's and .chart-axis's
 # An average character's advance, in ems, for the layout's estimates: on the generous
 # side of the sans-serif fonts the site's stack falls to, so a line never runs over.
-CHAR_WIDTH = 0.58
+CHAR_WIDTH = 0.62
 BAR_HEIGHT = 15
 BAR_GAP = 3
 ROW_GAP = 10
@@ -201,7 +201,7 @@ def bar_chart(
     widest_label = max((text_width(row.label, LABEL_SIZE) for row in rows), default=0)
     start = widest_label + 8 if widest_label <= VIEW_WIDTH * 0.25 else 0
     # Room after the longest bar for the longest value text.
-    reserve = min(max((text_width(t, VALUE_SIZE) for t in texts), default=0) + 6, VIEW_WIDTH / 2)
+    reserve = min(max((text_width(t, VALUE_SIZE) for t in texts), default=0) + 8, VIEW_WIDTH / 2)
     length = VIEW_WIDTH - start - reserve
     canvas = _Canvas()
     y = 0
