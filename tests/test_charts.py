@@ -235,15 +235,13 @@ def test_the_charts_keep_the_content_security_policy_and_use_no_inline_style(cli
         assert "<svg" in html and re.search(r"<script(?![^>]*\bsrc=)", html) is None, path
 
 
-def test_the_franchise_page_is_cached_until_a_rating_changes(
-    client, rated, settings, django_capture_on_commit_callbacks
-):
+# Real commits: on PostgreSQL the scopes' versions change when the write commits.
+@pytest.mark.django_db(transaction=True)
+def test_the_franchise_page_is_cached_until_a_rating_changes(client, rated, settings):
     settings.PAGE_CACHE_SECONDS = 600
     _response, before = get(client, "/franchise/")
     with_no_reviews = rated[-1]
-    # The scopes' new versions are given at the commit on PostgreSQL.
-    with django_capture_on_commit_callbacks(execute=True):
-        review(title=with_no_reviews, rating=9)
+    review(title=with_no_reviews, rating=9)
     _response, after = get(client, "/franchise/")
     assert before != after
     desc = words(svg_of(after, "franchise-ratings-svg"))[1]
@@ -270,7 +268,9 @@ def months_of_reviews(catalog):
     ]
     reviews = [
         posted(moment, title=title, rating=rating)
-        for moment, rating in zip(moments * 3, [3, 10, 7, 8, 1, 9, 4, 6, 2, 5, 8, 8, 10, 1, 6])
+        for moment, rating in zip(
+            moments * 3, [3, 10, 7, 8, 1, 9, 4, 6, 2, 5, 8, 8, 10, 1, 6], strict=True
+        )
     ]
     # Only published reviews count: one held, one removed, one edited, one deleted.
     moderation.content_moderate(item=reviews[0], status=Status.PENDING, moderator=None)
@@ -372,14 +372,14 @@ def test_a_title_without_ratings_has_no_charts(client, catalog):
     assert "<svg" not in html.split('id="reviews"')[1]
 
 
+@pytest.mark.django_db(transaction=True)  # real commits, as above
 def test_the_title_charts_follow_a_new_rating_with_the_page_cache_on(
-    client, months_of_reviews, settings, django_capture_on_commit_callbacks
+    client, months_of_reviews, settings
 ):
     settings.PAGE_CACHE_SECONDS = 600
     title = months_of_reviews
     get(client, title.get_absolute_url())
-    with django_capture_on_commit_callbacks(execute=True):
-        posted(datetime(2025, 3, 2, tzinfo=UTC), title=title, rating=10)
+    posted(datetime(2025, 3, 2, tzinfo=UTC), title=title, rating=10)
     _response, html = get(client, title.get_absolute_url())
     rows = table_rows(html, "rating-months")
     assert rows[-1][2] == "1" and rows[-1][1] == "5.00"
