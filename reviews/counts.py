@@ -65,7 +65,9 @@ def title_month_adjust(title_id, month, deltas):
     try:
         with transaction.atomic():
             # A month's first write is never a removal: a removal's rating was counted.
-            TitleMonth.objects.create(title_id=title_id, month=month, **deltas)
+            # bulk_create sends no signal, as .update() sends none: the review's own save
+            # or deletion names the pages this changes (its title's), in the same call.
+            TitleMonth.objects.bulk_create([TitleMonth(title_id=title_id, month=month, **deltas)])
     except IntegrityError:
         rows.update(**changes)
 

@@ -142,6 +142,7 @@ def write_scopes(instance, *, created=False, update_fields=None):
         Report,
         Review,
         RoutineRating,
+        TitleMonth,
     )
 
     if isinstance(instance, Review):
@@ -166,6 +167,10 @@ def write_scopes(instance, *, created=False, update_fields=None):
         return {*about, f"member:{writer}"}
     if isinstance(instance, RoutineRating):
         return {*routine_rating_scopes(instance.routine_id), f"member:{instance.member_id}"}
+    if isinstance(instance, TitleMonth):
+        # Its title's chart of months; kept by reviews.counts without a signal, so this
+        # is only for a write from elsewhere (a title's deletion, a repair).
+        return {f"title:{instance.title_id}"}
     if isinstance(instance, Report):
         return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's
     if isinstance(instance, ModerationAction):
