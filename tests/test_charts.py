@@ -309,7 +309,7 @@ def test_the_stored_months_equal_a_fresh_count_after_edits_and_moderation(months
 def test_the_migration_fills_the_months_from_the_reviews_already_written(months_of_reviews):
     expected = counts.title_months_stored(months_of_reviews)
     TitleMonth.objects.all().delete()
-    migration = __import__("reviews.migrations.0013_title_month", fromlist=["fill_from_reviews"])
+    migration = __import__("reviews.migrations.0014_title_month", fromlist=["fill_from_reviews"])
     migration.fill_from_reviews(apps, None)
     assert counts.title_months_stored(months_of_reviews) == expected
 
@@ -455,3 +455,18 @@ def test_the_franchise_url_name_is_cached_with_its_scopes():
     assert PAGE_QUERY_PARAMETERS["films:franchise"] == ()
     assert set(page_scopes("films:franchise", {})) == {"ratings", "lists", "routines"}
     assert reverse("films:franchise") == "/franchise/"
+
+
+def test_a_rating_elsewhere_leaves_cached_profiles_cached(client, settings):
+    """The community's side of a profile chart may lag: emptying every cached profile on
+    every rating anywhere would leave none cached on a busy site."""
+    settings.PAGE_CACHE_SECONDS = 600
+    member, other = UserFactory(username="cachedfan"), UserFactory(username="someone-else")
+    title = TitleFactory(name="Rated by both")
+    review(author=member, title=title, rating=8)
+    url = member.get_absolute_url()
+    assert client.get(url)["X-Page-Cache"] == "miss"
+    review(author=other, title=title, rating=3)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    review(author=member, title=TitleFactory(name="Another"), rating=6)
+    assert client.get(url)["X-Page-Cache"] == "miss"
