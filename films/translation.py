@@ -12,7 +12,7 @@ both languages. A title's name is translatable for the rare certain Spanish rele
 blank, the original title is shown.
 """
 
-from modeltranslation.translator import TranslationOptions, register
+from modeltranslation.translator import NotRegistered, TranslationOptions, register, translator
 
 from .models import Character, Crew, Person, Routine, Title, Trivia
 
@@ -51,3 +51,11 @@ class TriviaTranslationOptions(TranslationOptions):
     fields = ("text",)
     # The English text is required, as the text was before; the Spanish one may wait.
     required_languages = ("en",)
+
+
+def translated_fields(model) -> tuple[str, ...]:
+    """The fields of `model` kept per language (the names without a language suffix)."""
+    try:
+        return tuple(translator.get_options_for_model(model).get_field_names())
+    except NotRegistered:
+        return ()
