@@ -189,13 +189,15 @@ def caching_enabled():
 
 
 def _key(request, scopes, *parts):
-    """A key only valid for the current versions of `scopes` and the secret key (shared
-    copies hold slots derived from it: core.slots); None when the versions cannot
-    be read."""
+    """A key only valid for the current versions of `scopes`, the secret key (shared
+    copies hold slots derived from it: core.slots) and the active language (a fragment is
+    HTML in one language, its words and the catalog's texts alike); None when the versions
+    cannot be read."""
     versions = scope_versions(request, scopes)
     if not all(versions):
         return None
-    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, *versions, *parts))
+    language = translation.get_language()
+    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, language, *versions, *parts))
     return f"v:{hashlib.sha256(joined.encode()).hexdigest()}"
 
 
