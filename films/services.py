@@ -112,8 +112,11 @@ class _Loader:
         Each text is its own seed record (`<entry key>:<field>_es`), so the file can gain a
         translation for an entry loaded long before, and it reaches the database on the next
         load. It goes only into a blank field: a Spanish text an editor wrote first stays;
-        once recorded, what editors do with it (reword it, clear it) stays too. `overwrite`
-        puts the file's Spanish texts back; a text the file lacks is left as it is.
+        once recorded, what editors do with it (reword it, clear it) stays too. And only
+        beside the English text it translates: where an editor changed the English one, the
+        file's Spanish would say something else, and the English is shown until an editor
+        writes the Spanish. `overwrite` puts the file's texts back, English and Spanish; a
+        Spanish text the file lacks is left as it is.
         """
         changed = []
         for name in translated_fields(type(instance)):
@@ -122,6 +125,8 @@ class _Loader:
             text_key = f"{key}:{column}"
             if not text or (text_key in self.seeded and not self.overwrite):
                 continue
+            if not self.overwrite and getattr(instance, f"{name}_en") != entry.get(name):
+                continue  # not recorded: it loads if the English is put back as the file has it
             current = getattr(instance, column)
             if (not current or self.overwrite) and current != text:
                 setattr(instance, column, text)

@@ -395,14 +395,34 @@ def test_a_spanish_text_an_editor_wrote_or_cleared_stays_as_they_left_it(db, tmp
     assert Person.objects.get(slug="trish-sie").bio_es.startswith("Directora de los videos")
 
 
-def test_a_spanish_text_new_to_the_file_reaches_an_entry_loaded_before(catalog, tmp_path):
+def test_a_text_new_to_the_file_for_an_entry_loaded_before_waits_for_its_english(catalog, tmp_path):
+    """The English text of an entry loaded before is staff's (blank here): the file's new
+    English does not replace it, and its Spanish, translating that English, is not loaded
+    alone."""
     data = json.loads(CATALOG_FILE.read_text())
     year = next(t for t in data["titles"] if t["slug"] == "step-up-year-of-the-dance")
-    assert not year.get("tagline_es")
+    assert not year.get("tagline")
     year["tagline"], year["tagline_es"] = "An English tagline.", "Un eslogan en español."
     changed = tmp_path / "catalog.json"
     changed.write_text(json.dumps(data))
     call_command("load_catalog", "--file", str(changed), verbosity=0)
     title = Title.objects.get(slug="step-up-year-of-the-dance")
-    # The English one was loaded with the title, long ago (blank then): staff's to change.
-    assert (title.tagline_en, title.tagline_es) == ("", "Un eslogan en español.")
+    assert (title.tagline_en, title.tagline_es) == ("", None)
+    call_command("load_catalog", "--file", str(changed), "--overwrite", verbosity=0)
+    title.refresh_from_db()
+    assert (title.tagline_en, title.tagline_es) == ("An English tagline.", "Un eslogan en español.")
+
+
+def test_no_spanish_text_is_loaded_beside_an_english_one_an_editor_changed(db, tmp_path):
+    english_only = tmp_path / "catalog.json"
+    english_only.write_text(json.dumps(without_spanish(json.loads(CATALOG_FILE.read_text()))))
+    call_command("load_catalog", "--file", str(english_only), verbosity=0)
+    Person.objects.filter(slug="trish-sie").update(bio_en="A bio an editor rewrote.")
+    call_command("load_catalog", verbosity=0)
+    # The file's Spanish translates the file's English, not the editor's: it would be wrong.
+    trish = Person.objects.get(slug="trish-sie")
+    assert (trish.bio_en, trish.bio_es) == ("A bio an editor rewrote.", None)
+    # The rest got theirs.
+    assert Person.objects.get(slug="jon-m-chu").bio_es == (
+        "Director de Step Up 2: The Streets y Step Up 3D."
+    )
