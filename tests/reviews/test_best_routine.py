@@ -302,7 +302,7 @@ def test_listing_pages_read_the_best_routines_with_the_reviews_not_one_by_one(
     # more.
     for _ in range(20):
         review(title=title, best_routine=finale, body="Words")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         assert client.get(title.get_absolute_url()).status_code == 200
     with django_assert_num_queries(6):
         assert client.get(reverse("films:home")).status_code == 200
