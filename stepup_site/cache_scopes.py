@@ -33,6 +33,9 @@ PAGE_QUERY_PARAMETERS = {
     "films:title_list": ("kind", "sort"),
     "films:title_detail": ("sort", "after", "before", "page"),
     "films:generated_poster": (),
+    # ?v= names the image's version for the sites that keep copies: not read, not kept.
+    "films:share_image": (),
+    "films:site_share_image": (),
     "films:person_list": (),
     "films:person_detail": (),
     "films:character_list": ("show",),
@@ -73,7 +76,7 @@ def page_scopes(view_name, kwargs):
         pk = title_pk(kwargs["slug"])
         # Both read at once: the page's, and its catalog part's (a fragment of its own).
         return (f"title:{pk}", f"title-catalog:{pk}") if pk else ()
-    if view_name in ("reviews:title_rss", "reviews:title_atom"):
+    if view_name in ("reviews:title_rss", "reviews:title_atom", "films:share_image"):
         pk = title_pk(kwargs["slug"])
         return (f"title:{pk}",) if pk else ()
     if view_name == "reviews:detail":
@@ -107,6 +110,7 @@ def page_scopes(view_name, kwargs):
         "reviews:rss": ("feeds",),
         "reviews:atom": ("feeds",),
         "robots": (),
+        "films:site_share_image": (),
     }.get(view_name)
 
 
