@@ -33,7 +33,7 @@ PAGE_QUERY_PARAMETERS = {
     "films:title_list": ("kind", "sort"),
     "films:title_detail": ("sort", "after", "before", "page"),
     "films:generated_poster": (),
-    # ?v= names the image's version for the sites that keep copies: not read, not kept.
+    # ?v= names the image's version for the sites that keep copies: the view reads none.
     "films:share_image": (),
     "films:site_share_image": (),
     "films:person_list": (),
@@ -76,7 +76,7 @@ def page_scopes(view_name, kwargs):
         pk = title_pk(kwargs["slug"])
         # Both read at once: the page's, and its catalog part's (a fragment of its own).
         return (f"title:{pk}", f"title-catalog:{pk}") if pk else ()
-    if view_name in ("reviews:title_rss", "reviews:title_atom", "films:share_image"):
+    if view_name in ("reviews:title_rss", "reviews:title_atom"):
         pk = title_pk(kwargs["slug"])
         return (f"title:{pk}",) if pk else ()
     if view_name == "reviews:detail":
@@ -110,7 +110,8 @@ def page_scopes(view_name, kwargs):
         "reviews:rss": ("feeds",),
         "reviews:atom": ("feeds",),
         "robots": (),
-        "films:site_share_image": (),
+        # The share images are never stored whole (their views keep the bytes, keyed by
+        # what they draw): their views answer a client's If-None-Match with 304.
     }.get(view_name)
 
 
