@@ -109,11 +109,7 @@ def aggregate_rating(title):
 
 def title_data(request, title, *, reviews=()):
     """The title as a Movie or TVSeries; `reviews`: its Review items, best first."""
-    credits = list(
-        title.credits.filter(role__in=[Credit.Role.DIRECTOR, Credit.Role.CREATOR, Credit.Role.CAST])
-        .select_related("person")
-        .order_by("billing", "id")
-    )
+    credits = sorted(_credits(title), key=lambda credit: (credit.billing, credit.pk))
 
     def people(role):
         seen = {}
@@ -127,7 +123,8 @@ def title_data(request, title, *, reviews=()):
         "@type": "TVSeries" if title.is_series else "Movie",
         "name": title.name,
         "url": request.build_absolute_uri(title.get_absolute_url()),
-        "image": request.build_absolute_uri(title.poster_url),
+        # The resized copy the title page shows, never the upload itself (megabytes).
+        "image": request.build_absolute_uri(title.poster_large_url),
     }
     if title.release_date:
         data["datePublished"] = title.release_date.isoformat()
@@ -152,6 +149,15 @@ def title_data(request, title, *, reviews=()):
     if reviews:
         data["review"] = list(reviews)
     return data
+
+
+def _credits(title):
+    """The title's credits with their people: those the catalog part of its page has just
+    read, when it was rendered in this request too (no query), or one query."""
+    prefetched = getattr(title, "_prefetched_objects_cache", {}).get("credits")
+    if prefetched is not None:
+        return list(prefetched)
+    return list(title.credits.select_related("person"))
 
 
 def title_page_data(request, title, *, reviews=()):

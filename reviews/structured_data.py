@@ -13,19 +13,25 @@ from .models import DEFAULT_REVIEW_SORT, REVIEW_SORT_KEYS, Review
 TOP_REVIEWS = 5
 
 
+def _shown(review):
+    return review.is_published and review.has_text and not review.contains_spoilers
+
+
 def top_reviews(title):
-    """Up to TOP_REVIEWS of the title's published reviews, as the page orders them."""
+    """Up to TOP_REVIEWS of the title's published reviews, as the page orders them: its
+    staff pick (title.featured_review, read with the title), then the list. One query."""
+    featured = title.featured_review if title.featured_review_id else None
+    picked = [featured] if featured is not None and _shown(featured) else []
     reviews = (
         Review.objects.published()
         .filter(title=title, contains_spoilers=False)
         .with_text()
+        .exclude(pk__in=[review.pk for review in picked])
         .select_related("author")
     )
     columns, direction = REVIEW_SORT_KEYS[DEFAULT_REVIEW_SORT]
     order = [f"-{column}" if direction == "descending" else column for column in columns]
-    picked = list(reviews.filter(is_featured=True).order_by("-featured_at", "-id")[:1])
-    listed = reviews.exclude(pk__in=[review.pk for review in picked]).order_by(*order)
-    return [*picked, *listed[: TOP_REVIEWS - len(picked)]]
+    return [*picked, *reviews.order_by(*order)[: TOP_REVIEWS - len(picked)]]
 
 
 def review_item(request, review):

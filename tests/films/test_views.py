@@ -346,7 +346,8 @@ def grow_title(title, n=15):
         ("films:title_list", None, 1),
         # title + credits + crew line-ups + routines + their choreographers + their crews
         # + trivia + the earlier credits of its cast's characters (who returns, from where)
-        ("films:title_detail", "title", 8),
+        # + the top reviews of its JSON-LD (its credits are the catalog part's)
+        ("films:title_detail", "title", 9),
         # the name list
         ("films:person_list", None, 1),
         ("films:crew_list", None, 1),
