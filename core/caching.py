@@ -30,8 +30,9 @@ from django.db import connections, router, transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.http import HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
-from django.utils import translation
 from django.utils.http import urlencode
+
+from .i18n import path_language, path_without_language
 
 # Every page's scope: what a write to anything the scope map does not name makes stale.
 SITE = "site"
@@ -291,7 +292,9 @@ class PageQueryMiddleware:
         if (
             request.META.get("QUERY_STRING")
             and request.method in ("GET", "HEAD")
-            and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+            and not path_without_language(request.path).startswith(
+                settings.PAGE_CACHE_SKIP_PREFIXES
+            )
         ):
             self._clean(request)
         return self.get_response(request)
@@ -371,7 +374,7 @@ def _page_request(request):
         caching_enabled()
         and request.method in ("GET", "HEAD")
         and "messages" not in request.COOKIES
-        and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+        and not path_without_language(request.path).startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
     )
 
 
@@ -485,7 +488,8 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         # Not versioned: the versions are in what is stored. The secret key is, as in _key.
         parts = (settings.SECRET_KEY, request.get_host(), request.get_full_path())
-        parts += (translation.get_language_from_request(request),)
+        # The address says the language (core.i18n): one copy whatever the visitor prefers.
+        parts += (path_language(request.path_info),)
         key = "page:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
         if settings.PAGE_CACHE_LOCAL_BYTES and (local := local_copies.get(key)) is not None:
             scopes, versions, stored = local

@@ -3,7 +3,7 @@ Twitter card tags (templates/_share_meta.html) and the meta description, built h
 per page so the three always agree.
 
 Every URL in them is absolute: Facebook, X and search engines resolve nothing against the
-page. og:url is the page's canonical address (its path, without the query string).
+page. og:url is the page's canonical address (core.i18n.page_links).
 """
 
 from dataclasses import dataclass
@@ -12,6 +12,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext
+
+from core.i18n import page_links
 
 # Facebook's locale names. It knows Latin American Spanish as es_LA (it refuses es_419),
 # which is the Spanish the site writes.
@@ -62,7 +64,8 @@ def page_share(request, *, title, description="", og_type="website", image=None,
     return ShareMeta(
         title=title,
         description=description or site_description(),
-        url=request.build_absolute_uri(request.path),
+        # The page's canonical address, as its <link rel=canonical> gives it.
+        url=page_links(request)["page_links"]["canonical"],
         image=request.build_absolute_uri(image),
         image_alt=image_alt,
         og_type=og_type,
