@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from films.models import Title
 from reviews.models import Status
@@ -300,3 +301,42 @@ def test_a_review_and_a_profile_have_their_cards_and_trails(client, catalog):
     profile = client.get(written.author.get_absolute_url())
     assert meta(profile)["og:type"] == ["profile"]
     assert of_type(json_ld(profile), "BreadcrumbList")
+
+
+# --- In Spanish (/es/) ------------------------------------------------------------------
+
+
+def test_an_english_page_names_its_spanish_locale_as_an_alternate(client, catalog):
+    tags = meta(get(client, "title"))
+    assert tags["og:locale"] == ["en_US"]
+    assert tags["og:locale:alternate"] == ["es_LA"]  # Facebook's Latin American Spanish
+
+
+def test_a_spanish_page_speaks_of_itself_at_its_spanish_addresses(client, catalog):
+    with translation.override("es"):
+        url = reverse("films:title_detail", kwargs={"slug": "step-up-all-in"})
+    assert url == "/es/titles/step-up-all-in/"
+    response = client.get(url)
+    assert response.status_code == 200
+    tags = meta(response)
+    assert tags["og:locale"] == ["es_LA"] and tags["og:locale:alternate"] == ["en_US"]
+    assert tags["og:url"] == ["http://testserver/es/titles/step-up-all-in/"]
+    image = urlparse(tags["og:image"][0]).path
+    assert image == "/es/titles/step-up-all-in/share.png"
+    assert client.get(image).status_code == 200
+    items = json_ld(response)
+    assert of_type(items, "Movie")["url"] == "http://testserver/es/titles/step-up-all-in/"
+    trail = of_type(items, "BreadcrumbList")["itemListElement"]
+    assert [urlparse(element["item"]).path for element in trail] == [
+        "/es/titles/",
+        "/es/titles/step-up-all-in/",
+    ]
+
+
+def test_each_language_keeps_its_own_cached_json_ld(client, catalog):
+    english = of_type(json_ld(get(client, "title")), "Movie")["url"]
+    spanish = of_type(json_ld(client.get("/es/titles/step-up-all-in/")), "Movie")["url"]
+    assert (english, spanish) == (
+        "http://testserver/titles/step-up-all-in/",
+        "http://testserver/es/titles/step-up-all-in/",
+    )

@@ -128,3 +128,16 @@ def test_a_poster_whose_file_is_gone_still_gets_a_card(client, db):
     title = TitleFactory()
     Title.objects.filter(pk=title.pk).update(poster="posters/missing.png")
     assert image_of(client.get(share_url(title))).size == (1200, 630)
+
+
+def test_the_spanish_image_is_drawn_apart_from_the_english_one(client, db, drawings):
+    title = TitleFactory()
+    review(title=title, rating=7)
+    english = client.get(share_url(title))
+    with translation.override("es"):
+        spanish_url = share_url(title)
+    assert spanish_url.startswith("/es/")
+    spanish = client.get(spanish_url)
+    assert drawings.call_count == 2
+    assert image_of(spanish).size == (1200, 630)
+    assert spanish["ETag"] != english["ETag"]
