@@ -100,7 +100,7 @@ def title_share(request, title):
 def title_share_image_url(title):
     """The title's share image, its address changed with what it draws, so the sites
     that keep a copy of a shared card (Facebook for weeks) fetch the new one."""
-    from .share_image import share_image_version  # Pillow, only for pages with titles
+    from .share_image import share_image_version  # it imports this module
 
     url = reverse("films:share_image", kwargs={"slug": title.slug})
     return f"{url}?v={share_image_version(title)}"
