@@ -129,11 +129,21 @@ def language_switch(request):
 
 
 class SignIn(LoginView):
-    """Django's sign-in, which then goes on in the language the member last chose."""
+    """Django's sign-in, going on in the member's language.
+
+    The latest choice wins: one made on this browser (the switch's cookie) is stored on the
+    account; without one, the account's language is used; an account with none takes the
+    language of the page the member signed in on.
+    """
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        language = form.get_user().language
+        member = form.get_user()
+        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in language_codes() else (member.language or get_language())
+        if member.language != language:
+            member.language = language
+            member.save(update_fields=["language"])
         if language != get_language():
             response["Location"] = translated_address(response["Location"], language)
         return _remember_language(response, language)
@@ -270,6 +280,7 @@ def _export_rows(request):
             "review": review.body,
             "contains_spoilers": review.contains_spoilers,
             "best_routine": review.best_routine.name if review.best_routine else "",
+            "language": review.language,
             "posted": review.created_at.isoformat(),
             "edited": review.updated_at.isoformat(),
             "status": str(review.get_status_display()),
@@ -286,6 +297,7 @@ EXPORT_FIELDS = [
     "review",
     "contains_spoilers",
     "best_routine",
+    "language",
     "posted",
     "edited",
     "status",

@@ -181,7 +181,8 @@ LIST_PAGES = {
     "films:search": (
         lambda: gettext("Search"),
         lambda: gettext(
-            "Search the Step Up franchise: titles, people, characters, dance crews and routines."
+            "Search the Step Up franchise: titles, people, characters, dance crews, routines "
+            "and trivia."
         ),
     ),
 }

@@ -17,7 +17,7 @@ from reviews.structured_data import title_review_items
 from reviews.title_section import member_title_page, title_page_context
 
 from . import share, structured_data
-from .forms import RoutineFilterForm, SearchForm, TitleFilterForm
+from .forms import RoutineFilterForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
 from .selectors import (
@@ -30,7 +30,6 @@ from .selectors import (
 )
 from .share_image import DRAWN_FIELDS, site_share_png, title_share_png
 
-SEARCH_RESULTS_PER_KIND = 20
 SHARE_IMAGE_CACHE_SECONDS = 60 * 60
 HOME_LATEST_REVIEWS = 4
 HOME_STAFF_PICKS = 2
@@ -332,32 +331,5 @@ def routine_detail(request, slug):
             **routine_page_context(request, routine),
             "share": share.routine_share(request, routine),
             "structured_data": structured_data.routine_page_data(request, routine),
-        },
-    )
-
-
-@require_safe
-def search(request):
-    form = SearchForm(request.GET or None)
-    results = None
-    if form.is_valid():
-        query = form.cleaned_data["q"]
-        results = [
-            (
-                model._meta.verbose_name_plural,
-                list(model.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
-            )
-            for model in (Title, Person, Character, Crew, Routine)
-        ]
-    return render(
-        request,
-        "films/search.html",
-        {
-            "form": form,
-            # Echoed into the page title and the search box: NUL characters dropped.
-            "search_query": request.GET.get("q", "").replace("\x00", "")[:100],
-            "results": results,
-            "result_count": sum(len(items) for _, items in results) if results else 0,
-            **_list_page(request, "films:search"),
         },
     )

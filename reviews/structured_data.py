@@ -2,9 +2,13 @@
 rest): its top published reviews as Review items.
 
 Only published reviews with text, as the page lists them by default (the staff pick
-first, then the most helpful), and none marked as holding spoilers: a search result would
+first, then the most helpful in the page's language, then in the others), and none marked
+as holding spoilers: a search result would
 show its text to anyone. A handful at most: search engines show one or two.
 """
+
+from django.conf import settings
+from django.utils.translation import get_language
 
 from films.structured_data import rating
 
@@ -17,11 +21,17 @@ def _shown(review):
     return review.is_published and review.has_text and not review.contains_spoilers
 
 
-def top_reviews(title):
+def top_reviews(title, *, language):
     """Up to TOP_REVIEWS of the title's published reviews, as the page orders them: its
-    staff pick (title.featured_review, read with the title), then the list. One query."""
+    staff pick (title.featured_review, read with the title), then the reviews in the
+    page's language, then the others, each by the default sort. One query (two when the
+    page's language has too few; none when the title has none), each an index seek
+    (review_lang_helpful_seek), never a sort of all the title's reviews."""
     featured = title.featured_review if title.featured_review_id else None
     picked = [featured] if featured is not None and _shown(featured) else []
+    written = title.text_review_count  # stored: reviews with text, published
+    if written <= len(picked):
+        return picked  # no query for a title with no other review to show
     reviews = (
         Review.objects.published()
         .filter(title=title, contains_spoilers=False)
@@ -31,7 +41,11 @@ def top_reviews(title):
     )
     columns, direction = REVIEW_SORT_KEYS[DEFAULT_REVIEW_SORT]
     order = [f"-{column}" if direction == "descending" else column for column in columns]
-    return [*picked, *reviews.order_by(*order)[: TOP_REVIEWS - len(picked)]]
+    found = [*picked, *reviews.filter(language=language).order_by(*order)[:TOP_REVIEWS]]
+    if len(found) < min(TOP_REVIEWS, written):
+        others = reviews.exclude(language=language).order_by(*order)
+        found += others[: TOP_REVIEWS - len(found)]
+    return found[:TOP_REVIEWS]
 
 
 def review_item(request, review):
@@ -46,6 +60,7 @@ def review_item(request, review):
         "datePublished": review.created_at.date().isoformat(),
         "reviewBody": review.body,
         "reviewRating": rating(review.rating / 2),
+        "inLanguage": review.language,
     }
     if review.headline:
         item["name"] = review.headline
@@ -54,4 +69,5 @@ def review_item(request, review):
 
 def title_review_items(request, title):
     """The Review items of the title's schema.org data, best first."""
-    return [review_item(request, review) for review in top_reviews(title)]
+    language = get_language() or settings.LANGUAGE_CODE
+    return [review_item(request, review) for review in top_reviews(title, language=language)]

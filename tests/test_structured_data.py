@@ -340,3 +340,19 @@ def test_each_language_keeps_its_own_cached_json_ld(client, catalog):
         "http://testserver/titles/step-up-all-in/",
         "http://testserver/es/titles/step-up-all-in/",
     )
+
+
+def test_the_top_reviews_come_in_the_pages_language_first_as_the_page_lists_them(
+    client, catalog
+):
+    title = Title.objects.get(slug="step-up-all-in")
+    english = review(title=title, rating=8, body="The best one.", language="en")
+    type(english).objects.filter(pk=english.pk).update(helpful_count=50)
+    review(title=title, rating=6, body="La mejor de todas.", language="es")
+    in_english = of_type(json_ld(get(client, "title")), "Movie")["review"]
+    in_spanish = of_type(json_ld(client.get("/es/titles/step-up-all-in/")), "Movie")["review"]
+    assert [(item["inLanguage"], item["reviewBody"]) for item in in_english] == [
+        ("en", "The best one."),
+        ("es", "La mejor de todas."),
+    ]
+    assert [item["inLanguage"] for item in in_spanish] == ["es", "en"]
