@@ -342,9 +342,7 @@ def test_each_language_keeps_its_own_cached_json_ld(client, catalog):
     )
 
 
-def test_the_top_reviews_come_in_the_pages_language_first_as_the_page_lists_them(
-    client, catalog
-):
+def test_the_top_reviews_come_in_the_pages_language_first_as_the_page_lists_them(client, catalog):
     title = Title.objects.get(slug="step-up-all-in")
     english = review(title=title, rating=8, body="The best one.", language="en")
     type(english).objects.filter(pk=english.pk).update(helpful_count=50)
