@@ -43,10 +43,11 @@ def get_english(client, path_of):
 
 
 def elements_with_text(page, text):
-    """The innermost elements whose own visible text contains `text`."""
+    """The innermost elements of the body whose own visible text contains `text` (the
+    head's JSON-LD carries catalog texts too, as data)."""
     return [
         node
-        for node in parse(page).iter()
+        for node in parse(page).find("body").iter()
         if isinstance(node.tag, str) and text in (node.text or "")
     ]
 
