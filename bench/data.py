@@ -19,7 +19,7 @@ from core.caching import content_changed
 from films.models import Title
 from films.services import CATALOG_FILE
 from reviews.models import Comment, HelpfulVote, Review
-from reviews.services import title_aggregates_recount
+from reviews.services import title_aggregates_recount, title_language_counts_store
 
 # How the reviews not on All In spread over the other titles, by franchise position: the
 # first film has the biggest audience and each sequel a smaller one; a series smaller still.
@@ -59,9 +59,11 @@ def split_reviews(titles, all_in, total, on_all_in):
 
 
 def recount_titles():
-    """Every title's stored aggregates, set to a fresh count of its published reviews."""
+    """Every title's stored aggregates and counts by language, set to a fresh count of its
+    published reviews (the rows were written in SQL, past reviews.counts)."""
     for title in Title.objects.order_by("pk"):
         Title.objects.filter(pk=title.pk).update(**title_aggregates_recount(title))
+        title_language_counts_store(title)
 
 
 class Command(BaseCommand):

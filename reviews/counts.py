@@ -6,31 +6,75 @@ both move items in or out of the same counts, and must lock rows in the same ord
 
 from collections import Counter
 
+from django.db import connection
 from django.db.models import F
 
 from films.models import Routine, Title
 
-from .models import Comment, Review
+from .models import Comment, Review, TitleLanguageCount
 
 
 def title_adjust(title_id, *, add=None, remove=None):
     """Move a title's stored aggregates by one rating added and/or one removed.
 
-    `add` and `remove` are (rating, has_text). F() expressions make the change in the
-    database itself, so simultaneous reviews of one title never overwrite each other.
+    `add` and `remove` are (rating, has_text, language), as counted() gives them. F()
+    expressions make the change in the database itself, so simultaneous reviews of one
+    title never overwrite each other. A review with text is also counted in its language
+    (TitleLanguageCount): an edit that changes only the language moves it from one
+    language's count to the other's, and the title's own aggregates stay.
     """
     deltas = Counter()
+    languages = Counter()
     for change, sign in ((add, 1), (remove, -1)):
         if change is None:
             continue
-        rating, has_text = change
+        rating, has_text, language = change
         deltas["rating_count"] += sign
         deltas["rating_sum"] += sign * rating
         deltas[f"ratings_{rating}"] += sign
         deltas["text_review_count"] += sign if has_text else 0
+        languages[language] += sign if has_text else 0
     changes = {field: F(field) + delta for field, delta in deltas.items() if delta}
     if changes:
         Title.objects.filter(pk=title_id).update(**changes)
+    # In language order, as every such change is made: two edits swapping the same pair
+    # of languages at once never deadlock on PostgreSQL.
+    for language in sorted(languages):
+        if languages[language]:
+            language_count_adjust(title_id, language, languages[language])
+
+
+def language_count_adjust(title_id, language, step):
+    """Move a title's stored count of listed reviews in `language` by `step`.
+
+    One statement either way, the change made in the database itself. An increment is an
+    upsert: the title's first review in a language inserts the row, later ones add to it
+    (ON CONFLICT ... DO UPDATE, atomic on PostgreSQL and SQLite), so two first reviews
+    posted at once never collide on the unique (title, language) nor lose an increment.
+    A decrement is an F() update of the row its review was counted in. Both databases
+    check the row an upsert proposes before they find the conflict, so a decrement cannot
+    be an upsert: its proposed row (a negative count) fails the check constraint. A
+    decrement with no row to take from, or past zero, is refused by that constraint
+    (IntegrityError): a count that drifted fails loudly instead of being stored.
+    """
+    if step < 0:
+        rows = TitleLanguageCount.objects.filter(title_id=title_id, language=language)
+        if rows.update(review_count=F("review_count") + step):
+            return
+        # No row: the insert below proposes a negative count, which the check refuses.
+    quote = connection.ops.quote_name
+    meta = TitleLanguageCount._meta
+    table = quote(meta.db_table)
+    title, lang, count = (
+        quote(meta.get_field(name).column) for name in ("title", "language", "review_count")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({title}, {lang}, {count}) VALUES (%s, %s, %s)"
+            f" ON CONFLICT ({title}, {lang})"
+            f" DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
+            [title_id, language, step],
+        )
 
 
 def routine_adjust(routine_id, *, add=(), remove=()):
@@ -47,9 +91,12 @@ def routine_adjust(routine_id, *, add=(), remove=()):
         Routine.objects.filter(pk=routine_id).update(**changes)
 
 
-def counted(review):
-    """What a review adds to its title's aggregates: only a published one counts."""
-    return (review.rating, review.has_text) if review.is_published else None
+def counted(review, *, published=None):
+    """What a review adds to its title's aggregates, (rating, has_text, language): only a
+    published one counts. `published` overrides the review's own status (moderation asks
+    what it counted before a change of status)."""
+    published = review.is_published if published is None else published
+    return (review.rating, review.has_text, review.language) if published else None
 
 
 def best_routine_counted(review):
