@@ -8,7 +8,15 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 from accounts import services as account_services
 from films.models import Routine, Title
 from reviews import moderation, services
-from reviews.models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
+from reviews.models import (
+    Comment,
+    HelpfulVote,
+    Report,
+    Review,
+    RoutineRating,
+    Status,
+    TitleLanguageCount,
+)
 from tests.factories import (
     RoutineFactory,
     StaffUserFactory,
@@ -268,6 +276,8 @@ operations = st.lists(
         st.booleans(),  # with text
         # The best routine named: none, one of the title's own two, or another title's
         st.sampled_from([None, 0, 1, "elsewhere"]),
+        # The language written in: None keeps an edited review's (a new one's: English)
+        st.sampled_from([None, "en", "es"]),
     ),
     min_size=5,
     max_size=40,
@@ -287,7 +297,7 @@ class TestAggregatesProperty(HypothesisTestCase):
         # moderation always have something to act on.
         for index, member in enumerate(members):
             services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
-        for action, member_index, title_index, rating, with_text, choice in steps:
+        for action, member_index, title_index, rating, with_text, choice, language in steps:
             member, title = members[member_index], titles[title_index]
             if member is None:
                 continue  # this member has left
@@ -312,6 +322,7 @@ class TestAggregatesProperty(HypothesisTestCase):
                     rating=rating,
                     body="Text" if with_text else "",
                     best_routine=None if choice is None else routines[title.pk][choice],
+                    language=language,
                 )
                 if own:  # an edit never publishes a held review
                     assert Review.objects.get(pk=own.pk).status == own.status
@@ -364,6 +375,9 @@ class TestAggregatesProperty(HypothesisTestCase):
                 members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
+            # The counts by language equal a fresh GROUP BY (languages at 0 are left out).
+            stored = TitleLanguageCount.objects.of_title(title)
+            assert stored == services.title_language_counts_recount(title)
             for routine in Routine.objects.filter(title=title):
                 recount = services.best_routine_count_recount(routine)
                 assert routine.best_routine_count == recount, routine.name
