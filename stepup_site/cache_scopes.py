@@ -163,8 +163,13 @@ def _write_scopes(instance, *, created=False, update_fields=None):
         Report,
         Review,
         RoutineRating,
+        TitleLanguageCount,
     )
 
+    if isinstance(instance, TitleLanguageCount):
+        # Its title page's language switch (kept in step by raw SQL beside a review's
+        # write, which names the scope itself; saved as a model only by a repair).
+        return {f"title:{instance.title_id}"}
     if isinstance(instance, Review):
         scopes = {*_review_scopes(instance.title_id, instance.author_id, instance.best_routine_id)}
         if created or update_fields is None or {"rating", "status"} & set(update_fields):

@@ -202,3 +202,10 @@ def test_a_deep_page_is_one_query_choosing_the_ids_alone_before_the_joins(
     # the routine are joined to those ids only.
     outer, inner = page_sql.split(" IN (SELECT ", 1)
     assert "JOIN" in outer and "LIMIT" in inner and "JOIN" not in inner
+
+
+def test_a_repaired_count_makes_only_its_title_page_stale(title):
+    from stepup_site.cache_scopes import write_scopes
+
+    row = TitleLanguageCount(title=title, language="es", review_count=3)
+    assert write_scopes(row, created=True) == {f"title:{title.pk}"}
