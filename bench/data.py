@@ -18,7 +18,8 @@ from bench.members import BENCH_PREFIX, BenchDeleteError, bench_users, delete_be
 from core.caching import content_changed
 from films.models import Title
 from films.services import CATALOG_FILE
-from reviews.models import Comment, HelpfulVote, Review
+from reviews.counts import title_months_rebuild
+from reviews.models import Comment, HelpfulVote, Review, TitleMonth
 from reviews.services import title_aggregates_recount, title_language_counts_store
 
 # How the reviews not on All In spread over the other titles, by franchise position: the
@@ -59,10 +60,12 @@ def split_reviews(titles, all_in, total, on_all_in):
 
 
 def recount_titles():
-    """Every title's stored aggregates and counts by language, set to a fresh count of its
-    published reviews (the rows were written in SQL, past reviews.counts)."""
+    """Every title's stored aggregates, months of ratings and counts by language, set to
+    a fresh count of its published reviews (the rows were written in SQL, past
+    reviews.counts)."""
     for title in Title.objects.order_by("pk"):
         Title.objects.filter(pk=title.pk).update(**title_aggregates_recount(title))
+        title_months_rebuild(title)
         title_language_counts_store(title)
 
 
@@ -166,7 +169,7 @@ class Command(BaseCommand):
         analyze(
             [
                 model._meta.db_table
-                for model in (get_user_model(), Title, Review, HelpfulVote, Comment)
+                for model in (get_user_model(), Title, TitleMonth, Review, HelpfulVote, Comment)
             ]
         )
         log(f"statistics refreshed in {time.monotonic() - phase:.1f} s")

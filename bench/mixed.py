@@ -9,8 +9,9 @@ reviews, edits, comments) over every title, All In the hottest (ALL_IN_SHARE of 
 
 While each writer runs, wrk measures /healthz (the baseline of that rate), the anonymous
 All In page in English and in Spanish (/es/), All In signed in (members in turn, and first
-visits), the home page and a person page. One new review in ten is posted in Spanish. The table: req/s, p50/p95/p99, read errors, the ratio to that rate's
-/healthz, and the writes a second achieved (and how many started late) during the row.
+visits), the home page and a person page; one new review in ten is posted in Spanish. The
+table: req/s, p50/p95/p99, read errors, the ratio to that rate's /healthz, and the writes a
+second achieved (and how many started late) during the row.
 
 Afterwards the writer takes back what it did through the same services (votes toggled
 back, comments and its reviews deleted, the data's reviews it edited put back as they
@@ -550,6 +551,10 @@ def run_section(args, env, title, gunicorn_settings):
             Endpoint("routine leaderboard /routines/", reverse("films:routine_list")),
             *([Endpoint("routine (All In's finale)", finale.get_absolute_url())] if finale else []),
             Endpoint("crossover timeline /characters/", reverse("films:character_list")),
+            # Its charts: every title's average, the box office, the top routines.
+            Endpoint("franchise in figures /franchise/", reverse("films:franchise")),
+            # All In's page in Spanish: its charts' numbers in the other language's formats.
+            Endpoint("All In in Spanish", f"/es{title.get_absolute_url()}"),
         ]
         connections.close_all()
         server.start()

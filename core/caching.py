@@ -30,6 +30,7 @@ from django.db import connections, router, transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.http import HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.http import urlencode
 
 from .i18n import path_language, path_without_language
@@ -201,13 +202,15 @@ def caching_enabled():
 
 
 def _key(request, scopes, *parts):
-    """A key only valid for the current versions of `scopes` and the secret key (shared
-    copies hold slots derived from it: core.slots); None when the versions cannot
-    be read."""
+    """A key only valid for the current versions of `scopes`, the secret key (shared
+    copies hold slots derived from it: core.slots) and the active language (a fragment is
+    HTML in one language, its words and the catalog's texts alike); None when the versions
+    cannot be read."""
     versions = scope_versions(request, scopes)
     if not all(versions):
         return None
-    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, *versions, *parts))
+    language = translation.get_language()
+    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, language, *versions, *parts))
     return f"v:{hashlib.sha256(joined.encode()).hexdigest()}"
 
 

@@ -92,7 +92,7 @@ def content_moderate(
 
 def _email_removal(item, reason):
     # In the member's language, whichever language the moderator works in.
-    with translation.override(item.author.language):
+    with translation.override(item.author.preferred_language):
         _queue_removal_email(item, reason)
 
 

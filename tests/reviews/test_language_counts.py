@@ -149,7 +149,7 @@ def test_the_migration_fills_the_counts_with_one_group_by(title):
     moderation.content_moderate(item=held, status=Status.PENDING, moderator=None)
     review(title=other, body="Palabras", language="es")
     TitleLanguageCount.objects.all().delete()
-    migration = importlib.import_module("reviews.migrations.0014_title_language_counts")
+    migration = importlib.import_module("reviews.migrations.0015_title_language_counts")
     with CaptureQueriesContext(connection) as queries:
         migration.fill_language_counts(apps, None)
     assert len([q for q in queries.captured_queries if "GROUP BY" in q["sql"]]) == 1

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('films', '0004_routine_ratings_dancers_global_slug'),
-        ('reviews', '0013_review_language'),
+        ('reviews', '0014_title_month'),
     ]
 
     operations = [
