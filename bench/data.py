@@ -20,7 +20,7 @@ from films.models import Title
 from films.services import CATALOG_FILE
 from reviews.counts import title_months_rebuild
 from reviews.models import Comment, HelpfulVote, Review, TitleMonth
-from reviews.services import title_aggregates_recount
+from reviews.services import title_aggregates_recount, title_language_counts_store
 
 # How the reviews not on All In spread over the other titles, by franchise position: the
 # first film has the biggest audience and each sequel a smaller one; a series smaller still.
@@ -60,11 +60,13 @@ def split_reviews(titles, all_in, total, on_all_in):
 
 
 def recount_titles():
-    """Every title's stored aggregates and months of ratings, set to a fresh count of its
-    published reviews."""
+    """Every title's stored aggregates, months of ratings and counts by language, set to
+    a fresh count of its published reviews (the rows were written in SQL, past
+    reviews.counts)."""
     for title in Title.objects.order_by("pk"):
         Title.objects.filter(pk=title.pk).update(**title_aggregates_recount(title))
         title_months_rebuild(title)
+        title_language_counts_store(title)
 
 
 class Command(BaseCommand):

@@ -8,9 +8,10 @@ instead of quietly lowering the rate. The writes are a mix (MIX: helpful votes, 
 reviews, edits, comments) over every title, All In the hottest (ALL_IN_SHARE of them).
 
 While each writer runs, wrk measures /healthz (the baseline of that rate), the anonymous
-All In page, All In signed in (members in turn, and first visits), the home page and a
-person page. The table: req/s, p50/p95/p99, read errors, the ratio to that rate's
-/healthz, and the writes a second achieved (and how many started late) during the row.
+All In page in English and in Spanish (/es/), All In signed in (members in turn, and first
+visits), the home page and a person page; one new review in ten is posted in Spanish. The
+table: req/s, p50/p95/p99, read errors, the ratio to that rate's /healthz, and the writes a
+second achieved (and how many started late) during the row.
 
 Afterwards the writer takes back what it did through the same services (votes toggled
 back, comments and its reviews deleted, the data's reviews it edited put back as they
@@ -55,6 +56,9 @@ TARGETS_SPREAD = 20
 # Members the votes and comments come from (new reviews come from members who have not
 # reviewed the title yet, fetched as needed).
 VOTERS = 2000
+# One new review in this many is written in Spanish (language "es"), as one in ten of the
+# bench data's are: the Spanish page's list and the language switch's counts change too.
+SPANISH_EVERY = 10
 # The writer's comments start so (bench.soak.SOAK_COMMENT_TEXT: a killed run's are found).
 COMMENT_SUFFIX = "(mixed load)"
 MIXED_HEADINGS = ["writes/s", "page", *WRK_HEADINGS, "writes/s done", "late", "write errors"]
@@ -212,6 +216,7 @@ class Writes:
         self.fresh_after = dict.fromkeys(self.titles)  # paging through them, by pk down
         self.exhausted = set()  # titles every member has reviewed
         self.created = {pk: [] for pk in self.titles}  # the writer's reviews, to edit
+        self.posted = 0  # new reviews so far: every SPANISH_EVERY-th is in Spanish
         self.toggles = Counter()  # (voter pk, review pk): times toggled
         self.originals = {}  # review pk: (review, its fields before the writer's edits)
         self.comment_ids = []
@@ -265,13 +270,19 @@ class Writes:
                 # as many reviews as there are members): they edit theirs instead.
                 kind = "edit"
             else:
+                spanish = self.posted % SPANISH_EVERY == SPANISH_EVERY - 1
                 review, _created = services.review_submit(
                     title=title,
                     author=author,
                     rating=rating,
                     headline=f"{POSTED_HEADLINE} {COMMENT_SUFFIX} {n}",
-                    body="Watched it again tonight. " * self.rng.randint(1, 12),
+                    body=(
+                        "La volví a ver esta noche. " if spanish else "Watched it again tonight. "
+                    )
+                    * self.rng.randint(1, 12),
+                    language="es" if spanish else "en",
                 )
+                self.posted += 1
                 self.created[title_id].append(review)
                 return kind
         if kind == "edit":
@@ -494,6 +505,14 @@ def measure_with(server, endpoint, args, writer, warmup_seconds=None):
     return result, window(before, after)
 
 
+def spanish_path(title):
+    """The title's page in Spanish (/es/titles/<slug>/)."""
+    from django.utils import translation
+
+    with translation.override("es"):
+        return title.get_absolute_url()
+
+
 def run_section(args, env, title, gunicorn_settings):
     """Measures every page at every write rate. Returns (text, markdown lines, failures)."""
     import shutil
@@ -522,6 +541,8 @@ def run_section(args, env, title, gunicorn_settings):
         anonymous = [
             Endpoint("/healthz", "/healthz"),
             Endpoint("All In, anonymous", title.get_absolute_url()),
+            # The Spanish page: its own copy, its list in Spanish first, the switch's counts.
+            Endpoint("All In in Spanish (/es/), anonymous", spanish_path(title)),
         ]
         finale = title.routines.order_by("-order", "-pk").first()
         later = [

@@ -12,11 +12,17 @@ def chunked(items, size):
 
 
 def aggregate_mismatches():
-    """Every title's stored rating aggregates (and months of ratings) against a fresh
-    count of its reviews, and every routine's against its ratings."""
+    """Every title's stored rating aggregates (and months of ratings, and counts by
+    language) against a fresh count of its reviews, and every routine's against its
+    ratings."""
     from films.models import Routine, Title
     from reviews.counts import title_months_recount, title_months_stored
-    from reviews.services import routine_aggregates_recount, title_aggregates_recount
+    from reviews.models import TitleLanguageCount
+    from reviews.services import (
+        routine_aggregates_recount,
+        title_aggregates_recount,
+        title_language_counts_recount,
+    )
 
     problems = []
     for title in Title.objects.order_by("pk"):
@@ -33,6 +39,10 @@ def aggregate_mismatches():
                     f"{title.slug}: month {month:%Y-%m} (ratings, sum) stored {stored}, "
                     f"counted {counted}"
                 )
+        stored = TitleLanguageCount.objects.of_title(title)
+        counted = title_language_counts_recount(title)
+        if stored != counted:
+            problems.append(f"{title.slug}: by language stored {stored}, counted {counted}")
     for routine in Routine.objects.order_by("pk"):
         for key, counted in routine_aggregates_recount(routine).items():
             stored = getattr(routine, key)

@@ -8,12 +8,12 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 
 from films.models import Routine, Title
 
-from .models import Comment, Review, TitleMonth, month_of, review_month
+from .models import Comment, Review, TitleLanguageCount, TitleMonth, month_of, review_month
 
 
 class Counted(NamedTuple):
@@ -22,6 +22,7 @@ class Counted(NamedTuple):
     rating: int
     has_text: bool
     month: date  # month_of(created_at): the TitleMonth row it counts in
+    language: str  # the TitleLanguageCount row it counts in, when it has text
 
 
 def title_adjust(title_id, *, add=None, remove=None):
@@ -30,25 +31,35 @@ def title_adjust(title_id, *, add=None, remove=None):
     `add` and `remove` are Counted (counted() of the review after and before the write).
     F() expressions make the change in the database itself, so simultaneous reviews of one
     title never overwrite each other. The title's row changes first, then its months in
-    month order: every write takes them in that order, so two never deadlock.
+    month order, then its languages in language order: every write takes them in that
+    order, so two never deadlock. A review with text is also counted in its language
+    (TitleLanguageCount): an edit that changes only the language moves it from one
+    language's count to the other's, and the title's own aggregates stay.
     """
     deltas = Counter()
     months = defaultdict(Counter)
+    languages = Counter()
     for change, sign in ((add, 1), (remove, -1)):
         if change is None:
             continue
-        rating, has_text, month = change
+        rating, has_text, month, language = change
         deltas["rating_count"] += sign
         deltas["rating_sum"] += sign * rating
         deltas[f"ratings_{rating}"] += sign
         deltas["text_review_count"] += sign if has_text else 0
         months[month]["rating_count"] += sign
         months[month]["rating_sum"] += sign * rating
+        languages[language] += sign if has_text else 0
     changes = {field: F(field) + delta for field, delta in deltas.items() if delta}
     if changes:
         Title.objects.filter(pk=title_id).update(**changes)
     for month in sorted(months):
         title_month_adjust(title_id, month, months[month])
+    # In language order, as every such change is made: two edits swapping the same pair
+    # of languages at once never deadlock on PostgreSQL.
+    for language in sorted(languages):
+        if languages[language]:
+            language_count_adjust(title_id, language, languages[language])
 
 
 def title_month_adjust(title_id, month, deltas):
@@ -105,6 +116,39 @@ def title_months_rebuild(title):
         )
 
 
+def language_count_adjust(title_id, language, step):
+    """Move a title's stored count of listed reviews in `language` by `step`.
+
+    One statement either way, the change made in the database itself. An increment is an
+    upsert: the title's first review in a language inserts the row, later ones add to it
+    (ON CONFLICT ... DO UPDATE, atomic on PostgreSQL and SQLite), so two first reviews
+    posted at once never collide on the unique (title, language) nor lose an increment.
+    A decrement is an F() update of the row its review was counted in. Both databases
+    check the row an upsert proposes before they find the conflict, so a decrement cannot
+    be an upsert: its proposed row (a negative count) fails the check constraint. A
+    decrement with no row to take from, or past zero, is refused by that constraint
+    (IntegrityError): a count that drifted fails loudly instead of being stored.
+    """
+    if step < 0:
+        rows = TitleLanguageCount.objects.filter(title_id=title_id, language=language)
+        if rows.update(review_count=F("review_count") + step):
+            return
+        # No row: the insert below proposes a negative count, which the check refuses.
+    quote = connection.ops.quote_name
+    meta = TitleLanguageCount._meta
+    table = quote(meta.db_table)
+    title, lang, count = (
+        quote(meta.get_field(name).column) for name in ("title", "language", "review_count")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({title}, {lang}, {count}) VALUES (%s, %s, %s)"
+            f" ON CONFLICT ({title}, {lang})"
+            f" DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
+            [title_id, language, step],
+        )
+
+
 def routine_adjust(routine_id, *, add=(), remove=()):
     """Move a routine's stored rating count and sum by the ratings (1 to 10 half-stars
     each) added and removed, by F() expressions as title_adjust does."""
@@ -125,7 +169,7 @@ def counted(review, *, published=None):
     after)."""
     if not (review.is_published if published is None else published):
         return None
-    return Counted(review.rating, review.has_text, month_of(review.created_at))
+    return Counted(review.rating, review.has_text, month_of(review.created_at), review.language)
 
 
 def best_routine_counted(review):

@@ -320,6 +320,53 @@ class RoutineRating(models.Model):
         return self.rating / 2
 
 
+class TitleLanguageCountQuerySet(models.QuerySet):
+    def of_title(self, title):
+        """{"es": 12, "en": 230}: the title's listed reviews by language (none at 0)."""
+        rows = self.filter(title=title, review_count__gt=0).order_by()
+        return dict(rows.values_list("language", "review_count"))
+
+
+class TitleLanguageCount(models.Model):
+    """How many of a title's reviews its page lists (published, with text) in one language:
+    the counts of the language switch ("Español (2) · English (3)").
+
+    Stored, not counted per page view: a GROUP BY over All In's listed reviews took 30 ms,
+    and a cached one ran again after every vote or comment on the title. reviews.counts
+    keeps the rows in the same transaction as every write that moves a review in or out of
+    the list, by increments in the database itself (an upsert: the first review of a title
+    in a language inserts its row); services.title_language_counts_recount counts afresh.
+    A row at zero stays (a language whose reviews all went).
+    """
+
+    title = models.ForeignKey(
+        "films.Title",
+        on_delete=models.CASCADE,
+        related_name="language_counts",
+        verbose_name=_("title"),
+    )
+    language = models.CharField(_("language"), max_length=7, choices=settings.LANGUAGES)
+    review_count = models.IntegerField(_("listed reviews"), default=0)
+
+    objects = TitleLanguageCountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("title's reviews in a language")
+        verbose_name_plural = _("titles' reviews by language")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["title", "language"], name="title_language_count_one_per_language"
+            ),
+            # A decrement past zero means a count drifted: refused, never stored.
+            models.CheckConstraint(
+                condition=Q(review_count__gte=0), name="title_language_count_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title_id} {self.language}: {self.review_count}"
+
+
 def month_of(moment):
     """The month a review counts in, as the first day of that month in UTC: the month it
     was first posted (an edit of its rating changes its month's sum, not its month)."""

@@ -8,7 +8,8 @@ It is made of copies cached by what they show, so a write costs only what it cha
   re-renders none of the cards already on the page;
 - which reviews a page of the list shows, and its pager, by the title's scope;
 - how many reviews the list holds in each language (the language switch), by the
-  title's scope: one GROUP BY when it is missing;
+  title's scope: stored counts (TitleLanguageCount), so the miss after each write to the
+  title reads a row or two instead of counting the title's reviews again;
 - for members, the whole page, rendered once for all of them (member_title_page).
 
 A member's own parts go into the slots of those copies (core.slots), rendered for

@@ -176,6 +176,7 @@ def _write_scopes(instance, *, created=False, update_fields=None):
         Report,
         Review,
         RoutineRating,
+        TitleLanguageCount,
         TitleMonth,
     )
 
@@ -201,9 +202,10 @@ def _write_scopes(instance, *, created=False, update_fields=None):
         return {*about, f"member:{writer}"}
     if isinstance(instance, RoutineRating):
         return {*routine_rating_scopes(instance.routine_id), f"member:{instance.member_id}"}
-    if isinstance(instance, TitleMonth):
-        # Its title's chart of months; kept by reviews.counts without a signal, so this
-        # is only for a write from elsewhere (a title's deletion, a repair).
+    if isinstance(instance, (TitleMonth, TitleLanguageCount)):
+        # Its title's chart of months, or its language switch; kept by reviews.counts
+        # without a signal, so this is only for a write from elsewhere (a title's
+        # deletion, a repair).
         return {f"title:{instance.title_id}"}
     if isinstance(instance, Report):
         return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's

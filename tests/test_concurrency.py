@@ -33,7 +33,7 @@ from django.urls import reverse
 
 from films.models import Title
 from reviews import services
-from reviews.models import Comment, HelpfulVote, Review, Status
+from reviews.models import Comment, HelpfulVote, Review, Status, TitleLanguageCount
 from tests.conftest import skip_or_fail
 from tests.factories import TitleFactory, UserFactory, review
 from tests.reviews.test_services import stored_aggregates
@@ -177,6 +177,10 @@ def counts_off_their_recount():
         stored, recounted = stored_aggregates(title), services.title_aggregates_recount(title)
         if stored != recounted:
             off.append(f"title {title.slug}: stored {stored}, recounted {recounted}")
+        stored = TitleLanguageCount.objects.of_title(title)
+        recounted = services.title_language_counts_recount(title)
+        if stored != recounted:
+            off.append(f"title {title.slug} by language: stored {stored}, recounted {recounted}")
     for each in Review.objects.order_by("pk"):
         stored = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
         recounted = services.review_counts_recount(each)
@@ -217,6 +221,9 @@ class Storm:
                 "rating": self.random.randint(1, 10),
                 "headline": "",
                 "body": self.random.choice(["", "Danced through it twice."]),
+                # Either language: edits move a review between the titles' counts by
+                # language, and first reviews in a language race to insert its row.
+                "language": self.random.choice(["en", "es"]),
             }
             self.post(choice, reverse("reviews:edit", kwargs={"slug": slug}), form)
         elif choice == "delete review":

@@ -27,8 +27,8 @@ def main():
 
     from accounts.models import User
     from films.models import Title
-    from reviews.models import REVIEW_SORT_KEYS, Review
-    from reviews.pagination import REVIEWS_PER_PAGE, RowValueCompare
+    from reviews.models import REVIEW_SORT_KEYS, Review, TitleLanguageCount
+    from reviews.pagination import REVIEWS_PER_PAGE, RowValueCompare, page_query
     from reviews.selectors import (
         listed_language_counts,
         listed_language_counts_sql,
@@ -38,7 +38,11 @@ def main():
     title = Title.objects.get(slug=args.title_slug)
     count_page_queries(title, args.deep_page)
     postgres = connection.vendor == "postgresql"
-    listed = Review.objects.published().filter(title=title).with_text().for_listing()
+    listed = Review.objects.published().filter(title=title).with_text()
+    joined = ("author", "best_routine")  # what reviews.selectors.listed_review_page joins
+
+    def page_of(rows, order):
+        return page_query(rows, order, REVIEWS_PER_PAGE + 1, select_related=joined)
 
     def explain(label, queryset):
         plan = queryset.explain(analyze=True, buffers=True) if postgres else queryset.explain()
@@ -55,7 +59,7 @@ def main():
     for sort, (columns, direction) in REVIEW_SORT_KEYS.items():
         descending = direction == "descending"
         order = [f"-{c}" if descending else c for c in columns]
-        explain(f"`{sort}`, page 1", listed.order_by(*order)[: REVIEWS_PER_PAGE + 1])
+        explain(f"`{sort}`, page 1", page_of(listed, order))
         before_deep = (
             Review.objects.published()
             .filter(title=title)
@@ -65,13 +69,21 @@ def main():
         )
         deep = listed.filter(
             RowValueCompare(columns, list(before_deep), "<" if descending else ">", Review)
-        ).order_by(*order)[: REVIEWS_PER_PAGE + 1]
-        explain(f"`{sort}`, page {args.deep_page:,} (keyset)", deep)
+        )
+        explain(f"`{sort}`, page {args.deep_page:,} (keyset)", page_of(deep, order))
     counts = listed_language_counts(title)
     print(f"## In one language ({args.language}: {counts.get(args.language, 0):,} listed)\n")
     sql, params = listed_language_counts_sql(title_pk=title.pk)
+    explain(
+        "The stored counts of listed reviews by language (reviews.selectors"
+        ".listed_language_counts)",
+        TitleLanguageCount.objects.filter(title=title, review_count__gt=0)
+        .order_by()
+        .values_list("language", "review_count"),
+    )
     explain_sql(
-        "The count of listed reviews by language (reviews.selectors.listed_language_counts)",
+        "The same counted afresh, one GROUP BY (what the page ran before the counts were "
+        "stored; now reviews.services.title_language_counts_recount)",
         sql,
         params,
     )
@@ -79,15 +91,17 @@ def main():
     for sort, (columns, direction) in REVIEW_SORT_KEYS.items():
         descending = direction == "descending"
         order = [f"-{c}" if descending else c for c in columns]
-        first = in_language.order_by(*order)[: REVIEWS_PER_PAGE + 1]
-        explain(f"`{sort}` in {args.language}, page 1", first)
+        explain(f"`{sort}` in {args.language}, page 1", page_of(in_language, order))
         before_deep = in_language.order_by(*order).values_list(*columns)[
             (args.language_deep_page - 1) * REVIEWS_PER_PAGE - 1
         ]
         deep = in_language.filter(
             RowValueCompare(columns, list(before_deep), "<" if descending else ">", Review)
-        ).order_by(*order)[: REVIEWS_PER_PAGE + 1]
-        explain(f"`{sort}` in {args.language}, page {args.language_deep_page:,} (keyset)", deep)
+        )
+        explain(
+            f"`{sort}` in {args.language}, page {args.language_deep_page:,} (keyset)",
+            page_of(deep, order),
+        )
     reader = User.objects.filter(reviews__title=title).first()
     page_ids = list(listed.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
     sql, params = reader_marks_sql(reader_pk=reader.pk, title_pk=title.pk, review_ids=page_ids)

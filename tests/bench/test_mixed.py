@@ -184,3 +184,30 @@ def test_the_writers_routine_ratings_change_the_counts_and_are_put_back_afterwar
     finale = Routine.objects.get(pk=finale.pk)
     assert (finale.rating_count, finale.rating_sum) == (1, 4)
     assert finale.ratings.get().member == members[0]
+
+
+@pytest.mark.django_db
+def test_one_new_review_in_ten_is_in_spanish_and_the_counts_by_language_are_put_back():
+    from bench.load import ALL_IN_NAME
+    from bench.members import BENCH_PASSWORD
+    from bench.mixed import SPANISH_EVERY, Writes
+    from reviews import services
+    from reviews.models import TitleLanguageCount
+    from tests.factories import TitleFactory, UserFactory
+
+    all_in = TitleFactory(name=ALL_IN_NAME)
+    members = [UserFactory(username=f"bench-{n:07d}") for n in range(1, 2 * SPANISH_EVERY + 3)]
+    for member in members:
+        type(member).objects.filter(pk=member.pk).update(password=BENCH_PASSWORD)
+    writes = Writes(random.Random(1))
+    writes.mix.pick = lambda rng: ("review", all_in.pk)  # new reviews only, all on All In
+    for n in range(2 * SPANISH_EVERY):
+        assert writes.write(n) == "review"
+    languages = [review.language for review in writes.created[all_in.pk]]
+    assert languages.count("es") == 2 and languages.count("en") == 2 * SPANISH_EVERY - 2
+    stored = TitleLanguageCount.objects.of_title(all_in)
+    assert stored == {"en": 2 * SPANISH_EVERY - 2, "es": 2}
+    assert stored == services.title_language_counts_recount(all_in)
+
+    writes.clean_up()
+    assert TitleLanguageCount.objects.of_title(all_in) == {}

@@ -11,7 +11,15 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 from accounts import services as account_services
 from films.models import Routine, Title
 from reviews import counts, moderation, services
-from reviews.models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
+from reviews.models import (
+    Comment,
+    HelpfulVote,
+    Report,
+    Review,
+    RoutineRating,
+    Status,
+    TitleLanguageCount,
+)
 from tests.factories import (
     RoutineFactory,
     StaffUserFactory,
@@ -280,6 +288,8 @@ operations = st.lists(
         # When the write happens: one of a few months (its last second, so a month
         # counted in the wrong time zone shows), for the titles' stored months of ratings.
         st.sampled_from(WRITE_MOMENTS),
+        # The language written in: None keeps an edited review's (a new one's: English)
+        st.sampled_from([None, "en", "es"]),
     ),
     min_size=5,
     max_size=40,
@@ -299,18 +309,31 @@ class TestAggregatesProperty(HypothesisTestCase):
         # moderation always have something to act on.
         for index, member in enumerate(members):
             services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
-        for action, member_index, title_index, rating, with_text, choice, moment in steps:
+        for step in steps:
+            action, member_index, title_index, rating, with_text, choice, moment, language = step
             member, title = members[member_index], titles[title_index]
             if member is None:
                 continue  # this member has left
             with mock.patch("django.utils.timezone.now", return_value=moment):
                 members[member_index] = self.step(
-                    action, member, title, titles, routines, moderator, rating, with_text, choice
+                    action,
+                    member,
+                    title,
+                    titles,
+                    routines,
+                    moderator,
+                    rating,
+                    with_text,
+                    choice,
+                    language,
                 )
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
             # The months of ratings behind the title page's chart: the same GROUP BY.
             assert counts.title_months_stored(title) == counts.title_months_recount(title)
+            # The counts by language equal a fresh GROUP BY (languages at 0 are left out).
+            stored = TitleLanguageCount.objects.of_title(title)
+            assert stored == services.title_language_counts_recount(title)
             for routine in Routine.objects.filter(title=title):
                 recount = services.best_routine_count_recount(routine)
                 assert routine.best_routine_count == recount, routine.name
@@ -321,7 +344,9 @@ class TestAggregatesProperty(HypothesisTestCase):
             assert stored_routine_counts(routine) == services.routine_aggregates_recount(routine)
 
     @staticmethod
-    def step(action, member, title, titles, routines, moderator, rating, with_text, choice):
+    def step(
+        action, member, title, titles, routines, moderator, rating, with_text, choice, language
+    ):
         """One write of the mix; returns the member as they are after it (None: left)."""
         own = Review.objects.filter(title=title, author=member).first()
         others = Review.objects.published().filter(title=title).exclude(author=member)
@@ -344,6 +369,7 @@ class TestAggregatesProperty(HypothesisTestCase):
                 rating=rating,
                 body="Text" if with_text else "",
                 best_routine=None if choice is None else routines[title.pk][choice],
+                language=language,
             )
             if own:  # an edit never publishes a held review
                 assert Review.objects.get(pk=own.pk).status == own.status
