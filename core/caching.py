@@ -195,7 +195,10 @@ def _key(request, scopes, *parts):
     versions = scope_versions(request, scopes)
     if not all(versions):
         return None
-    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, *versions, *parts))
+    # And the language: a fragment holds words (headings, dates, counts) in the language it
+    # was rendered in, so each language keeps its own copy.
+    language = translation.get_language()
+    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, *versions, language, *parts))
     return f"v:{hashlib.sha256(joined.encode()).hexdigest()}"
 
 

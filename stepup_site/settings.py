@@ -266,10 +266,12 @@ REPORTS_TO_HOLD = env.int("REPORTS_TO_HOLD", default=3)
 
 # --- Internationalisation --------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [
-    ("en", _("English")),
-]
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The site's own date and number formats per language, over Django's (stepup_site/formats/).
+# USE_THOUSAND_SEPARATOR stays off: it would group every number a template prints, ids in
+# links and form values included; counts are grouped where shown, with humanize's intcomma.
+FORMAT_MODULE_PATH = ["stepup_site.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
