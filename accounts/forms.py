@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.template.loader import render_to_string
-from django.utils.translation import get_language
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -206,6 +206,27 @@ class PasswordResetMailer(auth_forms.PasswordResetForm):
         from_email,
         to_email,
         html_email_template_name=None,
+    ):
+
+        # In the account's language, whichever page the reset was asked from.
+        with override(context["user"].language):
+            self._send(
+                subject_template_name,
+                email_template_name,
+                context,
+                from_email,
+                to_email,
+                html_email_template_name,
+            )
+
+    @staticmethod
+    def _send(
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name,
     ):
         from .tasks import send_email
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
@@ -45,6 +46,12 @@ class User(AbstractUser):
     # pass for each other. Empty only for accounts written around save() (bench data).
     username_skeleton = models.TextField(default="", editable=False)
 
+    # The language the member last chose on the site (the header's switch, or the page they
+    # signed up on): their emails are written in it, and signing in takes them to it.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+
     objects = UserManager()
 
     class Meta:
@@ -58,6 +65,10 @@ class User(AbstractUser):
                 condition=~Q(email=""),
                 name="user_email_unique_ignoring_case",
                 violation_error_message=_("An account with this email address already exists."),
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
+                name="user_language_offered",
             ),
             models.UniqueConstraint(
                 fields=["username_skeleton"],

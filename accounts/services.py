@@ -10,13 +10,14 @@ comments is reviews' business (reviews.moderation, reviews.services), called fro
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
@@ -96,7 +97,7 @@ def unconfirmed_accounts_prune():
 
 
 @transaction.atomic
-def sign_up(*, username, email, password, next_url, site_url):
+def sign_up(*, username, email, password, next_url, site_url, language=settings.LANGUAGE_CODE):
     """Make an account waiting for its address to be confirmed, and email the link.
 
     An account that holds the address but was never confirmed is replaced: it never signed
@@ -106,7 +107,7 @@ def sign_up(*, username, email, password, next_url, site_url):
     someone tried. The caller answers every case alike, and each does the same work: a
     password hashed, one mail queued.
     """
-    member = User(username=username, email_confirmed=False)
+    member = User(username=username, email_confirmed=False, language=language)
     member.set_password(password)
     for _attempt in range(2):
         holder = User.objects.with_email(email).first()
@@ -197,44 +198,46 @@ def email_change_request(*, member, new_email, site_url):
     A new address that belongs to another account gets a notice instead of the link, and
     the member is answered the same either way: two mails queued (both or neither).
     """
-    if User.objects.with_email(new_email).exclude(pk=member.pk).exists():
-        queue_email(
-            **_mail(
-                "email_change_taken",
-                {"site_url": site_url},
-                subject=_("Your address and Step Up Community"),
-                to=new_email,
+    # In the language the member chose, whichever page they asked from.
+    with translation.override(member.language):
+        if User.objects.with_email(new_email).exclude(pk=member.pk).exists():
+            queue_email(
+                **_mail(
+                    "email_change_taken",
+                    {"site_url": site_url},
+                    subject=_("Your address and Step Up Community"),
+                    to=new_email,
+                )
             )
-        )
-    else:
-        token = signing.dumps(
-            {"u": member.pk, "o": member.email, "n": new_email, "p": _password_stamp(member)},
-            salt=_EMAIL_CHANGE_SALT,
-        )
-        queue_email(
-            **_mail(
-                "email_change_confirm",
-                {
-                    "member": member,
-                    "link": _absolute(site_url, "accounts:email_change_confirm", token=token),
-                },
-                subject=_("Confirm your new email address for Step Up Community"),
-                to=new_email,
+        else:
+            token = signing.dumps(
+                {"u": member.pk, "o": member.email, "n": new_email, "p": _password_stamp(member)},
+                salt=_EMAIL_CHANGE_SALT,
             )
-        )
-    if member.email:
-        queue_email(
-            **_mail(
-                "email_change_notice",
-                {
-                    "member": member,
-                    "new_email": new_email,
-                    "password_link": _absolute(site_url, "password_change"),
-                },
-                subject=_("A change of your email address on Step Up Community"),
-                to=member.email,
+            queue_email(
+                **_mail(
+                    "email_change_confirm",
+                    {
+                        "member": member,
+                        "link": _absolute(site_url, "accounts:email_change_confirm", token=token),
+                    },
+                    subject=_("Confirm your new email address for Step Up Community"),
+                    to=new_email,
+                )
             )
-        )
+        if member.email:
+            queue_email(
+                **_mail(
+                    "email_change_notice",
+                    {
+                        "member": member,
+                        "new_email": new_email,
+                        "password_link": _absolute(site_url, "password_change"),
+                    },
+                    subject=_("A change of your email address on Step Up Community"),
+                    to=member.email,
+                )
+            )
 
 
 def email_change_token_read(token, *, for_update=False):

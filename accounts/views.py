@@ -2,10 +2,12 @@ import csv
 import json
 
 from axes.utils import reset as reset_sign_in_failures
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import PasswordResetConfirmView
+from django.contrib.auth.views import LoginView, PasswordResetConfirmView
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,8 +15,10 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.i18n import language_codes, translated_address
 from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url, safe_path
 from reviews.forms import rating_label
@@ -67,6 +71,7 @@ def signup(request):
                 password=form.cleaned_data["password1"],
                 next_url=next_url,
                 site_url=_site_url(request),
+                language=get_language(),
             )
         except services.UsernameTaken:
             form.add_error("username", _("That username was just taken. Try another."))
@@ -78,6 +83,59 @@ def signup(request):
         request.session[SIGNUP_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
         return redirect("accounts:signup_done")
     return _form_page(request, "registration/signup.html", form, next=next_url)
+
+
+def _remember_language(response, language):
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+def _switch_language(request):
+    language = request.POST.get("language", "")
+    if language not in language_codes():
+        raise BadRequest(_("Choose one of the site’s languages."))
+    back_to = safe_next_url(request, reverse("films:home"))
+    response = HttpResponseRedirect(translated_address(back_to, language))
+    if request.user.is_authenticated and request.user.language != language:
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return _remember_language(response, language)
+
+
+# A visitor's page carries no CSRF token (a page with one cannot be kept in the shared
+# cache), and switching language changes only their own cookie. A member's choice is also
+# stored on their account, so for them the token is required.
+_switch_language_for_member = csrf_protect(_switch_language)
+
+
+@csrf_exempt
+@require_POST
+def language_switch(request):
+    """The header's switch: remembers the language chosen (cookie; for a member, the
+    account too) and goes back to the same page in that language."""
+    if request.user.is_authenticated:
+        return _switch_language_for_member(request)
+    return _switch_language(request)
+
+
+class SignIn(LoginView):
+    """Django's sign-in, which then goes on in the language the member last chose."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        language = form.get_user().language
+        if language != get_language():
+            response["Location"] = translated_address(response["Location"], language)
+        return _remember_language(response, language)
 
 
 class PasswordResetConfirm(PasswordResetConfirmView):

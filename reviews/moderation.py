@@ -7,7 +7,7 @@ stored count (reviews.counts) together with the record of who did it and why.
 
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.tasks import queue_email
@@ -92,6 +92,12 @@ def content_moderate(
 
 
 def _email_removal(item, reason):
+    # In the member's language, whichever language the moderator works in.
+    with translation.override(item.author.language):
+        _queue_removal_email(item, reason)
+
+
+def _queue_removal_email(item, reason):
     kind = _("review") if isinstance(item, Review) else _("comment")
     title = item.title if isinstance(item, Review) else item.review.title
     context = {

@@ -83,6 +83,9 @@ MIDDLEWARE = [
     "core.request_guards.RequestGuardMiddleware",
     "core.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the page cache: a visitor who prefers Spanish is sent to the Spanish page
+    # before an English copy could answer them.
+    "core.i18n.PreferredLanguageMiddleware",
     # Before the page cache: what a page's address is made of, for it and the view.
     "core.caching.PageQueryMiddleware",
     "core.caching.AnonymousPageCacheMiddleware",
@@ -110,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "core.i18n.page_links",
                 "accounts.context_processors.return_to",
             ],
         },
@@ -266,7 +270,10 @@ REPORTS_TO_HOLD = env.int("REPORTS_TO_HOLD", default=3)
 
 # --- Internationalisation --------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LANGUAGES = [
+    ("en", _("English")),
+    ("es", _("Spanish")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The site's own date and number formats per language, over Django's (stepup_site/formats/).
 # USE_THOUSAND_SEPARATOR stays off: it would group every number a template prints, ids in
@@ -392,6 +399,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# The visitor's choice of language is remembered for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 # Origins allowed to POST (e.g. https://stepup.example.org), needed behind a TLS proxy.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -1,8 +1,9 @@
 import re
 
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
+from django.contrib.auth.views import PasswordChangeView, PasswordResetView
 from django.contrib.sitemaps.views import sitemap
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
@@ -14,7 +15,7 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 
 from accounts.forms import PasswordResetForm, SignInForm
-from accounts.views import PasswordResetConfirm
+from accounts.views import PasswordResetConfirm, SignIn, language_switch
 from core.ratelimits import rate_limited
 from films.sitemaps import SITEMAPS
 
@@ -39,17 +40,23 @@ admin.site.index_title = _("Catalog and community")
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
-    path("admin/", admin.site.urls),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path(
         "robots.txt",
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
         name="robots",
     ),
+    # The language switch: outside the language prefixes, since it moves between them.
+    path("i18n/setlang/", language_switch, name="set_language"),
+]
+
+# English pages keep the addresses they always had; Spanish ones are under /es/.
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
     # Signed-in members asking for the sign-in page go on to where they were headed.
     path(
         "accounts/login/",
-        LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
+        SignIn.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
         name="login",
     ),
     # Each request may send an email: limited per client address.
@@ -76,7 +83,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("reviews.urls")),
     path("", include("films.urls")),
-]
+    prefix_default_language=False,
+)
 
 if settings.SERVE_MEDIA:
     # Uploaded posters, where no web server or object storage serves them.

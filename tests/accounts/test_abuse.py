@@ -429,6 +429,7 @@ GUARDED_OTHERWISE = {
     "logout": "ends the member's own session only",
     "password_reset_confirm": "needs the emailed single-use token",
     "accounts:email_change_confirm": "needs the emailed signed, single-use link",
+    "set_language": "sets the visitor's own cookie; a member's own language, CSRF-checked",
 }
 
 
