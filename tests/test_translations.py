@@ -162,8 +162,16 @@ def test_unmarked_text_is_caught():
 PLACEHOLDER_RE = re.compile(r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[sdifr%]")
 
 
+# The HTML inside a translation (<strong>, <a href="%(url)s">): the same tags as the original's.
+TAG_RE = re.compile(r"</?[a-z][^>]*>")
+
+
 def placeholders(text):
     return sorted(PLACEHOLDER_RE.findall(text))
+
+
+def tags(text):
+    return sorted(TAG_RE.findall(text))
 
 
 def catalog_problems(po):
@@ -196,6 +204,8 @@ def catalog_problems(po):
                     f"placeholders {placeholders(translated)} instead of "
                     f"{placeholders(original)}: {name}"
                 )
+            elif tags(original) != tags(translated):
+                problems.append(f"tags {tags(translated)} instead of {tags(original)}: {name}")
     return problems
 
 
@@ -229,6 +239,9 @@ msgid_plural "%(counter)s ratings"
 msgstr[0] "%(counter)s valoración"
 msgstr[1] "valoraciones"
 
+msgid "Make <strong>%(email)s</strong> yours"
+msgstr "Haz tuya <b>%(email)s</b>"
+
 msgid "Fine"
 msgstr "Bien"
 
@@ -241,6 +254,8 @@ msgstr "Bien"
         "fuzzy: 'Sign out'",
         "placeholders ['%(nombre)s'] instead of ['%(name)s']: 'Reviews of %(name)s'",
         "placeholders [] instead of ['%(counter)s']: '%(counter)s rating'",
+        "tags ['</b>', '<b>'] instead of ['</strong>', '<strong>']: "
+        "'Make <strong>%(email)s</strong> yours'",
         "obsolete: 'Gone'",
     ]
 
