@@ -1,3 +1,4 @@
+from core.i18n import path_without_language
 from core.request_guards import safe_path
 
 
@@ -8,7 +9,7 @@ def return_to(request):
     already on their way back to (their own ?next=, when it is a path here), never the
     sign-in form.
     """
-    if request.path.startswith("/accounts/"):
+    if path_without_language(request.path).startswith("/accounts/"):
         # The query string only: the body may be one the site refuses unread (the 413 page).
         return {"return_to": safe_path(request, request.GET.get("next"), "")}
     return {"return_to": request.get_full_path()}

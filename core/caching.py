@@ -33,6 +33,8 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import urlencode
 
+from .i18n import path_without_language
+
 # Every page's scope: what a write to anything the scope map does not name makes stale.
 SITE = "site"
 
@@ -294,7 +296,9 @@ class PageQueryMiddleware:
         if (
             request.META.get("QUERY_STRING")
             and request.method in ("GET", "HEAD")
-            and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+            and not path_without_language(request.path).startswith(
+                settings.PAGE_CACHE_SKIP_PREFIXES
+            )
         ):
             self._clean(request)
         return self.get_response(request)
@@ -374,7 +378,7 @@ def _page_request(request):
         caching_enabled()
         and request.method in ("GET", "HEAD")
         and "messages" not in request.COOKIES
-        and not request.path.startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
+        and not path_without_language(request.path).startswith(settings.PAGE_CACHE_SKIP_PREFIXES)
     )
 
 

@@ -26,6 +26,13 @@ def path_language(path_info):
     return translation.get_language_from_path(path_info) or settings.LANGUAGE_CODE
 
 
+def path_without_language(path):
+    """The path as it is in English: "/es/accounts/" is an account page as "/accounts/" is."""
+    if language := translation.get_language_from_path(path):
+        return path[len(language) + 1 :] or "/"
+    return path
+
+
 def _address_in(request, language):
     """The same page's address in `language`, or None when it has none there."""
     path = f"/{language}{request.path_info}"

@@ -8,6 +8,8 @@ from django.contrib.auth import SESSION_KEY
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from .i18n import path_without_language
+
 logger = logging.getLogger(__name__)
 
 
@@ -138,7 +140,9 @@ class PrivatePagesMiddleware:
         response = self.get_response(request)
         if "public" in response.get("Cache-Control", ""):
             return response
-        if request.path.startswith(self.PRIVATE_PREFIXES) or self._signed_in(request):
+        if path_without_language(request.path).startswith(self.PRIVATE_PREFIXES) or self._signed_in(
+            request
+        ):
             patch_cache_control(response, private=True, no_store=True)
         return response
 

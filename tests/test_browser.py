@@ -286,9 +286,10 @@ def navbar_height(page):
     return page.locator("nav.navbar").evaluate("nav => nav.getBoundingClientRect().height")
 
 
+@pytest.mark.parametrize("prefix", ["", "/es"], ids=["english", "spanish"])
 @pytest.mark.parametrize("signed_in", [False, True], ids=["visitor", "member"])
 def test_the_header_stays_on_one_line_on_wide_and_narrow_desktops(
-    live_server, catalog, page, signed_in
+    live_server, catalog, page, signed_in, prefix
 ):
     from tests.factories import UserFactory
 
@@ -296,9 +297,9 @@ def test_the_header_stays_on_one_line_on_wide_and_narrow_desktops(
         UserFactory(username="krumpqueen-from-vegas", password="battle-in-vegas-2014")
         sign_in(page, live_server.url, "krumpqueen-from-vegas", "battle-in-vegas-2014")
     page.set_viewport_size({"width": 1400, "height": 900})
-    page.goto(f"{live_server.url}/titles/")
+    page.goto(f"{live_server.url}{prefix}/titles/")
     one_line = navbar_height(page)
-    for width in (992, 1000, 1150, 1199):
+    for width in (1200, 1250, 1320, 1399):
         page.set_viewport_size({"width": width, "height": 900})
         assert navbar_height(page) == one_line, f"the header wraps at {width}px"
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -230,3 +230,21 @@ def test_a_cached_english_page_never_answers_a_visitor_who_prefers_spanish(clien
     assert spanish["X-Page-Cache"] == "miss" and html_lang(spanish) == "es"
     assert spanish_visitor.get(response["Location"])["X-Page-Cache"] == "hit"
     assert html_lang(client.get("/titles/step-up-revolution/")) == "en"
+
+
+@pytest.mark.parametrize("path", ["/es/accounts/login/", "/es/accounts/signup/", "/es/admin/login/"])
+def test_spanish_account_and_admin_pages_are_private_as_the_english_ones(client, settings, path):
+    settings.PAGE_CACHE_SECONDS = 600
+    for _ in range(2):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+        assert response.get("X-Page-Cache") != "hit"
+
+
+def test_the_spanish_sign_in_link_returns_to_the_spanish_page(client, title):
+    html = client.get("/es/titles/step-up-all-in/").content.decode()
+    assert 'href="/es/accounts/login/?next=/es/titles/step-up-all-in/"' in html
+    sign_in = client.get("/es/accounts/login/?next=/es/titles/step-up-all-in/").content.decode()
+    # On an account page "Sign in" keeps the page's own next, not the account page.
+    assert "next=/es/accounts/" not in sign_in
