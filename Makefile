@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast lint format messages chromium screenshots wrk bench soak lighthouse backup restore clean help
+.PHONY: run test test-fast lint format messages chromium screenshots wrk bench soak lighthouse lighthouse-seo backup restore clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench        load-test gunicorn with wrk (BENCH_ARGS=\"--help\" for the knobs)"
 	@echo "make soak         60 s of mixed reads and writes at 32 connections, then recounts (SOAK_ARGS)"
 	@echo "make lighthouse   Lighthouse mobile scores of every main page -> docs/lighthouse.md (LIGHTHOUSE_ARGS)"
+	@echo "make lighthouse-seo  Lighthouse SEO of home and All In, English and Spanish -> docs/seo.md"
 	@echo "make backup       database + media to BACKUP (default backups/stepup-<UTC time>.tar.gz)"
 	@echo "make restore      BACKUP=file.tar.gz into a migrated database (RESTORE_ARGS=--replace)"
 
@@ -124,6 +125,9 @@ $(LIGHTHOUSE): tools/lighthouse/package-lock.json
 
 lighthouse: $(VENV)/.deps-test chromium $(LIGHTHOUSE)
 	$(BIN)/python -m tools.lighthouse $(LIGHTHOUSE_ARGS)
+
+lighthouse-seo: $(VENV)/.deps-test chromium $(LIGHTHOUSE)
+	$(BIN)/python -m tools.lighthouse_seo
 
 # Every row and every uploaded file, in one .tar.gz (core/backup.py). BACKUP may name
 # the file; by default backups/stepup-<UTC time>.tar.gz. DATABASE_URL and MEDIA_ROOT as set.

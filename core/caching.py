@@ -33,7 +33,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.http import urlencode
 
-from .i18n import path_without_language
+from .i18n import path_language, path_without_language
 
 # Every page's scope: what a write to anything the scope map does not name makes stale.
 SITE = "site"
@@ -492,7 +492,8 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         # Not versioned: the versions are in what is stored. The secret key is, as in _key.
         parts = (settings.SECRET_KEY, request.get_host(), request.get_full_path())
-        parts += (translation.get_language_from_request(request),)
+        # The address says the language (core.i18n): one copy whatever the visitor prefers.
+        parts += (path_language(request.path_info),)
         key = "page:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
         if settings.PAGE_CACHE_LOCAL_BYTES and (local := local_copies.get(key)) is not None:
             scopes, versions, stored = local

@@ -248,3 +248,13 @@ def test_the_spanish_sign_in_link_returns_to_the_spanish_page(client, title):
     sign_in = client.get("/es/accounts/login/?next=/es/titles/step-up-all-in/").content.decode()
     # On an account page "Sign in" keeps the page's own next, not the account page.
     assert "next=/es/accounts/" not in sign_in
+
+
+def test_one_cached_copy_of_a_spanish_page_serves_every_visitor_whatever_they_prefer(settings):
+    settings.PAGE_CACHE_SECONDS = 600
+    TitleFactory(name="Step Up 3D", slug="step-up-3d")
+    first = Client(HTTP_ACCEPT_LANGUAGE="es").get("/es/titles/step-up-3d/")
+    assert first["X-Page-Cache"] == "miss"
+    for asked in ("en", "fr", "es-MX"):
+        again = Client(HTTP_ACCEPT_LANGUAGE=asked).get("/es/titles/step-up-3d/")
+        assert again["X-Page-Cache"] == "hit", asked
