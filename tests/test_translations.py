@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.template.base import Lexer, TokenType
 from django.urls import reverse
@@ -20,7 +21,19 @@ from reviews.templatetags.local_time import local_time
 from reviews.templatetags.review_cards import comment_count, helpful_count
 
 BASE_DIR = Path(settings.BASE_DIR)
-TEMPLATE_DIRS = [BASE_DIR / "templates"]
+
+
+def _template_dirs():
+    """The project's templates/ and those of its own apps (not of installed packages)."""
+    dirs = [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
+    for app in apps.get_app_configs():
+        folder = Path(app.path) / "templates"
+        if folder.is_dir() and folder.is_relative_to(BASE_DIR) and ".venv" not in folder.parts:
+            dirs.append(folder)
+    return dirs
+
+
+TEMPLATE_DIRS = _template_dirs()
 LOCALE_DIR = BASE_DIR / "locale"
 SPANISH_PO = LOCALE_DIR / "es" / "LC_MESSAGES" / "django.po"
 
