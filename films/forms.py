@@ -2,7 +2,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Title
-from .search import normalize_for_search
 
 
 class TitleFilterForm(forms.Form):
@@ -36,29 +35,6 @@ class TitleFilterForm(forms.Form):
         if kind:
             titles = titles.filter(kind=kind)
         return titles.order_by(*self.ORDERINGS[data.get("sort") or self.SORT_FRANCHISE])
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(
-        label=_("Search"),
-        min_length=2,
-        max_length=100,
-        strip=True,
-        error_messages={
-            "min_length": _("Type at least %(limit_value)d characters to search."),
-            "max_length": _("Searches can be at most %(limit_value)d characters long."),
-            "required": _("Type a name to search for."),
-        },
-    )
-
-    def clean_q(self):
-        query = self.cleaned_data["q"]
-        # "é" typed as a bare accent folds to nothing, and would match every name.
-        if len(normalize_for_search(query)) < 2:
-            raise forms.ValidationError(
-                _("Type at least 2 letters or digits to search."), code="too_short"
-            )
-        return query
 
 
 class RoutineFilterForm(forms.Form):

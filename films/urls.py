@@ -1,5 +1,7 @@
 from django.urls import path
 
+from search import views as search_views
+
 from . import views
 
 app_name = "films"
@@ -17,5 +19,6 @@ urlpatterns = [
     path("crews/<slug:slug>/", views.crew_detail, name="crew_detail"),
     path("routines/", views.routine_list, name="routine_list"),
     path("routines/<slug:slug>/", views.routine_detail, name="routine_detail"),
-    path("search/", views.search, name="search"),
+    # The site search is its own app; its page keeps the catalog's URL name.
+    path("search/", search_views.search, name="search"),
 ]

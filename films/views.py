@@ -14,7 +14,7 @@ from reviews.routine_section import routine_page_context
 from reviews.selectors import latest_written_reviews, written_staff_picks
 from reviews.title_section import member_title_page, title_page_context
 
-from .forms import RoutineFilterForm, SearchForm, TitleFilterForm
+from .forms import RoutineFilterForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
 from .selectors import (
@@ -26,7 +26,6 @@ from .selectors import (
     title_pk,
 )
 
-SEARCH_RESULTS_PER_KIND = 20
 HOME_LATEST_REVIEWS = 4
 HOME_STAFF_PICKS = 2
 HOME_TOP_ROUTINES = 5
@@ -240,30 +239,4 @@ def routine_detail(request, slug):
         request,
         "films/routine_detail.html",
         {"routine": routine, **routine_page_context(request, routine)},
-    )
-
-
-@require_safe
-def search(request):
-    form = SearchForm(request.GET or None)
-    results = None
-    if form.is_valid():
-        query = form.cleaned_data["q"]
-        results = [
-            (
-                model._meta.verbose_name_plural,
-                list(model.objects.matching(query)[:SEARCH_RESULTS_PER_KIND]),
-            )
-            for model in (Title, Person, Character, Crew, Routine)
-        ]
-    return render(
-        request,
-        "films/search.html",
-        {
-            "form": form,
-            # Echoed into the page title and the search box: NUL characters dropped.
-            "search_query": request.GET.get("q", "").replace("\x00", "")[:100],
-            "results": results,
-            "result_count": sum(len(items) for _, items in results) if results else 0,
-        },
     )

@@ -15,9 +15,11 @@ that show what it changed, so it costs only those pages. Scope names:
 - `catalog:routine:<pk>`: a routine's page (with the reviews naming it best); `routines`:
   the routine leaderboard (how often reviews name each routine best)
 - `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
-  `lists` (the catalog lists, search, sitemap, generated posters); `title-names` (the
-  profiles, which name the titles reviewed, and the character pages, whose timelines name
-  every title: too many to list for a title's edit); `character-timeline` (the characters
+  `lists` (the catalog lists, sitemap, generated posters); `search` (the search page, which
+  shows text of every catalog record: any catalog write, and a rebuild of the index);
+  `title-names` (the profiles, which name the titles reviewed, and the character pages,
+  whose timelines name every title: too many to list for a title's edit);
+  `character-timeline` (the characters
   list, which shows every cast credit)
 - `site`: every page; what a write to anything not mapped here makes stale.
 """
@@ -102,7 +104,7 @@ def page_scopes(view_name, kwargs):
         "films:crew_list": ("lists",),
         # Names of routines, titles and crews (lists), and every routine's rating numbers.
         "films:routine_list": ("routines", "lists"),
-        "films:search": ("lists",),
+        "films:search": ("search",),
         "sitemap": ("lists",),
         "reviews:rss": ("feeds",),
         "reviews:atom": ("feeds",),
@@ -116,6 +118,32 @@ def page_scopes(view_name, kwargs):
 def write_scopes(instance, *, created=False, update_fields=None):
     """The scopes a save or deletion of `instance` makes stale (before a deletion, while
     what it is linked to can still be read)."""
+    scopes = _write_scopes(instance, created=created, update_fields=update_fields)
+    if instance._meta.label in SEARCHED_MODELS:
+        # The search index shows text of every record (a trivia item's, who plays whom),
+        # rewritten in the same transaction as the write (search.signals).
+        scopes = {*scopes, "search"}
+    return scopes
+
+
+# The catalog models whose text or links the site search shows (search.signals).
+SEARCHED_MODELS = {
+    f"films.{name}"
+    for name in (
+        "Title",
+        "Person",
+        "Character",
+        "Credit",
+        "Crew",
+        "CrewMembership",
+        "Routine",
+        "RoutineDancer",
+        "Trivia",
+    )
+}
+
+
+def _write_scopes(instance, *, created=False, update_fields=None):
     from accounts.models import User
     from films.models import (
         Character,

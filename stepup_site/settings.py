@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "accounts",
     "films",
     "reviews",
+    # Full-text search over the catalog (PostgreSQL full-text search or SQLite FTS5).
+    "search",
 ]
 
 MIDDLEWARE = [

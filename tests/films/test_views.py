@@ -1,5 +1,4 @@
 import io
-import re
 
 import pytest
 from django.urls import reverse
@@ -10,7 +9,6 @@ from tests.factories import (
     CastCreditFactory,
     CrewCreditFactory,
     CrewMembershipFactory,
-    PersonFactory,
     RoutineDancerFactory,
     RoutineFactory,
     TitleFactory,
@@ -205,76 +203,6 @@ class TestTitleList:
         assert "Select a valid choice" not in html and "&lt;b&gt;" not in html
 
 
-@pytest.mark.usefixtures("no_page_cache")
-class TestSearch:
-    def results(self, client, query):
-        response = client.get(reverse("films:search"), {"q": query})
-        assert response.status_code == 200
-        return response
-
-    def found(self, client, query, kind):
-        """Names found of one kind: "titles", "people", "characters" or "dance crews"."""
-        results = dict(self.results(client, query).context["results"])
-        return [item.name for item in results[kind]]
-
-    def test_finds_titles_people_characters_and_crews(self, client, catalog):
-        assert self.found(client, "moose", "characters") == ["Moose"]
-        assert self.found(client, "lmntrix", "dance crews") == ["LMNTRIX"]
-        assert self.found(client, "all in", "titles") == ["Step Up: All In"]
-        assert self.found(client, "sevani", "people") == ["Adam Sevani"]
-
-    def test_ignores_case_and_accents_both_ways(self, client, db):
-        PersonFactory(name="Zoë Saldaña")
-        for query in ("zoe saldana", "ZOË SALDAÑA", "Saldana", "ZOE"):
-            assert self.found(client, query, "people") == ["Zoë Saldaña"], query
-
-    def test_says_when_nothing_matches(self, client, catalog):
-        response = self.results(client, "zzzz")
-        assert response.context["result_count"] == 0
-        assert "0 results for “zzzz”" in response.content.decode()
-
-    def test_too_short_or_too_long_gets_a_clear_message(self, client, db):
-        assert "at least 2 characters" in self.results(client, "a").content.decode()
-        assert "at most 100 characters" in self.results(client, "a" * 101).content.decode()
-
-    def test_forgives_punctuation_spaces_and_phone_apostrophes(self, client, catalog):
-        assert self.found(client, "de’shawn", "people") == ["De'Shawn Washington"]
-        assert self.found(client, "deshawn", "people") == ["De'Shawn Washington"]
-        assert self.found(client, "neyo", "people") == ["Ne-Yo"]
-        assert self.found(client, '"moose"', "characters") == ["Moose"]
-        assert "Step Up: All In" in self.found(client, "stepup", "titles")
-
-    def test_finds_routines_and_names_their_title(self, client, catalog):
-        response = self.results(client, "frankenstein")
-        html = response.content.decode()
-        assert "The Frankenstein lab audition video (Step Up: All In)" in html
-        assert 'href="/routines/frankenstein-lab-audition/"' in html
-
-    def test_a_nul_character_is_never_echoed_back(self, client, db):
-        # Refused before the view (core.request_guards), on the site's 400 page.
-        response = client.get(reverse("films:search"), {"q": "ab\x00cd"})
-        assert response.status_code == 400
-        assert "\x00" not in response.content.decode()
-
-    def test_a_query_of_bare_accents_matches_nothing_and_says_why(self, client, catalog):
-        response = self.results(client, "\u0301\u0301\u0301")
-        assert response.context["results"] is None
-        assert "at least 2 letters or digits" in response.content.decode()
-
-    def test_user_text_is_escaped(self, client, db):
-        html = self.results(client, "<script>alert(1)</script>").content.decode()
-        assert "<script>alert(1)" not in html
-        assert "&lt;script&gt;" in html
-
-    def test_every_page_has_the_search_box(self, client, catalog):
-        for name, kwargs, _expected in PUBLIC_PAGES:
-            html = client.get(reverse(name, kwargs=kwargs)).content.decode()
-            form = re.search(r'<form[^>]*role="search"[^>]*>.*?</form>', html, re.S)
-            assert form, name
-            assert f'action="{reverse("films:search")}"' in form.group(0), name
-            assert 'name="q"' in form.group(0), name
-
-
 def test_generated_poster_is_a_png_of_the_title(client, catalog):
     response = client.get(reverse("films:generated_poster", kwargs={"slug": "step-up-all-in"}))
     assert response.status_code == 200
@@ -393,14 +321,6 @@ def test_page_query_count_does_not_grow_with_rows(
 
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
-
-
-def test_search_query_count_is_one_per_kind(client, django_assert_num_queries, db, no_page_cache):
-    PersonFactory.create_batch(30, name="Moose fan")
-    # titles, people, characters, crews, routines: one query each however many match
-    with django_assert_num_queries(5):
-        response = client.get(reverse("films:search"), {"q": "moose"})
-    assert len(dict(response.context["results"])["people"]) == 20
 
 
 def test_favicon_ico_redirects_for_good_to_the_sites_icon(client, db):

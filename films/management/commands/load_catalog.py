@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from films.models import Character, Crew, Person, Routine, Title
 from films.services import CATALOG_FILE, CatalogError, catalog_load
+from search.services import search_index_paused, search_index_rebuild
 
 
 class Command(BaseCommand):
@@ -21,9 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, overwrite, verbosity, **options):
         try:
-            report = catalog_load(path=file, overwrite=overwrite)
+            # One rebuild of the search index at the end, not an update per row loaded.
+            with search_index_paused():
+                report = catalog_load(path=file, overwrite=overwrite)
         except CatalogError as error:
             raise CommandError(f"catalog not loaded: {error}") from error
+        search_index_rebuild()
         if verbosity < 1:
             return
         for label, number in sorted(report.created.items()):
