@@ -38,6 +38,10 @@ SPOILER_SHARE = 0.088  # of text reviews: about 5% of all reviews
 PENDING_SHARE = 0.005
 REMOVED_SHARE = 0.003
 EDITED_SHARE = 0.08
+# One review in SPANISH_EVERY is written in Spanish (the title page lists the reader's
+# language first): chosen by the review's id, not drawn, so the rest of a seed's data stays
+# what it was before reviews had a language.
+SPANISH_EVERY = 10
 
 # Helpful votes on published text reviews: most get none, the rest a Pareto tail, so a
 # few have hundreds. About 1.3 million votes for a million reviews.
@@ -99,7 +103,7 @@ class Generator:
             ["id", "status", "moderation_reason", "moderated_by", "moderated_at",
              "hidden_by_suspension", "title", "author", "rating", "headline", "body",
              "contains_spoilers", "helpful_count", "comment_count", "is_featured",
-             "featured_at", "created_at", "updated_at"],
+             "featured_at", "created_at", "updated_at", "language"],
         )  # fmt: skip
         self.votes_table = Table(HelpfulVote, ["id", "review", "voter", "created_at"])
         self.comments_table = Table(
@@ -283,7 +287,7 @@ class Generator:
             reviews.append(
                 (review_id, status, reason, None, moderated_at, False, title_id,
                  user_base + author + 1, rating, headline, body, spoilers, helpful, commented,
-                 False, None, created, updated)
+                 False, None, created, updated, "es" if review_id % SPANISH_EVERY == 0 else "en")
             )  # fmt: skip
         summary.reviews += len(reviews)
         summary.votes += len(votes)

@@ -240,6 +240,7 @@ class ReviewAdmin(ModeratedAdmin):
         "title",
         "author",
         "stars",
+        "language",
         "status",
         "reports_summary",
         "author_history",
@@ -249,7 +250,8 @@ class ReviewAdmin(ModeratedAdmin):
         "public_link",
     ]
     list_select_related = ["title", "author"]
-    list_filter = ["status", ReportedFilter, "is_featured", "title", "created_at"]
+    # By language: moderators who read Spanish take the Spanish reviews.
+    list_filter = ["status", ReportedFilter, "language", "is_featured", "title", "created_at"]
     search_fields = ["headline", "body", "author__username"]
     actions = [*ModeratedAdmin.actions, "feature", "unfeature"]
     inlines = [ReviewReportInline]
@@ -261,6 +263,7 @@ class ReviewAdmin(ModeratedAdmin):
         "headline",
         "body",
         "contains_spoilers",
+        "language",
         "status",
         "moderation_reason",
         "moderated_by",

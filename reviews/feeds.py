@@ -1,4 +1,5 @@
 import re
+from typing import NamedTuple
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
@@ -10,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from films.models import Title
 
-from .forms import rating_label
-from .models import Review
+from .forms import current_language, rating_label
+from .models import Review, review_language_codes
 
 FEED_LENGTH = 30
 
@@ -35,9 +36,30 @@ def _xml_safe(value):
     return value
 
 
+class FeedAbout(NamedTuple):
+    """What a feed shows: the reviews of one title (or of every title, None), written in
+    `language` (or in every language, None)."""
+
+    title: Title | None
+    language: str | None
+
+
+def feed_language(request):
+    """The language of a feed's reviews: the active one (the address's, /es/ for Spanish)
+    by default, ?lang=xx for another of the site's, ?lang=all for every language (None).
+    Anything else is the default, never an error."""
+    asked = request.GET.get("lang")
+    if asked == "all":
+        return None
+    return asked if asked in review_language_codes() else current_language()
+
+
 class LatestReviewsFeed(Feed):
     title = _("Step Up Community: latest reviews")
     description = _("The newest fan reviews of the Step Up films and series.")
+
+    def get_object(self, request):
+        return FeedAbout(None, feed_language(request))
 
     def link(self):
         return reverse("films:home")
@@ -46,16 +68,22 @@ class LatestReviewsFeed(Feed):
         # Every field, the feed's and each item's, whoever typed it: members' reviews, and
         # the names editors give titles in the admin, which accepts control characters.
         feed = super().get_feed(obj, request)
+        # <language> (RSS) or xml:lang (Atom): the reviews' language; with every language,
+        # the feed's own words, in the active language.
+        feed.feed["language"] = obj.language or current_language()
         feed.feed = {key: _xml_safe(value) for key, value in feed.feed.items()}
         feed.items = [{key: _xml_safe(value) for key, value in item.items()} for item in feed.items]
         return feed
 
-    def items(self):
-        return (
-            Review.objects.published()
-            .select_related("author", "title")
-            .order_by("-created_at", "-id")[:FEED_LENGTH]
-        )
+    def items(self, about):
+        reviews = Review.objects.published()
+        if about.title is not None:
+            reviews = reviews.filter(title=about.title)
+        if about.language is not None:
+            reviews = reviews.filter(language=about.language)
+        return reviews.select_related("author", "title").order_by("-created_at", "-id")[
+            :FEED_LENGTH
+        ]
 
     def item_title(self, review):
         return _("%(title)s: %(rating)s by %(author)s") % {
@@ -90,28 +118,20 @@ class LatestReviewsAtomFeed(LatestReviewsFeed):
 
 class TitleReviewsFeed(LatestReviewsFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Title, slug=slug)
+        return FeedAbout(get_object_or_404(Title, slug=slug), feed_language(request))
 
-    def title(self, title):
-        return _("Step Up Community: reviews of %(title)s") % {"title": title.name}
+    def title(self, about):
+        return _("Step Up Community: reviews of %(title)s") % {"title": about.title.name}
 
-    def description(self, title):
-        return _("The newest fan reviews of %(title)s.") % {"title": title.name}
+    def description(self, about):
+        return _("The newest fan reviews of %(title)s.") % {"title": about.title.name}
 
-    def link(self, title):
-        return title.get_absolute_url()
-
-    def items(self, title):
-        return (
-            Review.objects.published()
-            .filter(title=title)
-            .select_related("author", "title")
-            .order_by("-created_at", "-id")[:FEED_LENGTH]
-        )
+    def link(self, about):
+        return about.title.get_absolute_url()
 
 
 class TitleReviewsAtomFeed(TitleReviewsFeed):
     feed_type = Atom1Feed
 
-    def subtitle(self, title):
-        return self.description(title)
+    def subtitle(self, about):
+        return self.description(about)

@@ -1,6 +1,8 @@
 from django import forms
+from django.conf import settings
+from django.utils.text import capfirst
+from django.utils.translation import get_language, get_language_info, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from films.models import Routine
 
@@ -38,6 +40,27 @@ def limited_text(value, *, limit, message):
     return text
 
 
+def language_name(code):
+    """A language as its speakers write it ("English", "Español"): a reader finds their
+    own whatever language the page is in."""
+    return capfirst(get_language_info(code)["name_local"])
+
+
+def language_choices():
+    return [(code, language_name(code)) for code, _name in settings.LANGUAGES]
+
+
+def current_language():
+    """The active language as one of settings.LANGUAGES ("es" for "es-mx"), else the
+    site's default."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    active = (get_language() or settings.LANGUAGE_CODE).lower()
+    for candidate in (active, active.split("-")[0]):
+        if candidate in codes:
+            return candidate
+    return settings.LANGUAGE_CODE
+
+
 RATING_CHOICES = [(value, rating_label(value)) for value in range(1, 11)]
 
 
@@ -68,10 +91,22 @@ class ReviewForm(forms.ModelForm):
             "invalid_choice": _("Choose one of this title's routines, or none."),
         },
     )
+    # Not required: a post without it (a form from before the field) keeps the review's
+    # language, or gives a new one the reader's (clean_language). A value that is not
+    # one of the site's languages is refused.
+    language = forms.ChoiceField(
+        label=_("Language of your review"),
+        choices=language_choices,
+        required=False,
+        help_text=_("Readers of this language see your review first."),
+        error_messages={
+            "invalid_choice": _("Choose the language your review is written in."),
+        },
+    )
 
     class Meta:
         model = Review
-        fields = ["rating", "headline", "body", "best_routine", "contains_spoilers"]
+        fields = ["rating", "headline", "body", "best_routine", "contains_spoilers", "language"]
         labels = {
             "headline": _("Headline (optional)"),
             "body": _("Your review (optional: a rating alone is fine)"),
@@ -86,6 +121,9 @@ class ReviewForm(forms.ModelForm):
 
     def __init__(self, *args, title=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "language" not in kwargs.get("initial", {}):
+            # A new review is offered in the language the member is reading the site in.
+            self.initial["language"] = current_language()
         # One query lists the title's routines; the field offers and accepts exactly
         # those, so another title's routine (a forged post) is an invalid choice and
         # never reaches the database. No routines: no field.
@@ -106,6 +144,12 @@ class ReviewForm(forms.ModelForm):
             *((pk, routine.name) for pk, routine in routines.items()),
         ]
         field.coerce = routines.__getitem__
+
+    def clean_language(self):
+        language = self.cleaned_data["language"]
+        if language:
+            return language
+        return self.instance.language if self.instance.pk is not None else current_language()
 
     def clean_headline(self):
         headline = self.cleaned_data["headline"]
@@ -145,6 +189,7 @@ class ReviewForm(forms.ModelForm):
             "headline",
             "body",
             "best_routine",
+            "language",  # the field's choices are the constraint's; no query to repeat it
         }
 
 

@@ -102,6 +102,11 @@ class ReviewQuerySet(ModeratedQuerySet):
         return self.select_related("author", "title", "best_routine")
 
 
+def review_language_codes():
+    """The languages a review may be written in: the site's (settings.LANGUAGES)."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
 class Review(Moderated):
     """One member's rating of a title, with optional text: one per member per title."""
 
@@ -126,6 +131,10 @@ class Review(Moderated):
     )
     body = models.TextField(_("review"), blank=True, validators=[validate_visible_text])
     contains_spoilers = models.BooleanField(_("contains spoilers"), default=False)
+    # The language the member wrote in: the title page lists the reader's language first.
+    language = models.CharField(
+        _("language"), max_length=7, choices=settings.LANGUAGES, default="en"
+    )
     # One of this title's routines (reviews.services refuses another title's); counted in
     # the routine's stored best_routine_count while the review is published.
     best_routine = models.ForeignKey(
@@ -176,6 +185,11 @@ class Review(Moderated):
                 name="review_only_published_featured",
                 violation_error_message=_("Only a published review can be a staff pick."),
             ),
+            models.CheckConstraint(
+                condition=Q(language__in=review_language_codes()),
+                name="review_language_valid",
+                violation_error_message=_("A review is written in one of the site's languages."),
+            ),
         ]
         indexes = [
             # One per sort key: the title page seeks straight to its page of reviews.
@@ -189,6 +203,24 @@ class Review(Moderated):
             models.Index(
                 fields=["title", "status", "rating", "created_at", "id"],
                 name="review_title_rating_seek",
+            ),
+            # The same seeks among the reviews listed in one language (published, with text:
+            # only what the list shows, so the indexes stay small). The newest one also
+            # answers the count per language of a title's listed reviews from the index alone.
+            models.Index(
+                fields=["title", "language", "helpful_count", "created_at", "id"],
+                condition=Q(status=Status.PUBLISHED) & ~Q(body=""),
+                name="review_lang_helpful_seek",
+            ),
+            models.Index(
+                fields=["title", "language", "created_at", "id"],
+                condition=Q(status=Status.PUBLISHED) & ~Q(body=""),
+                name="review_lang_newest_seek",
+            ),
+            models.Index(
+                fields=["title", "language", "rating", "created_at", "id"],
+                condition=Q(status=Status.PUBLISHED) & ~Q(body=""),
+                name="review_lang_rating_seek",
             ),
             models.Index(fields=["author", "-created_at"], name="review_author_newest"),
             models.Index(fields=["status", "-created_at"], name="review_status_newest"),

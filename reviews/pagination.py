@@ -129,14 +129,15 @@ class CursorPage:
         return self.has_previous or self.has_next
 
 
-def _query(sort, **params):
-    return "?" + urlencode({"sort": sort, **params})
+def _query(sort, kept=None, **params):
+    return "?" + urlencode({"sort": sort, **(kept or {}), **params})
 
 
-def paginate_reviews(reviews, *, sort, total, after=None, before=None, last=False):
+def paginate_reviews(reviews, *, sort, total, after=None, before=None, last=False, query=None):
     """The page of `reviews` (a queryset, unordered) that the request's cursor points to.
 
     `total` is how many rows the queryset holds, from a stored counter, for "page N of M".
+    `query`: other parameters the links keep (the language shown, {"lang": "es"}).
     A cursor we cannot read, or one that points past either end of a list that changed
     under the reader, shows the first page: the honest answer to both.
     """
@@ -205,12 +206,14 @@ def paginate_reviews(reviews, *, sort, total, after=None, before=None, last=Fals
     page.num_pages = max(page.num_pages, page.number + (1 if page.has_next else 0))
     if page.has_previous:
         first_values = [getattr(page.object_list[0], name) for name in columns]
-        page.links["first"] = _query(sort)
-        page.links["previous"] = _query(sort, before=_encode_cursor(page.number, first_values))
+        page.links["first"] = _query(sort, query)
+        page.links["previous"] = _query(
+            sort, query, before=_encode_cursor(page.number, first_values)
+        )
     if page.has_next:
         last_values = [getattr(page.object_list[-1], name) for name in columns]
-        page.links["next"] = _query(sort, after=_encode_cursor(page.number, last_values))
-        page.links["last"] = _query(sort, page="last")
+        page.links["next"] = _query(sort, query, after=_encode_cursor(page.number, last_values))
+        page.links["last"] = _query(sort, query, page="last")
     return page
 
 

@@ -15,6 +15,7 @@ from .models import (
     Report,
     Review,
     RoutineRating,
+    Status,
 )
 from .pagination import paginate_reviews
 
@@ -34,22 +35,60 @@ def review_sort(request):
     return sort if sort in REVIEW_SORT_KEYS else DEFAULT_REVIEW_SORT
 
 
-def listed_review_page(request, title, *, featured):
+def listed_language_counts(title):
+    """How many of the title's reviews the list shows (published, with text) in each
+    language, {"es": 12, "en": 230}: one GROUP BY, read from the review_lang_*_seek
+    partial indexes alone. No query when the stored count says there is none."""
+    if not title.text_review_count:
+        return {}
+    sql, params = listed_language_counts_sql(title_pk=title.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def listed_language_counts_sql(*, title_pk):
+    """The statement of listed_language_counts (tools.explain_queries shows its plan).
+
+    Written out, not through the ORM: its conditions must be the partial indexes' own,
+    as literals. With them as parameters (as the ORM sends them) SQLite still takes the
+    index but checks both conditions on every row of the table: 400 ms instead of 30 ms
+    on the 141,444 listed reviews of All In in the bench data.
+    """
+    quote = connection.ops.quote_name
+    review = Review._meta
+    column = {name: quote(review.get_field(name).column) for name in ("title", "language")}
+    status, body = (quote(review.get_field(name).column) for name in ("status", "body"))
+    sql = (
+        f"SELECT {column['language']}, COUNT(*) FROM {quote(review.db_table)}"
+        f" WHERE {column['title']} = %s AND {status} = '{Status.PUBLISHED.value}'"
+        f" AND NOT ({body} = '') GROUP BY {column['language']}"
+    )
+    return sql, [title_pk]
+
+
+def listed_review_page(request, title, *, featured, language=None, counts=None, query=None):
     """The page of the title's written reviews the request asks for (sort and cursor),
-    without the staff pick, which the page shows above the list."""
+    without the staff pick, which the page shows above the list: those written in
+    `language`, or in every language when it is None. `counts` (listed_language_counts)
+    gives a language's total for the pager; `query`, the parameters its links keep."""
     reviews = Review.objects.published().filter(title=title).with_text()
     reviews = reviews.select_related("author", "best_routine")
     listed = title.text_review_count  # stored: paging never counts the reviews table
-    if featured is not None:
+    if language is not None:
+        reviews = reviews.filter(language=language)
+        listed = (counts or {}).get(language, 0)
+    if featured is not None and language in (None, featured.language):
         reviews = reviews.exclude(pk=featured.pk)
         listed -= 1
     page = paginate_reviews(
         reviews,
         sort=review_sort(request),
-        total=listed,
+        total=max(listed, 0),
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         last=request.GET.get("page") == "last",
+        query=query,
     )
     for review in page:
         review.title = title  # known already: no join for it

@@ -28,7 +28,15 @@ from django.utils.translation import gettext as _
 from films.models import RATING_VALUES
 
 from . import counts, moderation
-from .models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
+from .models import (
+    Comment,
+    HelpfulVote,
+    Report,
+    Review,
+    RoutineRating,
+    Status,
+    review_language_codes,
+)
 
 
 class AlreadyReported(Exception):
@@ -103,6 +111,7 @@ def review_submit(
     body="",
     contains_spoilers=False,
     best_routine=None,
+    language=None,
 ):
     """Post a review, or change the one the author already has: never a second one.
 
@@ -110,11 +119,18 @@ def review_submit(
     Editing a pending review leaves it pending; editing a removed one is refused
     (ModerationHold). `best_routine`, optional, must be one of the title's routines
     (ValidationError otherwise, before anything is written); the routine's stored
-    best_routine_count follows while the review is published. Returns (review, created).
+    best_routine_count follows while the review is published. `language`, one of
+    settings.LANGUAGES (ValidationError otherwise), is the one the review is written in;
+    None leaves an edited review's as it was and gives a new one the field's default.
+    Returns (review, created).
     """
     if best_routine is not None and best_routine.title_id != title.pk:
         raise ValidationError(
             _("Choose the best routine among this title's own routines."), code="other_title"
+        )
+    if language is not None and language not in review_language_codes():
+        raise ValidationError(
+            _("Choose one of the site's languages for your review."), code="invalid_language"
         )
     fields = {
         "rating": rating,
@@ -122,6 +138,7 @@ def review_submit(
         "body": body,
         "contains_spoilers": contains_spoilers,
         "best_routine": best_routine,
+        **({"language": language} if language is not None else {}),
     }
     review = Review.objects.select_for_update().filter(title=title, author=author).first()
     if review is None:

@@ -7,6 +7,8 @@ It is made of copies cached by what they show, so a write costs only what it cha
   members, or its author. A vote re-renders one card; a review posted anywhere else
   re-renders none of the cards already on the page;
 - which reviews a page of the list shows, and its pager, by the title's scope;
+- how many reviews the list holds in each language (the language switch), by the
+  title's scope: one GROUP BY when it is missing;
 - for members, the whole page, rendered once for all of them (member_title_page).
 
 A member's own parts go into the slots of those copies (core.slots), rendered for
@@ -23,6 +25,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.html import escape, format_html
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -30,9 +33,15 @@ from django.utils.translation import gettext as _
 from core.caching import cached_fragment, cached_fragments
 from core.slots import cut, join, slot
 
-from .forms import ReviewForm
-from .models import Review
-from .selectors import ReaderMarks, listed_review_page, reader_marks, review_sort
+from .forms import ReviewForm, current_language, language_name
+from .models import Review, review_language_codes
+from .selectors import (
+    ReaderMarks,
+    listed_language_counts,
+    listed_review_page,
+    reader_marks,
+    review_sort,
+)
 from .templatetags.review_cards import VOTE_STATES, ReviewUrls
 
 REVIEW_SORTS = [
@@ -65,8 +74,66 @@ class AnyMember:
         return False
 
 
+# ?lang=all lists every language; ?lang=es one; without it, the page's language.
+ALL_LANGUAGES = "all"
+
+
+class ReviewLanguages(NamedTuple):
+    """Which reviews a title page lists by language, from the request and the counts."""
+
+    shown: str | None  # the language listed, or None: every language
+    asked: str | None  # a valid ?lang= of the request, kept by the sort and pager links
+    missing: str | None  # the language wanted, when the title has no review in it
+    counts: dict  # listed reviews by language
+
+    @classmethod
+    def of(cls, request, counts, *, featured=None):
+        asked = request.GET.get("lang")
+        if asked != ALL_LANGUAGES and asked not in review_language_codes():
+            asked = None  # anything else: the default, as if it were not there
+        wanted = asked or current_language()
+        if wanted == ALL_LANGUAGES or not counts:
+            return cls(None, asked, None, counts)  # no review at all: nothing is missing
+        if not counts.get(wanted):
+            return cls(None, asked, wanted, counts)
+        if featured is not None and featured.language == wanted and counts[wanted] == 1:
+            # Its one review is the staff pick, shown above the list: list the others.
+            return cls(None, asked, None, counts)
+        return cls(wanted, asked, None, counts)
+
+    def links(self, sort):
+        """The language switch: the page's language first, then the other languages that
+        have reviews, then every language; each with its count, as links that keep the
+        sort (and start again from the first page)."""
+        page = current_language()
+        codes = [page, *(c for c in review_language_codes() if c != page and self.counts.get(c))]
+        choices = [
+            (code, language_name(code), self.counts.get(code, 0), code == self.shown)
+            for code in codes
+        ]
+        choices.append(
+            (ALL_LANGUAGES, _("All languages"), sum(self.counts.values()), self.shown is None)
+        )
+        return [
+            {
+                "code": code,
+                "name": name,
+                "count": count,
+                "active": active,
+                "lang": code if code != ALL_LANGUAGES else "",
+                "href": "?" + urlencode({"sort": sort, "lang": code}),
+            }
+            for code, name, count, active in choices
+        ]
+
+    def query(self):
+        """The parameters the sort and pager links keep."""
+        return {"lang": self.asked} if self.asked else {}
+
+
 class TitleReviews:
-    """The reviews part of one title page, as the request asks for it (sort, cursor)."""
+    """The reviews part of one title page, as the request asks for it (sort, cursor,
+    language)."""
 
     def __init__(self, request, title):
         self.request = request
@@ -78,15 +145,35 @@ class TitleReviews:
             featured.title = title
         self.featured = featured
         self._loaded = {}  # the reviews this request read from the database, by id
+        counts = cached_fragment(
+            request,
+            ("title-review-languages", title.pk),
+            lambda: listed_language_counts(title),
+            scopes=[f"title:{title.pk}"],
+        )
+        self.languages = ReviewLanguages.of(request, counts, featured=featured)
         self._page = cached_fragment(
             request,
-            ("title-reviews", title.pk, request.get_full_path(), get_language()),
+            (
+                "title-reviews",
+                title.pk,
+                request.get_full_path(),
+                get_language(),
+                self.languages.shown,
+            ),
             self._render_page,
             scopes=[f"title:{title.pk}"],
         )
 
     def _render_page(self):
-        page = listed_review_page(self.request, self.title, featured=self.featured)
+        page = listed_review_page(
+            self.request,
+            self.title,
+            featured=self.featured,
+            language=self.languages.shown,
+            counts=self.languages.counts,
+            query=self.languages.query(),
+        )
         pager = render_to_string(
             "reviews/_cursor_pagination.html", {"page": page, "anchor": "#reviews"}
         )
@@ -100,10 +187,16 @@ class TitleReviews:
         return {**self._page_context(), **self.parts_for(reader)}
 
     def _page_context(self):
+        sort = review_sort(self.request)
+        missing = self.languages.missing
         return {
-            "review_sort": review_sort(self.request),
+            "review_sort": sort,
             "review_sorts": REVIEW_SORTS,
             "listed_any": bool(self._page["cards"]),
+            "review_languages": self.languages.links(sort) if self.languages.counts else [],
+            "review_language_missing": language_name(missing) if missing else "",
+            # The sort links keep the language asked for.
+            "review_sort_query": urlencode(self.languages.query()),
         }
 
     def parts_for(self, reader):

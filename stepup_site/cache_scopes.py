@@ -33,7 +33,7 @@ from films.selectors import title_pk
 PAGE_QUERY_PARAMETERS = {
     "films:home": (),
     "films:title_list": ("kind", "sort"),
-    "films:title_detail": ("sort", "after", "before", "page"),
+    "films:title_detail": ("sort", "after", "before", "page", "lang"),
     "films:generated_poster": (),
     "films:person_list": (),
     "films:person_detail": (),
@@ -46,10 +46,10 @@ PAGE_QUERY_PARAMETERS = {
     "films:search": ("q",),
     "accounts:profile": ("page",),
     "reviews:detail": (),
-    "reviews:rss": (),
-    "reviews:atom": (),
-    "reviews:title_rss": (),
-    "reviews:title_atom": (),
+    "reviews:rss": ("lang",),
+    "reviews:atom": ("lang",),
+    "reviews:title_rss": ("lang",),
+    "reviews:title_atom": ("lang",),
     "sitemap": ("p",),
     "robots": (),
 }

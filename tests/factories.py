@@ -139,6 +139,7 @@ def review(
     body="",
     contains_spoilers=False,
     best_routine=None,
+    language=None,
 ):
     """A review written the way the site writes them, so the title's aggregates follow."""
     from reviews.services import review_submit
@@ -151,6 +152,7 @@ def review(
         body=body,
         contains_spoilers=contains_spoilers,
         best_routine=best_routine,
+        language=language,
     )
     return created
 

@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from reviews.forms import rating_label
+from reviews.forms import current_language, language_name, rating_label
 
 register = template.Library()
 
@@ -141,3 +141,41 @@ def _url_parts(viewname, kwarg, marker, script_prefix, language):
     head, found, tail = reverse(viewname, kwargs={kwarg: marker}).partition(str(marker))
     assert found and str(marker) not in tail, viewname
     return head, tail
+
+
+@register.filter(name="language_name")
+def language_name_filter(code):
+    """ "Español" for "es": a language as its speakers write it."""
+    return language_name(code)
+
+
+@register.simple_tag
+def chrome_lang(review):
+    """` lang="xx"` for the site's own words on a card (dates, buttons) when the review is
+    written in another language than the page: the card carries the review's language,
+    and its frame is in the page's."""
+    page = _page_language()
+    if review.language == page:
+        return ""
+    return format_html(' lang="{}"', page)
+
+
+@register.simple_tag
+def review_language_badge(review):
+    """The review's language, by name, when it is not the page's (an "all languages" list,
+    a profile, a review's own page read in another language)."""
+    if review.language == _page_language():
+        return ""
+    return _language_badge(review.language)
+
+
+@functools.lru_cache(maxsize=32)
+def _language_badge(code):
+    return format_html(
+        '<span class="badge text-bg-light border review-language" lang="{}">{}</span>',
+        code,
+        language_name(code),
+    )
+
+
+_page_language = current_language

@@ -296,12 +296,12 @@ def test_listing_pages_read_the_best_routines_with_the_reviews_not_one_by_one(
     client, title, finale, django_assert_num_queries, no_page_cache
 ):
     # The routine a card names is joined to the reviews' query: twenty cards naming one
-    # cost the title page (the title, its six catalog prefetches, the page of reviews) and
-    # the home page (titles, trivia, crews, top routines, latest reviews, staff picks) no
-    # query more.
+    # cost the title page (the title, its six catalog prefetches, the count of its reviews
+    # by language, the page of reviews) and the home page (titles, trivia, crews, top
+    # routines, latest reviews, staff picks) no query more.
     for _ in range(20):
         review(title=title, best_routine=finale, body="Words")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert client.get(title.get_absolute_url()).status_code == 200
     with django_assert_num_queries(6):
         assert client.get(reverse("films:home")).status_code == 200

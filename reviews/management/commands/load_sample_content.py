@@ -34,6 +34,39 @@ SAMPLE_REVIEWS = [
     ("", "My favourite of the franchise to put on with friends."),
     ("Pure joy", "Every routine is a little story. I smiled all the way through."),
 ]
+# Spanish-speaking sample members (issue 16), with their own reviews in neutral Latin
+# American Spanish: opinions again, never facts about a title. Kept apart from the English
+# ones, with their own random sequence, so the English sample stays what sites loaded before.
+SAMPLE_MEMBERS_ES = [
+    "sample-valedanza",
+    "sample-bboydiego",
+    "sample-pasosfirmes",
+    "sample-lacoreografa",
+    "sample-salsaybreak",
+]
+SAMPLE_REVIEWS_ES = [
+    ("", "El baile lo sostiene todo. Vuelvo a ver los números grandes más que la película."),
+    (
+        "Vale la pena por el final",
+        "La historia es sencilla, pero el número final me hizo levantarme del sillón.",
+    ),
+    ("", "Divertida, ruidosa y un poco cursi. Justo lo que quería para un viernes en la noche."),
+    (
+        "Mejor la segunda vez",
+        "La primera vez la trama me aburrió.\nLa segunda me dediqué a mirar los pies.",
+    ),
+    ("", "Las coreografías son las verdaderas protagonistas. Los diálogos, no tanto."),
+    ("No es para mí", "Demasiado diálogo entre un baile y otro. Me adelanté más de una vez."),
+    ("", "Mi favorita para ver con amigos y con el volumen bien alto."),
+    ("Pura alegría", "Cada rutina cuenta una pequeña historia. Sonreí de principio a fin."),
+    ("", "La música me encantó, y la energía de los bailarines se contagia."),
+]
+SAMPLE_COMMENTS_ES = [
+    "Totalmente de acuerdo con lo del final.",
+    "Puede ser, pero a mí la historia sí me convenció.",
+    "Gracias por la reseña, la veo esta noche.",
+    "Es cierto, la segunda vez se disfruta más.",
+]
 SAMPLE_COMMENTS = [
     "Completely agree about the finale.",
     "Fair, but I think the story works better than people say.",
@@ -51,21 +84,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, verbosity=1, **options):
-        members = []
-        for username in SAMPLE_MEMBERS:
-            member = User.objects.filter(username=username).first()
-            if member is None:
-                member = User(
-                    username=username, email=f"{username}@example.invalid", is_sample=True
-                )
-                member.set_unusable_password()  # nobody signs in as a sample
-                member.save()
-            elif not member.is_sample:
-                # A real member with this name (made before the prefix was reserved):
-                # never write in their name.
-                self.stderr.write(f"skipping {username}: a real account has that name")
-                continue
-            members.append(member)
+        members = self._members(SAMPLE_MEMBERS)
         chooser = random.Random(2014)  # the same sample site every time
         # Their own sequence: the reviews stay those that sites loaded before routines had.
         picker = random.Random(2008)
@@ -90,6 +109,7 @@ class Command(BaseCommand):
                 )
                 new_reviews.append(review)
         new_ratings = self._rate_routines(members)
+        spanish = self._spanish_reviews()
         # Votes and comments only on reviews this run added: a second run adds nothing.
         titles_commented = set()
         for review in new_reviews:
@@ -107,11 +127,64 @@ class Command(BaseCommand):
                 titles_commented.add(review.title_id)
         if verbosity:
             self.stdout.write(
-                f"sample content: {len(members)} sample members, {len(new_reviews)} reviews added, "
+                f"sample content: {len(members)} sample members, "
+                f"{len(new_reviews) + len(spanish)} reviews added ({len(spanish)} in Spanish), "
                 f"{new_ratings} routine ratings added, "
                 f"{Review.objects.filter(author__is_sample=True).count()} sample reviews, "
                 f"{Comment.objects.filter(author__is_sample=True).count()} sample comments"
             )
+
+    def _members(self, usernames):
+        members = []
+        for username in usernames:
+            member = User.objects.filter(username=username).first()
+            if member is None:
+                member = User(
+                    username=username, email=f"{username}@example.invalid", is_sample=True
+                )
+                member.set_unusable_password()  # nobody signs in as a sample
+                member.save()
+            elif not member.is_sample:
+                # A real member with this name (made before the prefix was reserved):
+                # never write in their name.
+                self.stderr.write(f"skipping {username}: a real account has that name")
+                continue
+            members.append(member)
+        return members
+
+    def _spanish_reviews(self):
+        """Three Spanish reviews on every title by the Spanish-speaking members, some of
+        them marked helpful and answered in Spanish by the others. Only what is missing is
+        added (a second run adds nothing); returns the reviews added."""
+        members = self._members(SAMPLE_MEMBERS_ES)
+        chooser = random.Random(2016)
+        added = []
+        for title in Title.objects.order_by("pk"):
+            for member in chooser.sample(members, k=min(3, len(members))):
+                headline, body = chooser.choice(SAMPLE_REVIEWS_ES)
+                rating = chooser.choice([4, 6, 7, 7, 8, 8, 9, 9, 10])
+                if Review.objects.filter(title=title, author=member).exists():
+                    continue
+                review, _created = services.review_submit(
+                    title=title,
+                    author=member,
+                    rating=rating,
+                    headline=headline,
+                    body=body,
+                    language="es",
+                )
+                added.append(review)
+        for review in added:
+            others = [m for m in members if m.pk != review.author_id]
+            for voter in chooser.sample(others, k=chooser.randint(0, 2)):
+                services.helpful_vote_toggle(review=review, voter=voter)
+            if chooser.random() < 0.4:
+                services.comment_create(
+                    review=review,
+                    author=chooser.choice(others),
+                    body=chooser.choice(SAMPLE_COMMENTS_ES),
+                )
+        return added
 
     @staticmethod
     def _rate_routines(members):
