@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0012_routine_roles'),
+        ('reviews', '0013_review_language'),
     ]
 
     operations = [
