@@ -232,7 +232,9 @@ def test_a_cached_english_page_never_answers_a_visitor_who_prefers_spanish(clien
     assert html_lang(client.get("/titles/step-up-revolution/")) == "en"
 
 
-@pytest.mark.parametrize("path", ["/es/accounts/login/", "/es/accounts/signup/", "/es/admin/login/"])
+@pytest.mark.parametrize(
+    "path", ["/es/accounts/login/", "/es/accounts/signup/", "/es/admin/login/"]
+)
 def test_spanish_account_and_admin_pages_are_private_as_the_english_ones(client, settings, path):
     settings.PAGE_CACHE_SECONDS = 600
     for _ in range(2):
