@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast lint format messages chromium screenshots wrk bench soak lighthouse lighthouse-seo backup restore clean help
+.PHONY: run test test-fast lint format messages chromium axe-core screenshots wrk bench soak lighthouse lighthouse-seo backup restore clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
@@ -60,7 +60,20 @@ chromium:
 	  fi; \
 	fi
 
-test: $(VENV)/.deps-test chromium
+# axe-core for the franchise page's accessibility test (tests/test_charts_browser.py): it
+# comes with Lighthouse's pinned packages (tools/lighthouse/package-lock.json). Installed
+# when npm is there; otherwise that test skips loudly (and fails under CI=true).
+AXE := tools/lighthouse/node_modules/axe-core/axe.min.js
+axe-core:
+	@if [ ! -f $(AXE) ]; then \
+	  if command -v npm >/dev/null; then \
+	    npm ci --prefix tools/lighthouse --no-audit --no-fund --ignore-scripts; \
+	  else \
+	    echo "!!! npm is missing: the axe-core check of the franchise page will skip."; \
+	  fi; \
+	fi
+
+test: $(VENV)/.deps-test chromium axe-core
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The loop to run while working: everything but the tests marked slow (those that start

@@ -209,7 +209,7 @@ class PasswordResetMailer(auth_forms.PasswordResetForm):
     ):
 
         # In the account's language, whichever page the reset was asked from.
-        with override(context["user"].language):
+        with override(context["user"].preferred_language):
             self._send(
                 subject_template_name,
                 email_template_name,

@@ -46,10 +46,11 @@ class User(AbstractUser):
     # pass for each other. Empty only for accounts written around save() (bench data).
     username_skeleton = models.TextField(default="", editable=False)
 
-    # The language the member last chose on the site (the header's switch, or the page they
-    # signed up on): their emails are written in it, and signing in takes them to it.
+    # The language the member last chose on the site (the header's switch, the page they
+    # signed up on, or the one they were reading when they signed in); empty until then.
+    # Their emails are written in it, and signing in takes them to it.
     language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
     )
 
     objects = UserManager()
@@ -67,7 +68,7 @@ class User(AbstractUser):
                 violation_error_message=_("An account with this email address already exists."),
             ),
             models.CheckConstraint(
-                condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
+                condition=Q(language__in=["", *(code for code, _name in settings.LANGUAGES)]),
                 name="user_language_offered",
             ),
             models.UniqueConstraint(
@@ -100,6 +101,11 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
         if update_fields is None or "username" in update_fields:
             self._loaded_username = self.username
+
+    @property
+    def preferred_language(self):
+        """What to write to the member in: their choice, else the site's default."""
+        return self.language or settings.LANGUAGE_CODE
 
     def get_absolute_url(self):
         return reverse("accounts:profile", kwargs={"username": self.username})

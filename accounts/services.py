@@ -199,7 +199,7 @@ def email_change_request(*, member, new_email, site_url):
     the member is answered the same either way: two mails queued (both or neither).
     """
     # In the language the member chose, whichever page they asked from.
-    with translation.override(member.language):
+    with translation.override(member.preferred_language):
         if User.objects.with_email(new_email).exclude(pk=member.pk).exists():
             queue_email(
                 **_mail(

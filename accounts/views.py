@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.i18n import language_codes, translated_address
 from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url, safe_path
+from reviews.charts import community_histogram, member_distribution_figure
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
 from reviews.selectors import member_rating_stats, member_reviews
@@ -128,11 +129,21 @@ def language_switch(request):
 
 
 class SignIn(LoginView):
-    """Django's sign-in, which then goes on in the language the member last chose."""
+    """Django's sign-in, going on in the member's language.
+
+    The latest choice wins: one made on this browser (the switch's cookie) is stored on the
+    account; without one, the account's language is used; an account with none takes the
+    language of the page the member signed in on.
+    """
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        language = form.get_user().language
+        member = form.get_user()
+        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in language_codes() else (member.language or get_language())
+        if member.language != language:
+            member.language = language
+            member.save(update_fields=["language"])
         if language != get_language():
             response["Location"] = translated_address(response["Location"], language)
         return _remember_language(response, language)
@@ -210,6 +221,13 @@ def profile(request, username):
     member = get_object_or_404(User, username=username, email_confirmed=True)
     reviews = member_reviews(member, reader=request.user)
     stats = member_rating_stats(member)
+    # Beside the member's own distribution, the community's: from the titles' stored
+    # histograms (one query over seven rows), never from the reviews table.
+    distribution = (
+        member_distribution_figure(member, stats["buckets"], community_histogram())
+        if stats["total"]
+        else None
+    )
     paginator = Paginator(reviews, PROFILE_REVIEWS_PER_PAGE)
     paginator.count = stats["total"] if request.user != member else reviews.count()
     page = paginator.get_page(request.GET.get("page"))
@@ -220,6 +238,7 @@ def profile(request, username):
         {
             "member": member,
             "stats": stats,
+            "distribution": distribution,
             "reviews_page": page,
             "voted_review_ids": voted,
             "reported_review_ids": reported,

@@ -18,7 +18,8 @@ from bench.members import BENCH_PREFIX, BenchDeleteError, bench_users, delete_be
 from core.caching import content_changed
 from films.models import Title
 from films.services import CATALOG_FILE
-from reviews.models import Comment, HelpfulVote, Review
+from reviews.counts import title_months_rebuild
+from reviews.models import Comment, HelpfulVote, Review, TitleMonth
 from reviews.services import title_aggregates_recount
 
 # How the reviews not on All In spread over the other titles, by franchise position: the
@@ -59,9 +60,11 @@ def split_reviews(titles, all_in, total, on_all_in):
 
 
 def recount_titles():
-    """Every title's stored aggregates, set to a fresh count of its published reviews."""
+    """Every title's stored aggregates and months of ratings, set to a fresh count of its
+    published reviews."""
     for title in Title.objects.order_by("pk"):
         Title.objects.filter(pk=title.pk).update(**title_aggregates_recount(title))
+        title_months_rebuild(title)
 
 
 class Command(BaseCommand):
@@ -164,7 +167,7 @@ class Command(BaseCommand):
         analyze(
             [
                 model._meta.db_table
-                for model in (get_user_model(), Title, Review, HelpfulVote, Comment)
+                for model in (get_user_model(), Title, TitleMonth, Review, HelpfulVote, Comment)
             ]
         )
         log(f"statistics refreshed in {time.monotonic() - phase:.1f} s")

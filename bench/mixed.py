@@ -530,6 +530,10 @@ def run_section(args, env, title, gunicorn_settings):
             Endpoint("routine leaderboard /routines/", reverse("films:routine_list")),
             *([Endpoint("routine (All In's finale)", finale.get_absolute_url())] if finale else []),
             Endpoint("crossover timeline /characters/", reverse("films:character_list")),
+            # Its charts: every title's average, the box office, the top routines.
+            Endpoint("franchise in figures /franchise/", reverse("films:franchise")),
+            # All In's page in Spanish: its charts' numbers in the other language's formats.
+            Endpoint("All In in Spanish", f"/es{title.get_absolute_url()}"),
         ]
         connections.close_all()
         server.start()

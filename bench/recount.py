@@ -12,9 +12,10 @@ def chunked(items, size):
 
 
 def aggregate_mismatches():
-    """Every title's stored rating aggregates against a fresh count of its reviews, and
-    every routine's against its ratings."""
+    """Every title's stored rating aggregates (and months of ratings) against a fresh
+    count of its reviews, and every routine's against its ratings."""
     from films.models import Routine, Title
+    from reviews.counts import title_months_recount, title_months_stored
     from reviews.services import routine_aggregates_recount, title_aggregates_recount
 
     problems = []
@@ -23,6 +24,15 @@ def aggregate_mismatches():
             stored = getattr(title, key)
             if stored != counted:
                 problems.append(f"{title.slug}: {key} stored {stored}, counted {counted}")
+        # The months of the title page's chart of ratings over time: (count, sum) each.
+        months, counted_months = title_months_stored(title), title_months_recount(title)
+        for month in sorted(months.keys() | counted_months.keys()):
+            stored, counted = months.get(month, (0, 0)), counted_months.get(month, (0, 0))
+            if stored != counted:
+                problems.append(
+                    f"{title.slug}: month {month:%Y-%m} (ratings, sum) stored {stored}, "
+                    f"counted {counted}"
+                )
     for routine in Routine.objects.order_by("pk"):
         for key, counted in routine_aggregates_recount(routine).items():
             stored = getattr(routine, key)

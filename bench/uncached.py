@@ -39,6 +39,7 @@ PAGES = (
     "routines",
     "routine",
     "characters",
+    "franchise",
 )
 HEADINGS = ["page", "path", "median ms", "p95 ms", "min ms", "queries", "KB"]
 
@@ -155,6 +156,8 @@ def page_paths(pages):
             title.routines.order_by("-order", "-pk").first(), "get_absolute_url", None
         ),
         "characters": reverse("films:character_list"),
+        # The charts' page; All In's own charts (its months of ratings) are on "all-in".
+        "franchise": reverse("films:franchise"),
     }
     found = {}
     for page in pages:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("crews/<slug:slug>/", views.crew_detail, name="crew_detail"),
     path("routines/", views.routine_list, name="routine_list"),
     path("routines/<slug:slug>/", views.routine_detail, name="routine_detail"),
+    path("franchise/", views.franchise, name="franchise"),
     # The site search is its own app; its page keeps the catalog's URL name.
     path("search/", search_views.search, name="search"),
 ]

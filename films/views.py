@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from core.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
@@ -14,6 +15,7 @@ from reviews.routine_section import routine_page_context
 from reviews.selectors import latest_written_reviews, written_staff_picks
 from reviews.title_section import member_title_page, title_page_context
 
+from .charts import box_office_figure, ratings_figure, routines_figure
 from .forms import RoutineFilterForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
 from .posters import render_generated_poster
@@ -227,6 +229,26 @@ def routine_list(request):
         request,
         "films/routine_list.html",
         {"board": board, "form": form, "entries": board.filtered(**form.filters())},
+    )
+
+
+@require_safe
+def franchise(request):
+    """The franchise in figures: charts of the titles' averages, their box office and the
+    routine leaderboard's top ten. Two queries whatever the catalog's size: the titles
+    (stored averages and the catalog's box office), the routines with their titles."""
+    titles = list(Title.objects.in_release_order())
+    ranked = routine_leaderboard(with_crews=False).ranked
+    return render(
+        request,
+        "films/franchise.html",
+        {
+            "figures": [
+                ("ratings", _("How the community rates each title"), ratings_figure(titles)),
+                ("box-office", _("Box office"), box_office_figure(titles)),
+                ("routines", _("Top ten routines"), routines_figure(ranked)),
+            ],
+        },
     )
 
 

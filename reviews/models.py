@@ -1,9 +1,11 @@
 """Ratings and reviews of titles, with helpful votes, comments and reports."""
 
+from datetime import UTC
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
-from django.db.models.functions import Length
+from django.db.models.functions import Length, TruncMonth
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -316,6 +318,63 @@ class RoutineRating(models.Model):
     @property
     def stars(self):
         return self.rating / 2
+
+
+def month_of(moment):
+    """The month a review counts in, as the first day of that month in UTC: the month it
+    was first posted (an edit of its rating changes its month's sum, not its month)."""
+    return moment.astimezone(UTC).date().replace(day=1)
+
+
+def review_month():
+    """month_of as a database expression over Review.created_at, for GROUP BY."""
+    return TruncMonth("created_at", output_field=models.DateField(), tzinfo=UTC)
+
+
+class TitleMonthQuerySet(models.QuerySet):
+    def series(self, title_id):
+        """A title's months with at least one published rating, oldest first."""
+        return self.filter(title_id=title_id, rating_count__gt=0).order_by("month")
+
+
+class TitleMonth(models.Model):
+    """A title's published ratings of one month, stored: how many, and their sum in
+    half-stars. Kept by reviews.counts in the same transaction as the title's own stored
+    counts, so the title page's chart of ratings over time never aggregates the reviews
+    table (250,000 reviews on one title). A month whose last rating went stays as a row
+    with zero ratings; reads skip it. (That `month` is a first day is not a CHECK: SQLite
+    extracts a day only inside Django's own connections; month_of is the one writer.)"""
+
+    title = models.ForeignKey(
+        "films.Title", on_delete=models.CASCADE, related_name="+", verbose_name=_("title")
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month, in UTC."))
+    rating_count = models.PositiveIntegerField(_("ratings"), default=0)
+    rating_sum = models.PositiveBigIntegerField(_("sum of ratings"), default=0)
+
+    objects = TitleMonthQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "month"]
+        verbose_name = _("title's month of ratings")
+        verbose_name_plural = _("titles' months of ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["title", "month"], name="title_month_unique"),
+            # Each rating is 1 to 10 half-stars.
+            models.CheckConstraint(
+                condition=Q(rating_sum__lte=models.F("rating_count") * 10)
+                & Q(rating_sum__gte=models.F("rating_count")),
+                name="title_month_sum_within_scale",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title_id} {self.month:%Y-%m}: {self.rating_count}"
+
+    @property
+    def rating_average(self):
+        """In stars, or None for a month whose ratings all went."""
+        return self.rating_sum / self.rating_count / 2 if self.rating_count else None
 
 
 class HelpfulVoteQuerySet(models.QuerySet):

@@ -65,11 +65,10 @@ def content_moderate(
         featured_review_refresh(item.title_id)
     if was_published != item.is_published:
         if isinstance(item, Review):
-            counted = (item.rating, item.has_text)
             counts.title_adjust(
                 item.title_id,
-                add=counted if item.is_published else None,
-                remove=None if item.is_published else counted,
+                add=counts.counted(item),
+                remove=counts.counted(item, published=was_published),
             )
             named = item.best_routine_id
             counts.best_routine_adjust(
@@ -93,7 +92,7 @@ def content_moderate(
 
 def _email_removal(item, reason):
     # In the member's language, whichever language the moderator works in.
-    with translation.override(item.author.language):
+    with translation.override(item.author.preferred_language):
         _queue_removal_email(item, reason)
 
 

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from core.caching import cached_fragment, cached_fragments
 from core.slots import cut, join, slot
 
+from .charts import title_distribution_figure, title_months_figure
 from .forms import ReviewForm, current_language, language_name
 from .models import Review, review_language_codes
 from .selectors import (
@@ -189,6 +190,12 @@ class TitleReviews:
     def _page_context(self):
         sort = review_sort(self.request)
         missing = self.languages.missing
+        distribution_html, months_html = cached_fragment(
+            self.request,
+            ("title-charts", self.title.pk, get_language()),
+            self._render_charts,
+            scopes=[f"title:{self.title.pk}"],
+        )
         return {
             "review_sort": sort,
             "review_sorts": REVIEW_SORTS,
@@ -197,7 +204,20 @@ class TitleReviews:
             "review_language_missing": language_name(missing) if missing else "",
             # The sort links keep the language asked for.
             "review_sort_query": urlencode(self.languages.query()),
+            "rating_distribution_html": distribution_html,
+            "rating_months_html": months_html,
         }
+
+    def _render_charts(self):
+        """The title's charts of ratings, the same whatever the sort or page: from its
+        stored histogram and its stored months (one query, and none before a rating)."""
+        if not self.title.rating_count:
+            return "", ""
+        months = title_months_figure(self.title)
+        return (
+            render_to_string("_chart.html", {"figure": title_distribution_figure(self.title)}),
+            render_to_string("_chart.html", {"figure": months}) if months else "",
+        )
 
     def parts_for(self, reader):
         """The parts of the page that depend on the reader, as HTML."""

@@ -14,7 +14,8 @@ that show what it changed, so it costs only those pages. Scope names:
 - `member:<pk>`: a member's profile and what only they see (their marks)
 - `catalog:routine:<pk>`: a routine's page (with the reviews naming it best); `routines`:
   the routine leaderboard (how often reviews name each routine best)
-- `home`; `feeds` (the sitewide feeds); `ratings` (the title list shows every average);
+- `home`; `feeds` (the sitewide feeds); `ratings` (the title list, the franchise page and
+  the profiles' charts show every title's ratings);
   `lists` (the catalog lists, sitemap, generated posters); `search` (the search page, which
   shows text of every catalog record: any catalog write, and a rebuild of the index);
   `title-names` (the profiles, which name the titles reviewed, and the character pages,
@@ -43,6 +44,7 @@ PAGE_QUERY_PARAMETERS = {
     "films:crew_detail": (),
     "films:routine_list": ("title", "crew", "best"),
     "films:routine_detail": (),
+    "films:franchise": (),
     "films:search": ("q",),
     "accounts:profile": ("page",),
     "reviews:detail": (),
@@ -83,7 +85,9 @@ def page_scopes(view_name, kwargs):
         return (f"title:{title_id[0]}",) if title_id else ()
     if view_name == "accounts:profile":
         pk = _pk(User, username=kwargs["username"])
-        return (f"member:{pk}", "title-names") if pk else ()
+        # "ratings": its chart sets the member's ratings beside the whole community's,
+        # which every rating anywhere changes.
+        return (f"member:{pk}", "title-names", "ratings") if pk else ()
     records = {
         "films:person_detail": ("person", Person),
         "films:character_detail": ("character", Character),
@@ -104,6 +108,9 @@ def page_scopes(view_name, kwargs):
         "films:crew_list": ("lists",),
         # Names of routines, titles and crews (lists), and every routine's rating numbers.
         "films:routine_list": ("routines", "lists"),
+        # Every title's average and number of ratings (ratings), their names, years and
+        # box office (lists: every title's save), the top routines' numbers (routines).
+        "films:franchise": ("ratings", "lists", "routines"),
         "films:search": ("search",),
         "sitemap": ("lists",),
         "reviews:rss": ("feeds",),
@@ -163,6 +170,7 @@ def _write_scopes(instance, *, created=False, update_fields=None):
         Report,
         Review,
         RoutineRating,
+        TitleMonth,
     )
 
     if isinstance(instance, Review):
@@ -187,6 +195,10 @@ def _write_scopes(instance, *, created=False, update_fields=None):
         return {*about, f"member:{writer}"}
     if isinstance(instance, RoutineRating):
         return {*routine_rating_scopes(instance.routine_id), f"member:{instance.member_id}"}
+    if isinstance(instance, TitleMonth):
+        # Its title's chart of months; kept by reviews.counts without a signal, so this
+        # is only for a write from elsewhere (a title's deletion, a repair).
+        return {f"title:{instance.title_id}"}
     if isinstance(instance, Report):
         return {f"member:{instance.reporter_id}"}  # their "reported" marks, nobody else's
     if isinstance(instance, ModerationAction):

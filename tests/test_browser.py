@@ -499,3 +499,52 @@ def test_a_member_rates_a_routine_with_the_keyboard_and_the_leaderboard_shows_it
         if viewer is not page:
             viewer.close()
     context.close()
+
+
+def test_a_reader_switches_to_spanish_signs_in_and_posts_a_review_in_spanish(
+    live_server, catalog, playwright_browser
+):
+    from accounts.models import User
+    from reviews.models import Review
+    from tests.factories import UserFactory
+
+    UserFactory(username="lectora", password="battle-in-vegas-2014")
+    context = playwright_browser.new_context(locale="en-US", viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/titles/step-up-all-in/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    # The switch is a plain form button, reached and pressed from the keyboard.
+    page.get_by_role("button", name="Show or hide the menu").click()
+    switch = page.get_by_role("button", name="Español")
+    switch.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/es/titles/step-up-all-in/")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Step Up: All In")
+
+    # Remembered: the English address now brings this browser to the Spanish page.
+    page.goto(f"{live_server.url}/titles/")
+    expect(page).to_have_url(f"{live_server.url}/es/titles/")
+    page.goto(f"{live_server.url}/es/titles/step-up-all-in/")
+
+    page.get_by_role("button", name="Mostrar u ocultar el menú").click()
+    page.get_by_role("link", name="Iniciar sesión").click()
+    page.get_by_label("Nombre de usuario").fill("lectora")
+    page.get_by_label("Contraseña").fill("battle-in-vegas-2014")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/es/titles/step-up-all-in/"))
+
+    stars = page.get_by_role("group", name="Tu calificación")
+    stars.locator("label").nth(8).click()  # 4½ stars
+    page.locator("#id_body").fill("¡La coreografía final es lo mejor de toda la saga!")
+    expect(page.locator("#id_language")).to_have_value("es")
+    page.locator("form.review-form button[type=submit]").click()
+    expect(page.get_by_role("status").first).to_be_visible()
+
+    posted = Review.objects.get(author__username="lectora")
+    assert posted.language == "es" and posted.rating == 9
+    assert User.objects.get(username="lectora").language == "es"
+    card = page.locator("article.review-card").filter(has_text="¡La coreografía final").first
+    expect(card).to_have_attribute("lang", "es")
+    context.close()

@@ -136,7 +136,7 @@ def test_a_members_choice_is_stored_on_their_account_and_needs_their_csrf_token(
     forged = browser.post(reverse("set_language"), {"language": "es", "next": "/"})
     assert forged.status_code == 403
     member.refresh_from_db()
-    assert member.language == "en"
+    assert member.language == ""
     page = browser.get("/titles/step-up-all-in/").content.decode()
     form = re.search(r'<form class="language-switch.*?</form>', page, re.S)[0]
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
@@ -158,6 +158,31 @@ def test_signing_in_goes_on_in_the_members_language(client, title):
     assert response.status_code == 302
     assert response["Location"] == "/es/titles/step-up-all-in/"
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "es"
+
+
+def test_a_choice_made_on_this_browser_before_signing_in_is_stored_on_the_account(title):
+    member = UserFactory(username="tomas", language="en")
+    browser = Client()
+    browser.post(reverse("set_language"), {"language": "es", "next": "/"})
+    response = browser.post(
+        "/es/accounts/login/?next=/es/titles/step-up-all-in/",
+        {"username": "tomas", "password": PASSWORD},
+    )
+    assert response["Location"] == "/es/titles/step-up-all-in/"
+    member.refresh_from_db()
+    assert member.language == "es"
+
+
+def test_an_account_that_never_chose_takes_the_language_it_signed_in_on(client, title):
+    member = UserFactory(username="ines")
+    assert member.language == ""
+    response = client.post(
+        "/es/accounts/login/?next=/es/titles/step-up-all-in/",
+        {"username": "ines", "password": PASSWORD},
+    )
+    assert response["Location"] == "/es/titles/step-up-all-in/"
+    member.refresh_from_db()
+    assert member.language == "es"
 
 
 def test_a_sign_up_keeps_the_language_of_the_page_it_was_made_on(

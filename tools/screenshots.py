@@ -1,6 +1,7 @@
 """Screenshots of the site's main pages at desktop and phone width, for docs/ and for review.
 
 Usage (the Makefile's `make screenshots` does this): python -m tools.screenshots [OUTPUT_DIR]
+[NAME ...]: only the pages named (e.g. `franchise-en franchise-es`), else every page.
 Serves the current database (migrated, catalog loaded) on a free local port for the run.
 """
 
@@ -23,6 +24,9 @@ PAGES = {
     "search": "/search/?q=moose",
     "signup": "/accounts/signup/",
     "profile": "/members/sample-krumpqueen/",
+    # The charts, in both languages (their words and number formats differ).
+    "franchise-en": "/franchise/",
+    "franchise-es": "/es/franchise/",
 }
 
 
@@ -56,7 +60,7 @@ def _signed_in_cookie(username, base):
     }
 
 
-def main(output_dir: Path) -> None:
+def main(output_dir: Path, only=()) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stepup_site.settings")
     os.environ.setdefault("DEBUG", "1")
     import django
@@ -91,6 +95,8 @@ def main(output_dir: Path) -> None:
                     context.add_cookies([member_cookie])
                 page = context.new_page()
                 for name, path in shots.items():
+                    if only and name not in only:
+                        continue
                     page.goto(base + path)
                     target = output_dir / f"{name}-{device}.png"
                     page.screenshot(path=str(target), full_page=True)
@@ -101,4 +107,4 @@ def main(output_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots"), sys.argv[2:])

@@ -421,7 +421,7 @@ READ_ONLY = {
     "films:generated_poster", "films:person_list", "films:person_detail",
     "films:character_list", "films:character_detail", "films:crew_list", "films:crew_detail",
     "films:search", "accounts:signup_done", "accounts:settings",
-    "films:routine_list", "films:routine_detail",
+    "films:routine_list", "films:routine_detail", "films:franchise",
     "favicon",
 }  # fmt: skip
 GUARDED_OTHERWISE = {

@@ -159,7 +159,7 @@ def test_profile_shows_reviews_count_average_distribution_and_join_date(client):
     html = client.get(member.get_absolute_url()).content.decode()
     assert element_text(html, "profile-stats") == ("3 reviews · 3 ratings · average 4.0 out of 5")
     assert "Member since" in element_text(html, "main")
-    assert "Ratings of krumpqueen by stars" in html
+    assert "Ratings by krumpqueen and by the whole community, by stars" in html
     assert '<td class="text-end">2</td>' in html
     assert_valid_accessible_page(html)
     assert client.get(reverse("accounts:profile", kwargs={"username": "nobody"})).status_code == 404

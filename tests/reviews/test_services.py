@@ -1,3 +1,6 @@
+from datetime import UTC, datetime
+from unittest import mock
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -7,7 +10,7 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from accounts import services as account_services
 from films.models import Routine, Title
-from reviews import moderation, services
+from reviews import counts, moderation, services
 from reviews.models import Comment, HelpfulVote, Report, Review, RoutineRating, Status
 from tests.factories import (
     RoutineFactory,
@@ -243,6 +246,12 @@ class TestConstraints:
 
 # --- The stored counts (titles, reviews, best routines) equal a recount after any writes -
 
+WRITE_MOMENTS = [
+    datetime(2024, 1, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
+    datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
+]
+
 operations = st.lists(
     st.tuples(
         st.sampled_from(
@@ -268,6 +277,9 @@ operations = st.lists(
         st.booleans(),  # with text
         # The best routine named: none, one of the title's own two, or another title's
         st.sampled_from([None, 0, 1, "elsewhere"]),
+        # When the write happens: one of a few months (its last second, so a month
+        # counted in the wrong time zone shows), for the titles' stored months of ratings.
+        st.sampled_from(WRITE_MOMENTS),
     ),
     min_size=5,
     max_size=40,
@@ -287,88 +299,95 @@ class TestAggregatesProperty(HypothesisTestCase):
         # moderation always have something to act on.
         for index, member in enumerate(members):
             services.review_submit(title=titles[0], author=member, rating=2 + index, body="Seed")
-        for action, member_index, title_index, rating, with_text, choice in steps:
+        for action, member_index, title_index, rating, with_text, choice, moment in steps:
             member, title = members[member_index], titles[title_index]
             if member is None:
                 continue  # this member has left
-            own = Review.objects.filter(title=title, author=member).first()
-            others = Review.objects.published().filter(title=title).exclude(author=member)
-            if action == "submit" and own and own.status == Status.REMOVED:
-                with pytest.raises(services.ModerationHold):  # removed reviews stay as moderated
-                    services.review_submit(title=title, author=member, rating=rating)
-            elif action == "submit" and choice == "elsewhere":
-                other = titles[1 - title_index]
-                with pytest.raises(ValidationError):  # another title's routine: refused
-                    services.review_submit(
-                        title=title,
-                        author=member,
-                        rating=rating,
-                        best_routine=routines[other.pk][0],
-                    )
-            elif action == "submit":
-                services.review_submit(
-                    title=title,
-                    author=member,
-                    rating=rating,
-                    body="Text" if with_text else "",
-                    best_routine=None if choice is None else routines[title.pk][choice],
+            with mock.patch("django.utils.timezone.now", return_value=moment):
+                members[member_index] = self.step(
+                    action, member, title, titles, routines, moderator, rating, with_text, choice
                 )
-                if own:  # an edit never publishes a held review
-                    assert Review.objects.get(pk=own.pk).status == own.status
-            elif action == "delete" and own and not own.is_published:
-                with pytest.raises(services.ModerationHold):  # held or removed: it stays
-                    services.review_delete(review=own)
-            elif action == "delete" and own:
-                services.review_delete(review=own)
-            elif action == "vote" and others.exists():
-                services.helpful_vote_toggle(review=others.first(), voter=member)
-            elif action == "comment" and others.exists():
-                services.comment_create(review=others.first(), author=member, body="Agreed")
-            elif action == "uncomment":
-                comment = Comment.objects.filter(author=member).first()
-                if comment and not comment.is_published:  # held or removed: it stays
-                    with pytest.raises(services.ModerationHold):
-                        services.comment_delete(comment=comment)
-                elif comment:
-                    services.comment_delete(comment=comment)
-            elif action in {"remove", "hold", "restore"}:
-                comment = Comment.objects.filter(author=member).first()
-                status = {
-                    "remove": Status.REMOVED,
-                    "hold": Status.PENDING,
-                    "restore": Status.PUBLISHED,
-                }[action]
-                for item in filter(None, (own, comment)):
-                    moderation.content_moderate(
-                        item=item, status=status, moderator=None, reason="test"
-                    )
-            elif action in {"rate routine", "unrate routine"}:
-                routine = routines[title.pk][choice if isinstance(choice, int) else 0]
-                if action == "unrate routine":
-                    services.routine_rating_remove(routine=routine, member=member)
-                elif not member.is_active:
-                    with pytest.raises(PermissionDenied):  # a suspended member rates nothing
-                        services.routine_rate(routine=routine, member=member, rating=rating)
-                else:
-                    services.routine_rate(routine=routine, member=member, rating=rating)
-            elif action == "suspend" and member.is_active:
-                member = account_services.account_suspend(
-                    member=member, moderator=moderator, reason="test", hide_content=True
-                )
-                members[member_index] = member
-            elif action == "reinstate":
-                member = account_services.account_unsuspend(member=member, moderator=moderator)
-                members[member_index] = member
-            elif action == "leave":
-                account_services.account_delete(user=member)
-                members[member_index] = None
         for title in titles:
             assert stored_aggregates(title) == services.title_aggregates_recount(title)
+            # The months of ratings behind the title page's chart: the same GROUP BY.
+            assert counts.title_months_stored(title) == counts.title_months_recount(title)
             for routine in Routine.objects.filter(title=title):
                 recount = services.best_routine_count_recount(routine)
                 assert routine.best_routine_count == recount, routine.name
         for each in Review.objects.all():
-            counts = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
-            assert counts == services.review_counts_recount(each)
+            counts_now = {"helpful_count": each.helpful_count, "comment_count": each.comment_count}
+            assert counts_now == services.review_counts_recount(each)
         for routine in (routine for pair in routines.values() for routine in pair):
             assert stored_routine_counts(routine) == services.routine_aggregates_recount(routine)
+
+    @staticmethod
+    def step(action, member, title, titles, routines, moderator, rating, with_text, choice):
+        """One write of the mix; returns the member as they are after it (None: left)."""
+        own = Review.objects.filter(title=title, author=member).first()
+        others = Review.objects.published().filter(title=title).exclude(author=member)
+        if action == "submit" and own and own.status == Status.REMOVED:
+            with pytest.raises(services.ModerationHold):  # removed reviews stay as moderated
+                services.review_submit(title=title, author=member, rating=rating)
+        elif action == "submit" and choice == "elsewhere":
+            other = titles[1 - titles.index(title)]
+            with pytest.raises(ValidationError):  # another title's routine: refused
+                services.review_submit(
+                    title=title,
+                    author=member,
+                    rating=rating,
+                    best_routine=routines[other.pk][0],
+                )
+        elif action == "submit":
+            services.review_submit(
+                title=title,
+                author=member,
+                rating=rating,
+                body="Text" if with_text else "",
+                best_routine=None if choice is None else routines[title.pk][choice],
+            )
+            if own:  # an edit never publishes a held review
+                assert Review.objects.get(pk=own.pk).status == own.status
+        elif action == "delete" and own and not own.is_published:
+            with pytest.raises(services.ModerationHold):  # held or removed: it stays
+                services.review_delete(review=own)
+        elif action == "delete" and own:
+            services.review_delete(review=own)
+        elif action == "vote" and others.exists():
+            services.helpful_vote_toggle(review=others.first(), voter=member)
+        elif action == "comment" and others.exists():
+            services.comment_create(review=others.first(), author=member, body="Agreed")
+        elif action == "uncomment":
+            comment = Comment.objects.filter(author=member).first()
+            if comment and not comment.is_published:  # held or removed: it stays
+                with pytest.raises(services.ModerationHold):
+                    services.comment_delete(comment=comment)
+            elif comment:
+                services.comment_delete(comment=comment)
+        elif action in {"remove", "hold", "restore"}:
+            comment = Comment.objects.filter(author=member).first()
+            status = {
+                "remove": Status.REMOVED,
+                "hold": Status.PENDING,
+                "restore": Status.PUBLISHED,
+            }[action]
+            for item in filter(None, (own, comment)):
+                moderation.content_moderate(item=item, status=status, moderator=None, reason="test")
+        elif action in {"rate routine", "unrate routine"}:
+            routine = routines[title.pk][choice if isinstance(choice, int) else 0]
+            if action == "unrate routine":
+                services.routine_rating_remove(routine=routine, member=member)
+            elif not member.is_active:
+                with pytest.raises(PermissionDenied):  # a suspended member rates nothing
+                    services.routine_rate(routine=routine, member=member, rating=rating)
+            else:
+                services.routine_rate(routine=routine, member=member, rating=rating)
+        elif action == "suspend" and member.is_active:
+            member = account_services.account_suspend(
+                member=member, moderator=moderator, reason="test", hide_content=True
+            )
+        elif action == "reinstate":
+            member = account_services.account_unsuspend(member=member, moderator=moderator)
+        elif action == "leave":
+            account_services.account_delete(user=member)
+            return None
+        return member

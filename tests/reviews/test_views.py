@@ -275,7 +275,8 @@ def test_title_page_query_count_is_the_same_at_5_and_500_reviews_and_on_any_page
     for sort in REVIEW_SORT_KEYS:
         # title + 6 catalog prefetches + who returns from earlier titles + the count of its
         # listed reviews by language (the language switch, issue 16; cached with the
-        # title's other parts) + the page of reviews
+        # title's other parts) + the page of reviews + the title's stored months of ratings
+        # (its chart, issue 17)
         with django_assert_num_queries(10):
             assert client.get(title.get_absolute_url(), {"sort": sort}).status_code == 200
     with django_assert_num_queries(10):
@@ -285,6 +286,7 @@ def test_title_page_query_count_is_the_same_at_5_and_500_reviews_and_on_any_page
     # their helpful votes on the page
     session_reads = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
     for url in (title.get_absolute_url() + "?sort=newest", deepest):
+        # (the months of ratings included, as above)
         with django_assert_num_queries(13 + session_reads):
             assert client.get(url).status_code == 200
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0013_review_language'),
+        ('reviews', '0014_title_month'),
     ]
 
     operations = [
