@@ -535,7 +535,7 @@ def test_a_reader_switches_to_spanish_signs_in_and_posts_a_review_in_spanish(
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/es/titles/step-up-all-in/"))
 
-    stars = page.get_by_role("group", name="Tu calificación")
+    stars = page.get_by_role("group", name="Tu valoración")
     stars.locator("label").nth(8).click()  # 4½ stars
     page.locator("#id_body").fill("¡La coreografía final es lo mejor de toda la saga!")
     expect(page.locator("#id_language")).to_have_value("es")
