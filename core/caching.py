@@ -202,16 +202,15 @@ def caching_enabled():
 
 
 def _key(request, scopes, *parts):
-    """A key only valid for the current versions of `scopes` and the secret key (shared
-    copies hold slots derived from it: core.slots); None when the versions cannot
-    be read."""
+    """A key only valid for the current versions of `scopes`, the secret key (shared
+    copies hold slots derived from it: core.slots) and the active language (a fragment is
+    HTML in one language, its words and the catalog's texts alike); None when the versions
+    cannot be read."""
     versions = scope_versions(request, scopes)
     if not all(versions):
         return None
-    # And the language: a fragment holds words (headings, dates, counts) in the language it
-    # was rendered in, so each language keeps its own copy.
     language = translation.get_language()
-    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, *versions, language, *parts))
+    joined = "\x1f".join(str(part) for part in (settings.SECRET_KEY, language, *versions, *parts))
     return f"v:{hashlib.sha256(joined.encode()).hexdigest()}"
 
 

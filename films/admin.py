@@ -1,6 +1,11 @@
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import (
+    TranslationAdmin,
+    TranslationStackedInline,
+    TranslationTabularInline,
+)
 
 from .models import (
     CatalogSeedRecord,
@@ -15,10 +20,14 @@ from .models import (
     Trivia,
 )
 
+# The catalog's texts are edited in both languages side by side (films/translation.py): each
+# English field with its Spanish one beside it on the same row. modeltranslation's plain
+# classes, not its tabbed ones, which load jQuery UI from a CDN that the site's CSP refuses.
 
-class NamedModelAdmin(admin.ModelAdmin):
+
+class NamedModelAdmin(TranslationAdmin):
     """Titles, people, characters and crews: found by name whatever the case or accents
-    typed, with the slug filled in from the name."""
+    typed, with the slug filled in from the (English) name."""
 
     list_display = ["name", "slug"]
     search_fields = ["name"]
@@ -38,12 +47,19 @@ class CreditInline(admin.TabularInline):
     fields = ["role", "person", "character", "billing"]
 
 
-class RoutineInline(admin.StackedInline):
+class RoutineInline(TranslationStackedInline):
     model = Routine
     extra = 0
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["choreographers", "crews"]
-    fields = ["name", "slug", "order", "description", "crews", "choreographers"]
+    fields = [
+        "name",
+        "slug",
+        "order",
+        ("description_en", "description_es"),
+        "crews",
+        "choreographers",
+    ]
     # Its dancers are an inline of the routine's own page (inlines do not nest).
     show_change_link = True
 
@@ -55,10 +71,10 @@ class RoutineDancerInline(admin.TabularInline):
     fields = ["person", "character", "order"]
 
 
-class TriviaInline(admin.TabularInline):
+class TriviaInline(TranslationTabularInline):
     model = Trivia
     extra = 1
-    fields = ["text", "order", "source"]
+    fields = ["text_en", "text_es", "order", "source"]
 
 
 class CrewMembershipInline(admin.TabularInline):
@@ -85,11 +101,28 @@ class TitleAdmin(PosterPreviewMixin, NamedModelAdmin):
     list_display = ["name", "poster_preview", "kind", "release_year", "franchise_position"]
     list_display_links = ["name", "poster_preview"]
     list_filter = ["kind", "release_year"]
-    search_fields = ["name", "tagline"]
+    search_fields = ["name_en", "name_es", "tagline_en", "tagline_es"]
     readonly_fields = ["poster_preview"]
     inlines = [CreditInline, RoutineInline, TriviaInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "kind", "franchise_position", "tagline", "synopsis"]}),
+        (
+            None,
+            {
+                "fields": [
+                    ("name_en", "name_es"),
+                    "slug",
+                    "kind",
+                    "franchise_position",
+                    ("tagline_en", "tagline_es"),
+                    ("synopsis_en", "synopsis_es"),
+                ],
+                "description": _(
+                    "Leave the Spanish title blank unless the Spanish release title is "
+                    "certain: the original title is shown. A text left blank in Spanish is "
+                    "shown in English."
+                ),
+            },
+        ),
         (_("Release"), {"fields": ["release_year", "release_date", "runtime_minutes", "seasons"]}),
         (_("Box office"), {"fields": ["box_office_domestic_usd", "box_office_international_usd"]}),
         (
@@ -107,11 +140,13 @@ class TitleAdmin(PosterPreviewMixin, NamedModelAdmin):
 @admin.register(Person)
 class PersonAdmin(NamedModelAdmin):
     list_filter = ["credits__role", "credits__title"]
+    fields = ["name", "slug", ("bio_en", "bio_es")]
 
 
 @admin.register(Character)
 class CharacterAdmin(NamedModelAdmin):
     list_filter = ["credits__title"]
+    fields = ["name", "slug", ("description_en", "description_es")]
 
 
 @admin.register(Credit)
@@ -119,22 +154,23 @@ class CreditAdmin(admin.ModelAdmin):
     list_display = ["person", "role", "character", "title", "billing"]
     list_select_related = ["person", "character", "title"]
     list_filter = ["role", "title"]
-    search_fields = ["person__name", "character__name", "title__name"]
+    search_fields = ["person__name", "character__name", "title__name_en", "title__name_es"]
     autocomplete_fields = ["title", "person", "character"]
 
 
 @admin.register(Crew)
 class CrewAdmin(NamedModelAdmin):
     list_filter = ["memberships__title"]
+    fields = ["name", "slug", ("description_en", "description_es")]
     inlines = [CrewMembershipInline]
 
 
 @admin.register(Routine)
-class RoutineAdmin(admin.ModelAdmin):
+class RoutineAdmin(TranslationAdmin):
     list_display = ["name", "title", "order", "rating_count", "best_routine_count"]
     list_select_related = ["title"]
     list_filter = ["title", "crews"]
-    search_fields = ["name", "description", "title__name"]
+    search_fields = ["name", "description_en", "description_es", "title__name_en"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["title", "choreographers", "crews"]
     # The counts are kept by members' ratings and reviews (reviews.counts): shown, never typed.
@@ -144,7 +180,7 @@ class RoutineAdmin(admin.ModelAdmin):
         "name",
         "slug",
         "order",
-        "description",
+        ("description_en", "description_es"),
         "crews",
         "choreographers",
         *readonly_fields,
@@ -153,11 +189,12 @@ class RoutineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Trivia)
-class TriviaAdmin(admin.ModelAdmin):
+class TriviaAdmin(TranslationAdmin):
     list_display = ["__str__", "title", "order"]
     list_select_related = ["title"]
     list_filter = ["title"]
-    search_fields = ["text", "source"]
+    search_fields = ["text_en", "text_es", "source"]
+    fields = ["title", ("text_en", "text_es"), "order", "source"]
     autocomplete_fields = ["title"]
 
 

@@ -2,6 +2,7 @@
 
 import functools
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
@@ -47,9 +48,14 @@ class SearchableName(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        self.search_name = normalize_for_search(self.name)
+        # A title's name may have a Spanish form (films/translation.py): both are searched,
+        # whatever the language of the save, each folded apart so no match spans the two.
+        name_fields = ["name", *(f"name_{code}" for code, _label in settings.LANGUAGES)]
+        names = [getattr(self, field, None) for field in name_fields[1:]]
+        names = [name for name in dict.fromkeys(names) if name] or [self.name]
+        self.search_name = " ".join(normalize_for_search(name) for name in names)
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
+        if update_fields is not None and not set(name_fields).isdisjoint(update_fields):
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
 
@@ -266,6 +272,13 @@ class Title(StoredRatings, CatalogEntry):
                 condition=Q(kind__in=["film", "series"]),
                 name="title_kind_valid",
                 violation_error_message=_("A title is a film or a series."),
+            ),
+            # English is the catalog's source language (films/translation.py): every title
+            # has its English name, the other languages falling back to it.
+            models.CheckConstraint(
+                condition=Q(name_en__isnull=False) & ~Q(name_en=""),
+                name="title_name_en_not_empty",
+                violation_error_message=_("A title needs its English name."),
             ),
         ]
 
@@ -712,6 +725,12 @@ class Trivia(models.Model):
                 condition=~Q(text=""),
                 name="trivia_text_not_empty",
                 violation_error_message=_("A trivia item needs its text."),
+            ),
+            # English is the source language (films/translation.py): the Spanish text may wait.
+            models.CheckConstraint(
+                condition=Q(text_en__isnull=False) & ~Q(text_en=""),
+                name="trivia_text_en_not_empty",
+                violation_error_message=_("A trivia item needs its English text."),
             ),
         ]
 

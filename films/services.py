@@ -20,6 +20,7 @@ from .models import (
     Title,
     Trivia,
 )
+from .translation import translated_fields
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "catalog.json"
 
@@ -37,6 +38,8 @@ TITLE_FIELDS = [
     "box_office_international_usd",
 ]
 BLANK_TEXT_FIELDS = {"tagline", "synopsis"}
+# The file's translated texts sit beside the English ones, as "<field>_es" (catalog.json).
+SPANISH = "es"
 
 
 class CatalogError(Exception):
@@ -47,9 +50,11 @@ class CatalogError(Exception):
 class CatalogLoadReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # Entries given Spanish texts (new ones and ones loaded before the file had them).
+    translated: dict[str, int] = field(default_factory=dict)
 
     def count(self, model, outcome):
-        tally = self.created if outcome == "created" else self.updated
+        tally = {"created": self.created, "translated": self.translated}.get(outcome, self.updated)
         label = str(model._meta.verbose_name_plural)
         tally[label] = tally.get(label, 0) + 1
 
@@ -62,13 +67,20 @@ class _Loader:
         self.report = CatalogLoadReport()
         self.seeded = set(CatalogSeedRecord.objects.values_list("key", flat=True))
 
-    def upsert(self, model, *, key, lookup, defaults):
+    def upsert(self, model, *, key, lookup, defaults, entry=None):
         """The row for a catalog entry: created the first time the entry is loaded.
 
         Afterwards it is left as staff keep it (edited, or deleted: then None), unless
-        `overwrite` asks to put the file's values back.
+        `overwrite` asks to put the file's values back. The file's texts are English: a
+        translated field is written to its `<field>_en` column, whatever language is active.
+        With `entry` (the file's entry), its Spanish texts are loaded too (`translate`).
         """
+        english = set(translated_fields(model))
+        lookup = {f"{name}_en" if name in english else name: v for name, v in lookup.items()}
+        defaults = {f"{name}_en" if name in english else name: v for name, v in defaults.items()}
         instance = model.objects.filter(**lookup).first()
+        if entry is not None and instance is not None:
+            self.translate(instance, key=key, entry=entry)
         if key in self.seeded and not self.overwrite:
             return instance, False
         if instance is None:
@@ -84,10 +96,45 @@ class _Loader:
                     setattr(instance, name, defaults[name])
                 instance.save()
                 self.report.count(model, "updated")
+        self.record(key)
+        if entry is not None and created:
+            self.translate(instance, key=key, entry=entry)
+        return instance, created
+
+    def record(self, key):
         if key not in self.seeded:
             CatalogSeedRecord.objects.create(key=key)
             self.seeded.add(key)
-        return instance, created
+
+    def translate(self, instance, *, key, entry):
+        """The entry's Spanish texts from the file, each loaded once, as its English was.
+
+        Each text is its own seed record (`<entry key>:<field>_es`), so the file can gain a
+        translation for an entry loaded long before, and it reaches the database on the next
+        load. It goes only into a blank field: a Spanish text an editor wrote first stays;
+        once recorded, what editors do with it (reword it, clear it) stays too. And only
+        beside the English text it translates: where an editor changed the English one, the
+        file's Spanish would say something else, and the English is shown until an editor
+        writes the Spanish. `overwrite` puts the file's texts back, English and Spanish; a
+        Spanish text the file lacks is left as it is.
+        """
+        changed = []
+        for name in translated_fields(type(instance)):
+            column = f"{name}_{SPANISH}"
+            text = entry.get(column) or ""
+            text_key = f"{key}:{column}"
+            if not text or (text_key in self.seeded and not self.overwrite):
+                continue
+            if not self.overwrite and getattr(instance, f"{name}_en") != entry.get(name):
+                continue  # not recorded: it loads if the English is put back as the file has it
+            current = getattr(instance, column)
+            if (not current or self.overwrite) and current != text:
+                setattr(instance, column, text)
+                changed.append(column)
+            self.record(text_key)
+        if changed:
+            instance.save(update_fields=changed)
+            self.report.count(type(instance), "translated")
 
     def named_entries(self, model, entries, text_field):
         return {
@@ -96,6 +143,7 @@ class _Loader:
                 key=f"{model._meta.model_name}:{entry['slug']}",
                 lookup={"slug": entry["slug"]},
                 defaults={"name": entry["name"], text_field: entry.get(text_field, "")},
+                entry=entry,
             )[0]
             for entry in entries
         }
@@ -182,7 +230,11 @@ def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> Catal
         if defaults["release_date"]:
             defaults["release_date"] = date.fromisoformat(defaults["release_date"])
         title, _ = loader.upsert(
-            Title, key=f"title:{entry['slug']}", lookup={"slug": entry["slug"]}, defaults=defaults
+            Title,
+            key=f"title:{entry['slug']}",
+            lookup={"slug": entry["slug"]},
+            defaults=defaults,
+            entry=entry,
         )
         if title is None:
             continue  # staff deleted the title: its credits and the rest go with it
@@ -229,6 +281,7 @@ def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> Catal
                     "order": order * 10,
                     "description": routine_data.get("description", ""),
                 },
+                entry=routine_data,
             )
             if routine is None:
                 continue  # staff deleted the routine: its dancers went with it
@@ -261,5 +314,6 @@ def catalog_load(*, path: Path = CATALOG_FILE, overwrite: bool = False) -> Catal
                     "order": order * 10,
                     "source": sources.get(trivia.get("source"), trivia.get("source", "")),
                 },
+                entry=trivia,
             )
     return loader.report

@@ -85,9 +85,10 @@ def page_scopes(view_name, kwargs):
         return (f"title:{title_id[0]}",) if title_id else ()
     if view_name == "accounts:profile":
         pk = _pk(User, username=kwargs["username"])
-        # "ratings": its chart sets the member's ratings beside the whole community's,
-        # which every rating anywhere changes.
-        return (f"member:{pk}", "title-names", "ratings") if pk else ()
+        # Not "ratings", though its chart sets the member's ratings beside the whole
+        # community's: every rating anywhere would empty every cached profile, for a share
+        # one rating moves by a hair. The community side may lag by PAGE_CACHE_SECONDS.
+        return (f"member:{pk}", "title-names") if pk else ()
     records = {
         "films:person_detail": ("person", Person),
         "films:character_detail": ("character", Character),

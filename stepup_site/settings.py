@@ -40,6 +40,9 @@ if not DEBUG:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 
 INSTALLED_APPS = [
+    # Before the admin: its translation admin classes and the catalog's *_en/*_es fields
+    # (films/translation.py) must be registered before the admin autodiscovers.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -281,6 +284,13 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # USE_THOUSAND_SEPARATOR stays off: it would group every number a template prints, ids in
 # links and form values included; counts are grouped where shown, with humanize's intcomma.
 FORMAT_MODULE_PATH = ["stepup_site.formats"]
+# Catalog texts in both languages (django-modeltranslation, films/translation.py): English is
+# the source, every text has it, and a text not yet in Spanish is shown in English (marked
+# lang="en" by films.templatetags.translated_text), never machine-translated.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+# Slugs come from the English name whatever the editor's language.
+MODELTRANSLATION_PREPOPULATE_LANGUAGE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -130,6 +130,19 @@ def media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's default language. A request activates its language in
+    the thread and nothing deactivates it: after a Spanish page, a test's factories would
+    write `name=` to `name_es` (modeltranslation writes a field to the active language's
+    column) and leave the English one, which every catalog entry needs, empty."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache (Redis on the PostgreSQL pass of .ci/run)."""
     from django.core.cache import cache

@@ -461,3 +461,18 @@ def test_the_franchise_url_name_is_cached_with_its_scopes():
     assert PAGE_QUERY_PARAMETERS["films:franchise"] == ()
     assert set(page_scopes("films:franchise", {})) == {"ratings", "lists", "routines"}
     assert reverse("films:franchise") == "/franchise/"
+
+
+def test_a_rating_elsewhere_leaves_cached_profiles_cached(client, settings):
+    """The community's side of a profile chart may lag: emptying every cached profile on
+    every rating anywhere would leave none cached on a busy site."""
+    settings.PAGE_CACHE_SECONDS = 600
+    member, other = UserFactory(username="cachedfan"), UserFactory(username="someone-else")
+    title = TitleFactory(name="Rated by both")
+    review(author=member, title=title, rating=8)
+    url = member.get_absolute_url()
+    assert client.get(url)["X-Page-Cache"] == "miss"
+    review(author=other, title=title, rating=3)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    review(author=member, title=TitleFactory(name="Another"), rating=6)
+    assert client.get(url)["X-Page-Cache"] == "miss"

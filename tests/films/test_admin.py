@@ -1,5 +1,6 @@
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ def routine_form(routine, dancers=(), **changes):
         "name": routine.name,
         "slug": routine.slug,
         "order": routine.order,
-        "description": routine.description,
+        "description_en": routine.description,
         "dancers-TOTAL_FORMS": len(dancers),
         "dancers-INITIAL_FORMS": 0,
         **changes,
@@ -162,7 +163,7 @@ def test_a_titles_routine_inline_still_saves_and_links_to_the_routines_own_page(
     html = staff_client.get(admin_url(Title, "change", title.pk)).content.decode()
     assert admin_url(Routine, "change", routine.pk) in html  # where its dancers are edited
     data = {
-        "name": title.name,
+        "name_en": title.name,
         "slug": title.slug,
         "kind": title.kind,
         "franchise_position": title.franchise_position,
@@ -251,7 +252,7 @@ def image_file(name="poster.png", size=(600, 900), image_format="PNG", image=Non
 
 def post_poster(staff_client, title, upload):
     data = {
-        "name": title.name,
+        "name_en": title.name,
         "slug": title.slug,
         "kind": title.kind,
         "franchise_position": title.franchise_position,
@@ -347,7 +348,7 @@ def test_saving_a_title_whose_poster_file_went_missing_still_works(staff_client)
     title.refresh_from_db()
     Path(title.poster.path).unlink()
     data = {
-        "name": "Renamed",
+        "name_en": "Renamed",
         "slug": title.slug,
         "kind": title.kind,
         "franchise_position": title.franchise_position,
@@ -480,3 +481,168 @@ def test_a_transparent_png_stays_transparent(staff_client):
     title.refresh_from_db()
     stored = Image.open(title.poster.path).convert("RGBA")
     assert stored.getpixel((10, 10))[3] == 0
+
+
+# --- Both languages side by side (films/translation.py) ----------------------------------
+
+
+def rendered_field_names(html):
+    """The names of the form's inputs, in the order the page shows them."""
+    return re.findall(r'name="([a-z_]+)"', html)
+
+
+@pytest.mark.parametrize("accept_language", ["en", "es"])
+def test_a_titles_texts_are_edited_and_saved_in_both_languages(staff_client, accept_language):
+    title = TitleFactory(name="Step Up: All In", synopsis="Sean teams up with Moose.")
+    url = admin_url(Title, "change", title.pk)
+    html = staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+    names = rendered_field_names(html)
+    for field in ("name", "tagline", "synopsis"):
+        # English first, then Spanish, and never the language-less field, which would write
+        # to whichever language the editor's admin happens to be in.
+        assert names.index(f"{field}_en") + 1 == names.index(f"{field}_es")
+        assert field not in names
+    # No tabbed variant: nothing loaded from a CDN, which the site's CSP refuses.
+    assert "jquery-ui" not in html and "tabbed_translation_fields" not in html
+    data = {
+        "name_en": "Step Up: All In",
+        "name_es": "",
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+        "tagline_en": "",
+        "tagline_es": "",
+        "synopsis_en": "Sean teams up with Moose to build LMNTRIX.",
+        "synopsis_es": "Sean se une a Moose para formar LMNTRIX.",
+    }
+    for prefix in ("credits", "routines", "trivia"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    response = staff_client.post(url, data, HTTP_ACCEPT_LANGUAGE=accept_language)
+    assert response.status_code == 302
+    stored = Title.objects.values("name_en", "name_es", "synopsis_en", "synopsis_es").get(
+        pk=title.pk
+    )
+    assert stored == {
+        "name_en": "Step Up: All In",
+        # Blank is NULL, not "": every title without a Spanish name may leave it blank.
+        "name_es": None,
+        "synopsis_en": "Sean teams up with Moose to build LMNTRIX.",
+        "synopsis_es": "Sean se une a Moose para formar LMNTRIX.",
+    }
+
+
+def test_two_titles_may_both_leave_the_spanish_name_blank(staff_client):
+    first, second = TitleFactory(), TitleFactory()
+    for title in (first, second):
+        data = {
+            "name_en": title.name,
+            "name_es": "",
+            "slug": title.slug,
+            "kind": title.kind,
+            "franchise_position": title.franchise_position,
+            "release_year": title.release_year,
+        }
+        for prefix in ("credits", "routines", "trivia"):
+            data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+        assert staff_client.post(admin_url(Title, "change", title.pk), data).status_code == 302
+    assert Title.objects.filter(name_es__isnull=True).count() == 2
+
+
+def test_a_title_without_its_english_name_is_a_form_error(staff_client):
+    title = TitleFactory()
+    data = {
+        "name_en": "",
+        "name_es": "Un título",
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+    }
+    for prefix in ("credits", "routines", "trivia"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    response = staff_client.post(admin_url(Title, "change", title.pk), data)
+    assert response.status_code == 200
+    assert "name_en" in response.context["adminform"].form.errors
+
+
+@pytest.mark.parametrize("accept_language", ["en", "es"])
+def test_a_routines_description_is_edited_and_saved_in_both_languages(
+    staff_client, accept_language
+):
+    routine = RoutineFactory(description="The final battle.")
+    url = admin_url(Routine, "change", routine.pk)
+    names = rendered_field_names(
+        staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+    )
+    assert names.index("description_en") + 1 == names.index("description_es")
+    response = staff_client.post(
+        url,
+        routine_form(routine, description_es="La batalla final."),
+        HTTP_ACCEPT_LANGUAGE=accept_language,
+    )
+    assert response.status_code == 302
+    routine.refresh_from_db()
+    assert (routine.description_en, routine.description_es) == (
+        "The final battle.",
+        "La batalla final.",
+    )
+
+
+@pytest.mark.parametrize("accept_language", ["en", "es"])
+def test_a_persons_bio_is_edited_and_saved_in_both_languages(staff_client, accept_language):
+    person = PersonFactory(name="Trish Sie", bio="Director of Step Up: All In.")
+    url = admin_url(Person, "change", person.pk)
+    names = rendered_field_names(
+        staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+    )
+    assert names.index("bio_en") + 1 == names.index("bio_es")
+    response = staff_client.post(
+        url,
+        {
+            "name": "Trish Sie",
+            "slug": person.slug,
+            "bio_en": "Director of Step Up: All In.",
+            "bio_es": "Directora de Step Up: All In.",
+        },
+        HTTP_ACCEPT_LANGUAGE=accept_language,
+    )
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert (person.bio_en, person.bio_es) == (
+        "Director of Step Up: All In.",
+        "Directora de Step Up: All In.",
+    )
+
+
+def test_a_titles_trivia_inline_has_both_languages_and_english_is_required(staff_client):
+    item = TriviaFactory(text="A fact.")
+    title = item.title
+    html = staff_client.get(admin_url(Title, "change", title.pk)).content.decode()
+    assert 'name="trivia-0-text_en"' in html and 'name="trivia-0-text_es"' in html
+    data = {
+        "name_en": title.name,
+        "slug": title.slug,
+        "kind": title.kind,
+        "franchise_position": title.franchise_position,
+        "release_year": title.release_year,
+        "trivia-TOTAL_FORMS": 2,
+        "trivia-INITIAL_FORMS": 1,
+        "trivia-0-id": item.pk,
+        "trivia-0-title": title.pk,
+        "trivia-0-text_en": "A fact.",
+        "trivia-0-text_es": "Un dato.",
+        "trivia-0-order": 0,
+        "trivia-1-title": title.pk,
+        "trivia-1-text_en": "",
+        "trivia-1-text_es": "Solo en español.",
+        "trivia-1-order": 10,
+    }
+    for prefix in ("credits", "routines"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+    response = staff_client.post(admin_url(Title, "change", title.pk), data)
+    assert response.status_code == 200  # the new row lacks its English text
+    assert Trivia.objects.count() == 1
+    data |= {"trivia-TOTAL_FORMS": 1}
+    assert staff_client.post(admin_url(Title, "change", title.pk), data).status_code == 302
+    assert Trivia.objects.values_list("text_en", "text_es").get() == ("A fact.", "Un dato.")

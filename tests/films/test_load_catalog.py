@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from films.models import (
     Character,
@@ -305,3 +306,123 @@ def test_a_file_with_a_bad_dancer_is_refused_before_anything_is_written(
     with pytest.raises(CommandError, match=message):
         call_command("load_catalog", "--file", str(catalog_with_dancers(tmp_path, dancers)))
     assert Title.objects.count() == 0
+
+
+# --- Spanish texts ----------------------------------------------------------------------
+
+TRANSLATED_TEXTS = [
+    (Title, ("tagline", "synopsis")),
+    (Person, ("bio",)),
+    (Character, ("description",)),
+    (Crew, ("description",)),
+    (Routine, ("description",)),
+    (Trivia, ("text",)),
+]
+
+
+def without_spanish(data):
+    """The catalog file as it was before it had Spanish texts."""
+    if isinstance(data, dict):
+        return {k: without_spanish(v) for k, v in data.items() if not k.endswith("_es")}
+    if isinstance(data, list):
+        return [without_spanish(item) for item in data]
+    return data
+
+
+def test_every_english_text_has_its_spanish_one_and_every_title_keeps_its_name(catalog):
+    for model, fields in TRANSLATED_TEXTS:
+        for row in model.objects.values(*(f"{f}_{lang}" for f in fields for lang in ["en", "es"])):
+            for field in fields:
+                english, spanish = row[f"{field}_en"], row[f"{field}_es"]
+                assert bool(english) == bool(spanish), (model.__name__, field, english)
+                assert english != spanish
+    # No Spanish release title is certain: the original titles are shown in Spanish too.
+    assert not Title.objects.filter(name_es__isnull=False).exists()
+    all_in = Title.objects.get(slug="step-up-all-in")
+    with translation.override("es"):
+        assert all_in.name == "Step Up: All In"
+        assert all_in.synopsis.startswith("En Los Ángeles, The Mob, el grupo de Sean")
+    with translation.override("en"):
+        assert all_in.synopsis.startswith("In Los Angeles, Sean's crew The Mob")
+
+
+def test_a_catalog_loaded_before_the_spanish_texts_gets_them_on_the_next_load(db, tmp_path, capsys):
+    english_only = tmp_path / "catalog.json"
+    english_only.write_text(json.dumps(without_spanish(json.loads(CATALOG_FILE.read_text()))))
+    call_command("load_catalog", "--file", str(english_only), verbosity=0)
+    assert not Person.objects.exclude(bio_es=None).exclude(bio_es="").exists()
+    before = row_counts()
+    call_command("load_catalog")
+    assert row_counts() == before  # nothing new but the texts
+    assert "added Spanish texts to 7 trivia" in capsys.readouterr().out
+    assert Person.objects.get(slug="trish-sie").bio_es == (
+        "Directora de los videos musicales virales de OK Go; Step Up: All In fue su primer "
+        "largometraje."
+    )
+    assert Trivia.objects.exclude(text_es="").filter(text_es__isnull=False).count() == 7
+    call_command("load_catalog")
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_the_loader_writes_english_to_the_english_columns_whatever_the_active_language(db):
+    with translation.override("es"):
+        call_command("load_catalog", verbosity=0)
+        call_command("load_catalog", verbosity=0)  # and finds every trivia item again
+    assert Trivia.objects.count() == 7
+    trish = Person.objects.get(slug="trish-sie")
+    assert trish.bio_en.startswith("Director of the viral OK Go music videos")
+    assert trish.bio_es.startswith("Directora de los videos musicales virales de OK Go")
+    assert Title.objects.get(slug="step-up").name_en == "Step Up"
+
+
+def test_a_spanish_text_an_editor_wrote_or_cleared_stays_as_they_left_it(db, tmp_path):
+    english_only = tmp_path / "catalog.json"
+    english_only.write_text(json.dumps(without_spanish(json.loads(CATALOG_FILE.read_text()))))
+    call_command("load_catalog", "--file", str(english_only), verbosity=0)
+    # Before the file had Spanish texts, an editor wrote one of their own.
+    Person.objects.filter(slug="trish-sie").update(bio_es="Texto de una editora.")
+    call_command("load_catalog", verbosity=0)
+    assert Person.objects.get(slug="trish-sie").bio_es == "Texto de una editora."
+    # After the load, an editor clears one and rewords another: both stay.
+    Crew.objects.filter(slug="lmntrix").update(description_es="")
+    Title.objects.filter(slug="step-up").update(synopsis_es="Una sinopsis reescrita.")
+    call_command("load_catalog", verbosity=0)
+    assert Crew.objects.get(slug="lmntrix").description_es == ""
+    assert Title.objects.get(slug="step-up").synopsis_es == "Una sinopsis reescrita."
+    # --overwrite puts the file's Spanish texts back, as it does the English ones.
+    call_command("load_catalog", "--overwrite", verbosity=0)
+    assert Crew.objects.get(slug="lmntrix").description_es.startswith("El grupo que Sean y Moose")
+    assert Person.objects.get(slug="trish-sie").bio_es.startswith("Directora de los videos")
+
+
+def test_a_text_new_to_the_file_for_an_entry_loaded_before_waits_for_its_english(catalog, tmp_path):
+    """The English text of an entry loaded before is staff's (blank here): the file's new
+    English does not replace it, and its Spanish, translating that English, is not loaded
+    alone."""
+    data = json.loads(CATALOG_FILE.read_text())
+    year = next(t for t in data["titles"] if t["slug"] == "step-up-year-of-the-dance")
+    assert not year.get("tagline")
+    year["tagline"], year["tagline_es"] = "An English tagline.", "Un eslogan en español."
+    changed = tmp_path / "catalog.json"
+    changed.write_text(json.dumps(data))
+    call_command("load_catalog", "--file", str(changed), verbosity=0)
+    title = Title.objects.get(slug="step-up-year-of-the-dance")
+    assert (title.tagline_en, title.tagline_es) == ("", None)
+    call_command("load_catalog", "--file", str(changed), "--overwrite", verbosity=0)
+    title.refresh_from_db()
+    assert (title.tagline_en, title.tagline_es) == ("An English tagline.", "Un eslogan en español.")
+
+
+def test_no_spanish_text_is_loaded_beside_an_english_one_an_editor_changed(db, tmp_path):
+    english_only = tmp_path / "catalog.json"
+    english_only.write_text(json.dumps(without_spanish(json.loads(CATALOG_FILE.read_text()))))
+    call_command("load_catalog", "--file", str(english_only), verbosity=0)
+    Person.objects.filter(slug="trish-sie").update(bio_en="A bio an editor rewrote.")
+    call_command("load_catalog", verbosity=0)
+    # The file's Spanish translates the file's English, not the editor's: it would be wrong.
+    trish = Person.objects.get(slug="trish-sie")
+    assert (trish.bio_en, trish.bio_es) == ("A bio an editor rewrote.", None)
+    # The rest got theirs.
+    assert Person.objects.get(slug="jon-m-chu").bio_es == (
+        "Director de Step Up 2: The Streets y Step Up 3D."
+    )

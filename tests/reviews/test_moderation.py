@@ -467,7 +467,7 @@ def test_the_audit_trail_is_readable_in_the_admin_and_never_editable(client, mod
 def title_change_data(title, **changes):
     """What the admin's title page sends back, with no inline rows, with changes."""
     data = {
-        "name": title.name,
+        "name_en": title.name,
         "slug": title.slug,
         "kind": title.kind,
         "franchise_position": title.franchise_position,
@@ -483,7 +483,7 @@ def test_a_moderator_cannot_edit_the_catalog(client, title):
     change_url = reverse("admin:films_title_change", args=[title.pk])
     assert client.get(change_url).status_code == 403
     assert client.get(reverse("admin:films_title_changelist")).status_code == 403
-    assert client.post(change_url, title_change_data(title, name="Renamed")).status_code == 403
+    assert client.post(change_url, title_change_data(title, name_en="Renamed")).status_code == 403
     assert Title.objects.get(pk=title.pk).name == "Step Up: All In"
     assert client.get(reverse("admin:reviews_review_changelist")).status_code == 200
 
@@ -505,7 +505,7 @@ def test_superusers_can_do_both(client, title):
     client.force_login(StaffUserFactory())
     change_url = reverse("admin:films_title_change", args=[title.pk])
     assert client.get(change_url).status_code == 200
-    response = client.post(change_url, title_change_data(title, name="Renamed"))
+    response = client.post(change_url, title_change_data(title, name_en="Renamed"))
     assert response.status_code == 302
     assert Title.objects.get(pk=title.pk).name == "Renamed"
     assert client.get(reverse("admin:reviews_review_changelist")).status_code == 200

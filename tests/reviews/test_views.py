@@ -528,7 +528,7 @@ def test_title_aggregates_are_not_editable_by_forms(title):
     staff = Client()
     staff.force_login(StaffUserFactory())
     data = {
-        "name": "Renamed in the admin",
+        "name_en": "Renamed in the admin",
         "slug": title.slug,
         "kind": title.kind,
         "franchise_position": title.franchise_position,

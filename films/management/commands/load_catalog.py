@@ -34,7 +34,9 @@ class Command(BaseCommand):
             self.stdout.write(f"created {number} {label}")
         for label, number in sorted(report.updated.items()):
             self.stdout.write(f"updated {number} {label}")
-        if not report.created and not report.updated:
+        for label, number in sorted(report.translated.items()):
+            self.stdout.write(f"added Spanish texts to {number} {label}")
+        if not report.created and not report.updated and not report.translated:
             self.stdout.write("catalog already loaded: nothing changed")
         totals = ", ".join(
             f"{model.objects.count()} {model._meta.verbose_name_plural}"

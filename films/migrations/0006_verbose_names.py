@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('films', '0004_routine_ratings_dancers_global_slug'),
+        ('films', '0005_catalog_texts_in_english_and_spanish'),
     ]
 
     operations = [
