@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.i18n import language_codes, translated_address
 from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url, safe_path
+from films import share, structured_data
 from reviews.charts import community_histogram, member_distribution_figure
 from reviews.forms import rating_label
 from reviews.models import HelpfulVote, Review
@@ -242,6 +243,18 @@ def profile(request, username):
             "reviews_page": page,
             "voted_review_ids": voted,
             "reported_review_ids": reported,
+            "share": share.page_share(
+                request,
+                title=member.username,
+                description=_("%(name)s’s ratings and reviews of the Step Up films and series.")
+                % {"name": member.username},
+                og_type="profile",
+            ),
+            "structured_data": structured_data.json_ld(
+                structured_data.breadcrumb_list(
+                    request, [structured_data.home_trail(), (member.username, request.path)]
+                )
+            ),
         },
     )
 

@@ -6,15 +6,18 @@ from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from core.caching import cached_fragment, caching_enabled, page_scopes, scope_versions
 from reviews.routine_section import routine_page_context
 from reviews.selectors import latest_written_reviews, written_staff_picks
+from reviews.structured_data import title_review_items
 from reviews.title_section import member_title_page, title_page_context
 
+from . import share, structured_data
 from .charts import box_office_figure, ratings_figure, routines_figure
 from .forms import RoutineFilterForm, TitleFilterForm
 from .models import Character, Credit, Crew, Person, Routine, Title, Trivia
@@ -27,7 +30,9 @@ from .selectors import (
     routine_leaderboard,
     title_pk,
 )
+from .share_image import DRAWN_FIELDS, site_share_png, title_share_png
 
+SHARE_IMAGE_CACHE_SECONDS = 60 * 60
 HOME_LATEST_REVIEWS = 4
 HOME_STAFF_PICKS = 2
 HOME_TOP_ROUTINES = 5
@@ -49,8 +54,18 @@ def home(request):
             "latest_reviews": latest_written_reviews()[:HOME_LATEST_REVIEWS],
             "staff_picks": written_staff_picks()[:HOME_STAFF_PICKS],
             "top_routines": routine_leaderboard(with_crews=False).ranked[:HOME_TOP_ROUTINES],
+            "share": share.home_share(request),
+            "structured_data": structured_data.home_page_data(request),
         },
     )
+
+
+def _list_page(request, url_name):
+    """What every list page adds for machines: its card and its trail."""
+    return {
+        "share": share.list_share(request, url_name),
+        "structured_data": structured_data.list_page_data(request, url_name),
+    }
 
 
 @require_safe
@@ -60,7 +75,11 @@ def title_list(request):
         # An unknown filter (an old or hand-edited link) quietly shows the default list.
         form = TitleFilterForm()
     titles = form.filter(Title.objects.all())
-    return render(request, "films/title_list.html", {"form": form, "titles": titles})
+    return render(
+        request,
+        "films/title_list.html",
+        {"form": form, "titles": titles, **_list_page(request, "films:title_list")},
+    )
 
 
 def _title(request, slug):
@@ -99,6 +118,17 @@ def title_detail(request, slug):
         "title": title,
         "title_facts_html": facts_html,
         "title_sections_html": sections_html,
+        "share": share.title_share(request, title),
+        "structured_data": cached_fragment(
+            request,
+            ("title-structured-data", title.pk, request.build_absolute_uri("/"), get_language()),
+            lambda: structured_data.title_page_data(
+                request, title, reviews=title_review_items(request, title)
+            ),
+            # Its average and top reviews change with the reviews (title:), its credits
+            # and facts with the catalog (title-catalog:).
+            scopes=[f"title:{title.pk}", f"title-catalog:{title.pk}"],
+        ),
     }
     # Visitors get whole pages from AnonymousPageCacheMiddleware. Members get one copy
     # shared by all of them, with their own parts in its slots, unless the page has
@@ -167,15 +197,50 @@ def generated_poster(request, slug):
     return response
 
 
+def _png_response(request, png, etag):
+    """The image, or 304 Not Modified for a client that holds this very one."""
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(png, content_type="image/png")
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=SHARE_IMAGE_CACHE_SECONDS)
+    return response
+
+
+@require_safe
+def share_image(request, slug):
+    """The title's image for social cards (og:image), in the page's language."""
+    title = get_object_or_404(Title.objects.only(*DRAWN_FIELDS), slug=slug)
+    return _png_response(request, *title_share_png(title, language=get_language()))
+
+
+@require_safe
+def site_share_image(request):
+    """The site's card, for the pages with no image of their own."""
+    return _png_response(request, *site_share_png(language=get_language()))
+
+
 @require_safe
 def person_list(request):
-    return render(request, "films/person_list.html", {"people": Person.objects.all()})
+    return render(
+        request,
+        "films/person_list.html",
+        {"people": Person.objects.all(), **_list_page(request, "films:person_list")},
+    )
 
 
 @require_safe
 def person_detail(request, slug):
     person = get_object_or_404(Person.objects.with_career(), slug=slug)
-    return render(request, "films/person_detail.html", {"person": person})
+    return render(
+        request,
+        "films/person_detail.html",
+        {
+            "person": person,
+            "share": share.person_share(request, person),
+            "structured_data": structured_data.person_page_data(request, person),
+        },
+    )
 
 
 @require_safe
@@ -194,6 +259,7 @@ def character_list(request):
             "other_rows": [] if returning_only else rows[len(returning) :],
             "returning_only": returning_only,
             "character_count": len(rows),
+            **_list_page(request, "films:character_list"),
         },
     )
 
@@ -205,19 +271,36 @@ def character_detail(request, slug):
     return render(
         request,
         "films/character_detail.html",
-        {"character": character, "timeline": character_row(character, titles)},
+        {
+            "character": character,
+            "timeline": character_row(character, titles),
+            "share": share.character_share(request, character),
+            "structured_data": structured_data.character_page_data(request, character),
+        },
     )
 
 
 @require_safe
 def crew_list(request):
-    return render(request, "films/crew_list.html", {"crews": Crew.objects.all()})
+    return render(
+        request,
+        "films/crew_list.html",
+        {"crews": Crew.objects.all(), **_list_page(request, "films:crew_list")},
+    )
 
 
 @require_safe
 def crew_detail(request, slug):
     crew = get_object_or_404(Crew.objects.with_line_ups(), slug=slug)
-    return render(request, "films/crew_detail.html", {"crew": crew})
+    return render(
+        request,
+        "films/crew_detail.html",
+        {
+            "crew": crew,
+            "share": share.crew_share(request, crew),
+            "structured_data": structured_data.crew_page_data(request, crew),
+        },
+    )
 
 
 @require_safe
@@ -228,7 +311,12 @@ def routine_list(request):
     return render(
         request,
         "films/routine_list.html",
-        {"board": board, "form": form, "entries": board.filtered(**form.filters())},
+        {
+            "board": board,
+            "form": form,
+            "entries": board.filtered(**form.filters()),
+            **_list_page(request, "films:routine_list"),
+        },
     )
 
 
@@ -260,5 +348,10 @@ def routine_detail(request, slug):
     return render(
         request,
         "films/routine_detail.html",
-        {"routine": routine, **routine_page_context(request, routine)},
+        {
+            "routine": routine,
+            **routine_page_context(request, routine),
+            "share": share.routine_share(request, routine),
+            "structured_data": structured_data.routine_page_data(request, routine),
+        },
     )

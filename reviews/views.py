@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from core.ratelimits import rate_limited
 from core.request_guards import safe_next_url
+from films import share, structured_data
 from films.models import Routine, Title
 
 from . import services
@@ -162,8 +163,34 @@ def _review_page(request, review, comment_form, status=200):
             "voted_review_ids": voted,
             "reported_review_ids": reported,
             "reported_comment_ids": set(reported_comments),
+            "share": _review_share(request, review),
+            "structured_data": structured_data.json_ld(
+                structured_data.breadcrumb_list(
+                    request,
+                    [
+                        (review.title.name, review.title.get_absolute_url()),
+                        (_("Review"), review.get_absolute_url()),
+                    ],
+                )
+            ),
         },
         status=status,
+    )
+
+
+def _review_share(request, review):
+    names = {"author": review.author.username, "title": review.title.name}
+    if review.contains_spoilers or not review.has_text:
+        description = _("%(author)s rates %(title)s on Step Up Community.") % names
+    else:
+        description = share.shortened(review.body)
+    return share.page_share(
+        request,
+        title=_("%(author)s’s review of %(title)s") % names,
+        description=description,
+        og_type="article",
+        image=share.title_share_image_url(review.title),
+        image_alt=_("Poster of %(name)s") % {"name": review.title.name},
     )
 
 

@@ -2,6 +2,8 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
+from films import share, structured_data
+
 from .forms import SearchForm
 from .selectors import SEARCH_RESULTS_LIMIT, catalog_search
 
@@ -23,5 +25,7 @@ def search(request):
             "search_query": request.GET.get("q", "").replace("\x00", "")[:100],
             "found": found,
             "limit": SEARCH_RESULTS_LIMIT,
+            "share": share.list_share(request, "films:search"),
+            "structured_data": structured_data.list_page_data(request, "films:search"),
         },
     )

@@ -36,6 +36,9 @@ PAGE_QUERY_PARAMETERS = {
     "films:title_list": ("kind", "sort"),
     "films:title_detail": ("sort", "after", "before", "page", "lang"),
     "films:generated_poster": (),
+    # ?v= names the image's version for the sites that keep copies: the view reads none.
+    "films:share_image": (),
+    "films:site_share_image": (),
     "films:person_list": (),
     "films:person_detail": (),
     "films:character_list": ("show",),
@@ -117,6 +120,8 @@ def page_scopes(view_name, kwargs):
         "reviews:rss": ("feeds",),
         "reviews:atom": ("feeds",),
         "robots": (),
+        # The share images are never stored whole (their views keep the bytes, keyed by
+        # what they draw): their views answer a client's If-None-Match with 304.
     }.get(view_name)
 
 

@@ -495,7 +495,7 @@ def rendered_field_names(html):
 def test_a_titles_texts_are_edited_and_saved_in_both_languages(staff_client, accept_language):
     title = TitleFactory(name="Step Up: All In", synopsis="Sean teams up with Moose.")
     url = admin_url(Title, "change", title.pk)
-    html = staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+    html = staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language, follow=True).content.decode()
     names = rendered_field_names(html)
     for field in ("name", "tagline", "synopsis"):
         # English first, then Spanish, and never the language-less field, which would write
@@ -573,7 +573,7 @@ def test_a_routines_description_is_edited_and_saved_in_both_languages(
     routine = RoutineFactory(description="The final battle.")
     url = admin_url(Routine, "change", routine.pk)
     names = rendered_field_names(
-        staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+        staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language, follow=True).content.decode()
     )
     assert names.index("description_en") + 1 == names.index("description_es")
     response = staff_client.post(
@@ -594,7 +594,7 @@ def test_a_persons_bio_is_edited_and_saved_in_both_languages(staff_client, accep
     person = PersonFactory(name="Trish Sie", bio="Director of Step Up: All In.")
     url = admin_url(Person, "change", person.pk)
     names = rendered_field_names(
-        staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+        staff_client.get(url, HTTP_ACCEPT_LANGUAGE=accept_language, follow=True).content.decode()
     )
     assert names.index("bio_en") + 1 == names.index("bio_es")
     response = staff_client.post(

@@ -43,10 +43,11 @@ def get_english(client, path_of):
 
 
 def elements_with_text(page, text):
-    """The innermost elements whose own visible text contains `text`."""
+    """The innermost elements of the body whose own visible text contains `text` (the
+    head's JSON-LD carries catalog texts too, as data)."""
     return [
         node
-        for node in parse(page).iter()
+        for node in parse(page).find("body").iter()
         if isinstance(node.tag, str) and text in (node.text or "")
     ]
 
@@ -59,7 +60,16 @@ def lang_of(page, text):
 
 
 def langs_in_body(page):
-    return {node.get("lang") for node in parse(page).find("body").iter() if node.get("lang")}
+    """The lang attributes in the page's body, but for the language switch's own button
+    (its label, "Español", is in the language it offers)."""
+    body = parse(page).find("body")
+    switch = {
+        id(node)
+        for form in body.iter("form")
+        if "language-switch" in form.get("class", "")
+        for node in form.iter()
+    }
+    return {node.get("lang") for node in body.iter() if node.get("lang") and id(node) not in switch}
 
 
 @pytest.fixture

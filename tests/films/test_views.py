@@ -274,6 +274,7 @@ def grow_title(title, n=15):
         ("films:title_list", None, 1),
         # title + credits + crew line-ups + routines + their choreographers + their crews
         # + trivia + the earlier credits of its cast's characters (who returns, from where)
+        # (its JSON-LD reads its credits with the catalog part, and no review: it has none)
         ("films:title_detail", "title", 8),
         # the name list
         ("films:person_list", None, 1),

@@ -297,12 +297,12 @@ def test_listing_pages_read_the_best_routines_with_the_reviews_not_one_by_one(
 ):
     # The routine a card names is joined to the reviews' query: twenty cards naming one
     # cost the title page (the title, its six catalog prefetches, the count of its reviews
-    # by language, the page of reviews, its stored months of ratings for the chart) and the
-    # home page (titles, trivia, crews, top routines, latest reviews, staff picks) no query
-    # more.
+    # by language, the page of reviews, the top reviews of its JSON-LD, its stored months of
+    # ratings for the chart) and the home page (titles, trivia, crews, top routines, latest
+    # reviews, staff picks) no query more.
     for _ in range(20):
         review(title=title, best_routine=finale, body="Words")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         assert client.get(title.get_absolute_url()).status_code == 200
     with django_assert_num_queries(6):
         assert client.get(reverse("films:home")).status_code == 200

@@ -245,7 +245,8 @@ def test_the_signed_in_members_own_review_comes_first_with_edit_and_delete(clien
     assert ">mine</div>" in own_card
     assert f'href="{edit_url(title)}">Edit</a>' in own_card
     assert "Delete</a>" in own_card
-    assert html.index('id="own-review"') < html.index("someone else")
+    # In the page's body: the head's JSON-LD names the top reviews too.
+    assert html.index('id="own-review"') < html.index("someone else", html.index("<main"))
 
 
 def test_home_and_title_list_show_each_titles_average_and_count(client, title):
@@ -275,19 +276,19 @@ def test_title_page_query_count_is_the_same_at_5_and_500_reviews_and_on_any_page
     for sort in REVIEW_SORT_KEYS:
         # title + 6 catalog prefetches + who returns from earlier titles + the count of its
         # listed reviews by language (the language switch, issue 16; cached with the
-        # title's other parts) + the page of reviews + the title's stored months of ratings
-        # (its chart, issue 17)
-        with django_assert_num_queries(10):
+        # title's other parts) + the page of reviews + the top reviews of its JSON-LD
+        # (films.structured_data) + the title's stored months of ratings (its chart, issue 17)
+        with django_assert_num_queries(12):
             assert client.get(title.get_absolute_url(), {"sort": sort}).status_code == 200
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         assert client.get(deepest).status_code == 200
     client.force_login(authors[0])
     # + session (none when sessions are cached in Redis), user, the member's own review,
     # their helpful votes on the page
     session_reads = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
     for url in (title.get_absolute_url() + "?sort=newest", deepest):
-        # (the months of ratings included, as above)
-        with django_assert_num_queries(13 + session_reads):
+        # (the counts by language and the months of ratings included, as above)
+        with django_assert_num_queries(15 + session_reads):
             assert client.get(url).status_code == 200
 
 
@@ -551,7 +552,8 @@ def test_the_own_review_is_shown_once_at_the_top_not_again_in_the_list(client, m
     assert listed and mine.pk not in listed
     html = response.content.decode()
     assert html.count(">mine</div>") == 1
-    assert html.index('id="own-review"') < html.index("someone else")
+    # In the page's body: the head's JSON-LD names the top reviews too.
+    assert html.index('id="own-review"') < html.index("someone else", html.index("<main"))
     # Where it would have been in the list, a pointer to it.
     assert f'<p class="review-card-pointer" id="review-{mine.pk}"><a href="#your-review">' in html
 

@@ -226,7 +226,7 @@ def test_an_admin_edit_reaches_the_index(admin_client, catalog):
     url = reverse("admin:films_trivia_change", args=[trivia.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {**{k: v for k, v in form.initial.items() if v is not None}, "title": trivia.title_id}
-    data["text"] = "Edited in the admin: quokkadance."
+    data["text_en"] = "Edited in the admin: quokkadance."
     assert admin_client.post(url, data).status_code == 302
     (result,) = search("quokkadance").results
     assert result.kind == "trivia" and result.url.endswith("#trivia")
