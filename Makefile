@@ -7,13 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast lint format chromium axe-core screenshots wrk bench soak lighthouse lighthouse-seo backup restore clean help
+.PHONY: run test test-fast lint format messages chromium axe-core screenshots wrk bench soak lighthouse lighthouse-seo backup restore clean help
 
 help:
 	@echo "make run          set up and serve the site at http://$(HOST):$(PORT) (SQLite)"
 	@echo "make test         the whole test suite, browser tests included"
 	@echo "make test-fast    the tests not marked slow (no servers, browsers, long fuzzing): < 2 min"
 	@echo "make lint         ruff lint + format check, migrations in sync"
+	@echo "make messages     collect the marked strings into locale/es/ and compile them (needs gettext)"
 	@echo "make screenshots  regenerate docs/screenshots/*.png"
 	@echo "make bench        load-test gunicorn with wrk (BENCH_ARGS=\"--help\" for the knobs)"
 	@echo "make soak         60 s of mixed reads and writes at 32 connections, then recounts (SOAK_ARGS)"
@@ -89,6 +90,16 @@ lint: $(VENV)/.deps-test
 format: $(VENV)/.deps-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The translations: every marked string into locale/<language>/LC_MESSAGES/django.po, then
+# compiled to the .mo files that are committed (a clone without gettext uses them as they are).
+# Needs GNU gettext (Debian: apt-get install gettext). Translate the new entries in the .po,
+# then run it again; tests/test_translations.py fails on anything untranslated or stale.
+TRANSLATED_LANGUAGES := es
+MESSAGES_IGNORE := -i .venv -i bench -i tools -i tests -i staticfiles -i node_modules
+messages: $(VENV)/.deps-run
+	DEBUG=1 $(BIN)/python manage.py makemessages $(addprefix -l ,$(TRANSLATED_LANGUAGES)) --no-obsolete $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py compilemessages $(addprefix -l ,$(TRANSLATED_LANGUAGES)) $(MESSAGES_IGNORE)
 
 screenshots: $(VENV)/.deps-test chromium
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput

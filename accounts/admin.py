@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin_actions import ActionWithReasonMixin, ReasonForm
 from reviews.models import Comment, Review, RoutineRating
@@ -100,7 +101,11 @@ class UserAdmin(ActionWithReasonMixin, DjangoUserAdmin):
                     member=member, moderator=request.user, **cleaned_data
                 ),
             )
-            self.message_user(request, _("%(count)s account(s) suspended.") % {"count": suspended})
+            self.message_user(
+                request,
+                ngettext("%(count)s account suspended.", "%(count)s accounts suspended.", suspended)
+                % {"count": suspended},
+            )
 
         return self.ask_reason_then(
             request,
@@ -123,7 +128,8 @@ class UserAdmin(ActionWithReasonMixin, DjangoUserAdmin):
         )
         self.message_user(
             request,
-            _("%(count)s suspension(s) lifted.") % {"count": lifted},
+            ngettext("%(count)s suspension lifted.", "%(count)s suspensions lifted.", lifted)
+            % {"count": lifted},
             messages.SUCCESS,
         )
 

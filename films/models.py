@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext_lazy
+from django.utils.translation import npgettext, pgettext_lazy
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFill, Transpose
 
@@ -494,12 +494,15 @@ class Credit(models.Model):
     @classmethod
     def job_heading(cls, role, count):
         """ "Director" or "Directors", as the title page lists the people holding a job."""
+        # A context of their own: the singular words are also the roles' names (Role).
         headings = {
-            cls.Role.DIRECTOR: lambda: ngettext("Director", "Directors", count),
-            cls.Role.WRITER: lambda: ngettext("Writer", "Writers", count),
-            cls.Role.CHOREOGRAPHER: lambda: ngettext("Choreographer", "Choreographers", count),
-            cls.Role.PRODUCER: lambda: ngettext("Producer", "Producers", count),
-            cls.Role.CREATOR: lambda: ngettext("Creator", "Creators", count),
+            cls.Role.DIRECTOR: lambda: npgettext("job heading", "Director", "Directors", count),
+            cls.Role.WRITER: lambda: npgettext("job heading", "Writer", "Writers", count),
+            cls.Role.CHOREOGRAPHER: lambda: npgettext(
+                "job heading", "Choreographer", "Choreographers", count
+            ),
+            cls.Role.PRODUCER: lambda: npgettext("job heading", "Producer", "Producers", count),
+            cls.Role.CREATOR: lambda: npgettext("job heading", "Creator", "Creators", count),
         }
         return headings[role]()
 
@@ -745,8 +748,8 @@ class CatalogSeedRecord(models.Model):
     reworded in the admin is their curation, and stays as they left it.
     """
 
-    key = models.CharField(max_length=300, unique=True)
-    loaded_at = models.DateTimeField(auto_now_add=True)
+    key = models.CharField(_("key"), max_length=300, unique=True)
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["key"]

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from core.admin_actions import ActionWithReasonMixin, ReasonForm
 from films.models import Routine
@@ -154,6 +154,7 @@ class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
         return Truncator(obj.body).chars(80) or "—"
 
     def _moderate(self, request, queryset, status, message, reason=""):
+        # message: ngettext_lazy(..., "count"), so its plural follows the number changed.
         changed = 0
         for item in queryset:
             if item.status != status:
@@ -165,12 +166,12 @@ class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve (publish)"), permissions=["change"])
     def approve(self, request, queryset):
-        done = _("%(count)s item(s) approved.")
+        done = ngettext_lazy("%(count)s item approved.", "%(count)s items approved.", "count")
         self._moderate(request, queryset.exclude(status=Status.REMOVED), Status.PUBLISHED, done)
 
     @admin.action(description=_("Restore removed items"), permissions=["change"])
     def restore(self, request, queryset):
-        done = _("%(count)s item(s) restored.")
+        done = ngettext_lazy("%(count)s item restored.", "%(count)s items restored.", "count")
         self._moderate(request, queryset.filter(status=Status.REMOVED), Status.PUBLISHED, done)
 
     @admin.action(description=_("Remove, with a reason…"), permissions=["change"])
@@ -184,7 +185,11 @@ class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
                 request,
                 queryset,
                 Status.REMOVED,
-                _("%(count)s item(s) removed; the authors were told why."),
+                ngettext_lazy(
+                    "%(count)s item removed; its author was told why.",
+                    "%(count)s items removed; the authors were told why.",
+                    "count",
+                ),
                 reason,
             ),
             title=_("Remove with a reason"),
@@ -203,7 +208,10 @@ class ModeratedAdmin(ActionWithReasonMixin, admin.ModelAdmin):
             moderation.reports_resolve(item=item, moderator=request.user) for item in queryset
         )
         self.message_user(
-            request, _("%(count)s report(s) resolved.") % {"count": resolved}, messages.SUCCESS
+            request,
+            ngettext("%(count)s report resolved.", "%(count)s reports resolved.", resolved)
+            % {"count": resolved},
+            messages.SUCCESS,
         )
 
 
@@ -278,14 +286,22 @@ class ReviewAdmin(ModeratedAdmin):
         picks = list(queryset.filter(status=Status.PUBLISHED, is_featured=False))
         for review in picks:
             moderation.review_feature(review=review, moderator=request.user)
-        self.message_user(request, _("%(count)s staff pick(s) made.") % {"count": len(picks)})
+        self.message_user(
+            request,
+            ngettext("%(count)s staff pick made.", "%(count)s staff picks made.", len(picks))
+            % {"count": len(picks)},
+        )
 
     @admin.action(description=_("Remove from staff picks"), permissions=["change"])
     def unfeature(self, request, queryset):
         picks = list(queryset.filter(is_featured=True))
         for review in picks:
             moderation.review_unfeature(review=review, moderator=request.user)
-        self.message_user(request, _("%(count)s staff pick(s) dropped.") % {"count": len(picks)})
+        self.message_user(
+            request,
+            ngettext("%(count)s staff pick dropped.", "%(count)s staff picks dropped.", len(picks))
+            % {"count": len(picks)},
+        )
 
 
 @admin.register(Comment)

@@ -679,10 +679,20 @@ class ModerationAction(models.Model):
     moderator_username = models.CharField(_("moderator's username"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=Kind.choices)
     review = models.ForeignKey(
-        Review, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Review,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("review"),
     )
     comment = models.ForeignKey(
-        Comment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Comment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("comment"),
     )
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -106,7 +106,11 @@ def _queue_removal_email(item, reason):
         "reason": reason,
         "member": item.author,
     }
-    subject = _("Your %(kind)s on Step Up Community was removed") % {"kind": kind}
+    # Whole sentences, not one with the kind put in: other languages agree with its gender.
+    if isinstance(item, Review):
+        subject = _("Your review on Step Up Community was removed")
+    else:
+        subject = _("Your comment on Step Up Community was removed")
     body = render_to_string("reviews/email/removed.txt", context)
     queue_email(subject=subject, body=body, recipients=[item.author.email])
 

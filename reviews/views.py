@@ -23,6 +23,7 @@ from .models import (
     Review,
     Status,
 )
+from .templatetags.review_cards import grouped
 
 
 @login_required
@@ -220,7 +221,7 @@ def helpful_toggle(request, pk):
     if _wants_json(request):
         text = ngettext(
             "%(counter)s person found this helpful", "%(counter)s people found this helpful", count
-        ) % {"counter": count}
+        ) % {"counter": grouped(count)}
         return JsonResponse({"voted": voted, "helpful_count": count, "helpful_count_text": text})
     messages.success(
         request,

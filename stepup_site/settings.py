@@ -280,6 +280,10 @@ LANGUAGES = [
     ("es", _("Spanish")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The site's own date and number formats per language, over Django's (stepup_site/formats/).
+# USE_THOUSAND_SEPARATOR stays off: it would group every number a template prints, ids in
+# links and form values included; counts are grouped where shown, with humanize's intcomma.
+FORMAT_MODULE_PATH = ["stepup_site.formats"]
 # Catalog texts in both languages (django-modeltranslation, films/translation.py): English is
 # the source, every text has it, and a text not yet in Spanish is shown in English (marked
 # lang="en" by films.templatetags.translated_text), never machine-translated.

@@ -150,7 +150,11 @@ def test_the_average_of_each_title_is_drawn_from_the_database(client, rated, pre
     assert_proportional([(width, value) for _class, width, value in drawn], maximum=5)
     # Scaled to five stars, not to the best average: a bar of 5 would span the room left.
     title, desc = words(svg)
-    assert title == "Community average rating of each title, in release order"
+    assert title == (
+        "Valoración promedio de la comunidad para cada título, en orden de estreno"
+        if prefix
+        else "Community average rating of each title, in release order"
+    )
     decimal = "," if prefix else "."
     for each, average in zip(rated_titles, averages, strict=True):
         stars = f"{average:.1f}".replace(".", decimal)
@@ -158,7 +162,8 @@ def test_the_average_of_each_title_is_drawn_from_the_database(client, rated, pre
         assert f"{each.name} ({each.release_year}): " in desc
         assert stars in desc or f"{average + 1e-9:.1f}".replace(".", decimal) in desc
     unrated = rated[-1]
-    assert f"{unrated.name} ({unrated.release_year}): no ratings yet" in desc
+    no_ratings = "todavía sin valoraciones" if prefix else "no ratings yet"
+    assert f"{unrated.name} ({unrated.release_year}): {no_ratings}" in desc
     rows = table_rows(html, "franchise-ratings")
     assert [row[0] for row in rows] == [f"{t.name} ({t.release_year})" for t in rated]
     counted = [int(row[2].replace(",", "").replace(".", "")) for row in rows]
@@ -346,7 +351,7 @@ def test_the_title_page_draws_its_months_and_distribution_from_the_database(
     title_text, desc = words(svg)
     assert title.name in title_text
     busiest = max(expected.values())[0]
-    assert f"{busiest} ratings" in desc
+    assert (f"{busiest} valoraciones" if prefix else f"{busiest} ratings") in desc
     rows = table_rows(html, "rating-months")
     assert [int(row[2]) for row in rows] == [count for count, _total in expected.values()]
     decimal = "," if prefix else "."
@@ -368,7 +373,8 @@ def test_the_title_page_draws_its_months_and_distribution_from_the_database(
     assert_proportional([(width, value) for _c, width, value in drawn])
     rows = table_rows(html, "rating-distribution")
     assert [int(row[-1]) for row in rows] == [per_rating.get(v, 0) for v in range(10, 0, -1)]
-    assert f"{sum(per_rating.values())} ratings in all" in words(svg)[1]
+    in_all = "valoraciones en total" if prefix else "ratings in all"
+    assert f"{sum(per_rating.values())} {in_all}" in words(svg)[1]
 
 
 def test_a_title_without_ratings_has_no_charts(client, catalog):

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from django import template
 from django.template.defaultfilters import floatformat
 from django.urls import get_script_prefix, reverse
-from django.utils.formats import localize
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
@@ -43,6 +43,12 @@ def rating_words(rating):
     return rating_label(rating)
 
 
+def grouped(count):
+    """A count as the reader's language groups it: "1,234" in English, "1.234" in Spanish
+    (USE_THOUSAND_SEPARATOR is off, so Django's localize() would not group it)."""
+    return number_format(count, force_grouping=True)
+
+
 @register.simple_tag
 def helpful_count(count):
     """The sentence under a card that counts its helpful votes (empty at none)."""
@@ -50,13 +56,13 @@ def helpful_count(count):
         return ""
     return ngettext(
         "%(counter)s person found this helpful", "%(counter)s people found this helpful", count
-    ) % {"counter": localize(count)}
+    ) % {"counter": grouped(count)}
 
 
 @register.simple_tag
 def comment_count(count):
     return ngettext("%(counter)s comment", "%(counter)s comments", count) % {
-        "counter": localize(count)
+        "counter": grouped(count)
     }
 
 

@@ -419,7 +419,7 @@ def test_the_admin_shows_why_the_service_refused_a_suspension(client, moderator)
     text = page_text(response)
     assert "Only a superuser can suspend or reinstate colleague, a staff account." in text
     assert "You cannot suspend or reinstate your own account, mod." in text
-    assert "1 account(s) suspended." in text
+    assert "1 account suspended." in text
     for account in (colleague, member, moderator):
         account.refresh_from_db()
     assert (colleague.is_active, member.is_active, moderator.is_active) == (True, False, True)

@@ -55,7 +55,8 @@ def card_languages(response):
 
 def language_switch(response):
     """The switch's links as the reader sees them, and which one is current."""
-    nav = parse(response).find(".//nav[@aria-label='Languages of the reviews']")
+    # By its class: its label is in the page's language.
+    nav = parse(response).find(".//nav[@class='review-languages mb-3']")
     if nav is None:
         return [], None
     links = nav.findall(".//a")
