@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0014_title_month'),
+        ('reviews', '0015_title_language_counts'),
     ]
 
     operations = [
