@@ -296,10 +296,10 @@ def test_the_header_stays_on_one_line_on_wide_and_narrow_desktops(
     if signed_in:
         UserFactory(username="krumpqueen-from-vegas", password="battle-in-vegas-2014")
         sign_in(page, live_server.url, "krumpqueen-from-vegas", "battle-in-vegas-2014")
-    page.set_viewport_size({"width": 1400, "height": 900})
+    page.set_viewport_size({"width": 1920, "height": 900})
     page.goto(f"{live_server.url}{prefix}/titles/")
     one_line = navbar_height(page)
-    for width in (1200, 1250, 1320, 1399):
+    for width in (1400, 1450, 1520, 1599):
         page.set_viewport_size({"width": width, "height": 900})
         assert navbar_height(page) == one_line, f"the header wraps at {width}px"
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

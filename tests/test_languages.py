@@ -9,7 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.factories import TitleFactory, UserFactory
+from reviews import moderation
+from reviews.models import Status
+from tests.factories import TitleFactory, UserFactory, review
 
 pytestmark = pytest.mark.django_db
 
@@ -285,3 +287,17 @@ def test_one_cached_copy_of_a_spanish_page_serves_every_visitor_whatever_they_pr
     for asked in ("en", "fr", "es-MX"):
         again = Client(HTTP_ACCEPT_LANGUAGE=asked).get("/es/titles/step-up-3d/")
         assert again["X-Page-Cache"] == "hit", asked
+
+
+def test_a_removal_notice_is_in_the_members_language(
+    django_capture_on_commit_callbacks, run_queued_tasks, mailoutbox
+):
+    author = UserFactory(language="es")
+    removed = review(author=author, body="Una reseña.")
+    with django_capture_on_commit_callbacks(execute=True):
+        moderation.content_moderate(
+            item=removed, status=Status.REMOVED, moderator=UserFactory(is_staff=True), reason="x"
+        )
+    run_queued_tasks()
+    (mail,) = mailoutbox
+    assert "reseña" in mail.subject.lower() and "review" not in mail.subject.lower()
