@@ -27,6 +27,10 @@ PAGES = {
     # The charts, in both languages (their words and number formats differ).
     "franchise-en": "/franchise/",
     "franchise-es": "/es/franchise/",
+    # The site in Spanish (issue 16).
+    "home-es": "/es/",
+    "title-es": "/es/titles/step-up-all-in/",
+    "search-es": "/es/search/?q=coreografia",
 }
 
 
