@@ -32,6 +32,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from core.caching import cached_fragment, cached_fragments
+from core.i18n import page_links
 from core.slots import cut, join, slot
 
 from .charts import title_distribution_figure, title_months_figure
@@ -434,6 +435,8 @@ def member_title_page(request, title, catalog):
             "user": reader,
             "messages": (),
             "csrf_token": slot("csrf"),
+            # The same for every member at this address (it is in the key).
+            **page_links(request),
         }
         return cut(render_to_string("films/title_detail.html", context))
 

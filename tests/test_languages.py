@@ -301,3 +301,10 @@ def test_a_removal_notice_is_in_the_members_language(
     run_queued_tasks()
     (mail,) = mailoutbox
     assert "reseña" in mail.subject.lower() and "review" not in mail.subject.lower()
+
+
+def test_a_members_title_page_names_its_twins_and_canonical_as_a_visitors_does(client, title):
+    visitor = link_tags(client.get("/es/titles/step-up-all-in/"))
+    client.force_login(UserFactory())
+    member = link_tags(client.get("/es/titles/step-up-all-in/"))
+    assert member == visitor and member["canonical"].endswith("/es/titles/step-up-all-in/")

@@ -15,10 +15,13 @@ register = template.Library()
 FEED_TYPES = (("rss", "application/rss+xml", "RSS"), ("atom", "application/atom+xml", "Atom"))
 
 
-@register.simple_tag
-def feed_alternates(title=None):
+@register.simple_tag(takes_context=True)
+def feed_alternates(context, title=None):
     """The sitewide feeds, or those of `title`: in the page's language, then in each other
-    language (?lang=xx chooses the reviews, the language's own address the feed's words)."""
+    language (?lang=xx chooses the reviews, the language's own address the feed's words).
+    Absolute addresses: search engines take a link with an hreflang for an alternate of the
+    page, and require it to be one."""
+    request = context.get("request")
     page = current_language()
     codes = [page, *(code for code, _name in settings.LANGUAGES if code != page)]
     links = []
@@ -39,6 +42,8 @@ def feed_alternates(title=None):
                     **names,
                     "title": title.name,
                 }
+            if request is not None:
+                href = request.build_absolute_uri(href)
             links.append((mime, code, text, href))
     return format_html_join(
         "\n  ",

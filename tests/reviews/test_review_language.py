@@ -397,11 +397,16 @@ def test_a_review_posted_in_spanish_reaches_the_spanish_feed_caching_on(client, 
 
 def test_pages_link_the_feeds_of_each_language(client, title):
     response = title_page(client, "en", title)
+    # Absolute addresses: a link with an hreflang must have one (search engines, Lighthouse).
     links = [
-        (link.get("type"), link.get("hreflang"), link.get("href"))
+        (link.get("type"), link.get("hreflang"), link.get("href").removeprefix("http://testserver"))
         for link in parse(response).findall(".//head/link[@rel='alternate']")
         if link.get("type") in ("application/rss+xml", "application/atom+xml")
     ]
+    assert all(
+        link.get("href").startswith("http://testserver/")
+        for link in parse(response).findall(".//head/link[@hreflang]")
+    )
     rss = reverse("reviews:rss")
     title_rss = reverse("reviews:title_rss", kwargs={"slug": title.slug})
     assert ("application/rss+xml", "en", rss) in links
