@@ -265,7 +265,7 @@ def test_pages_and_the_admin_work_within_the_content_security_policy(live_server
         assert "'unsafe-inline'" not in response.headers["content-security-policy"]
     # The admin's scripts ran: typing a name fills the slug in (prepopulated_fields).
     page.goto(f"{live_server.url}/admin/films/title/add/")
-    page.locator("#id_name").press_sequentially("Step Up Test Title")
+    page.locator("#id_name_en").press_sequentially("Step Up Test Title")
     expect(page.locator("#id_slug")).to_have_value("step-up-test-title")
     # And the site's: the star input answers the keyboard.
     page.goto(f"{live_server.url}/titles/step-up-all-in/review/")
